@@ -1,0 +1,305 @@
+//! The command line: the clap tree of `keria` (`start`, `boot`, `status`).
+//!
+//! Every flag, its environment fallback and its default live here and nowhere else;
+//! `config.rs` turns the parsed flags into a validated configuration.
+
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+const START_AFTER_HELP: &str = "\
+Signals:
+  SIGTERM, SIGINT   stop gracefully: /health answers 503, listeners close, in-flight
+                    requests finish, every agent and store closes, exit 0
+  second SIGTERM/SIGINT during the stop
+                    exit at once with 128+n (143 for SIGTERM, 130 for SIGINT)
+  SIGHUP            reopen --logfile (for logrotate); ignored if it was ignored at start
+
+Exit status:
+  0    graceful stop
+  1    failure (bad configuration, a port that cannot be bound, a held data-dir lock,
+       or --shutdown-timeout passed during the stop)
+  2    usage error
+  128+n  the exit forced by a second signal n
+
+Environment:
+  KERI_AGENT_CORS   \"true\" or \"1\": answer CORS requests and expose the signature headers
+  KERIA_RELEASER_TIMEOUT  seconds before an idle agent is released (default 86400)
+  KERIA_CURLS, KERIA_IURLS, KERIA_DURLS  ';'-separated URLs kept in each agent's configuration
+  NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID  systemd's notify protocol
+  RUST_LOG          overrides --loglevel with env_logger's filter syntax
+
+Files:
+  <data-dir>/keria.pid  the data-dir lock, holding the pid of the running agency";
+
+const STATUS_AFTER_HELP: &str = "\
+Exit status (as LSB init scripts):
+  0    running and healthy
+  1    not running, but its pid file is left in the data dir (killed, not stopped)
+  3    not running
+  4    unknown: stopping, or the answer is not keria's";
+
+const BOOT_AFTER_HELP: &str = "\
+Exit status:
+  0    agent created (or already there, with --if-missing)
+  1    failure
+  3    agency not reachable
+  5    an agent already exists for this controller
+  130  interrupted (Ctrl-C)
+
+Environment:
+  SIGNIFY_PASSCODE  the controller's passcode, when --passcode-file is not given";
+
+/// KERI Agent in the cloud: hosts one agent per Signify controller.
+#[derive(Debug, Parser)]
+#[command(name = "keria", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once, never moved in a hot path"
+)]
+pub enum Command {
+    /// Run the agency: admin, http and boot servers until a signal stops it.
+    #[command(after_long_help = START_AFTER_HELP)]
+    Start(StartArgs),
+    /// Provision an agent for a Signify controller derived from a passcode.
+    #[command(after_long_help = BOOT_AFTER_HELP)]
+    Boot(BootArgs),
+    /// Ask a running agency for its health; exit codes as LSB init scripts.
+    #[command(after_long_help = STATUS_AFTER_HELP)]
+    Status(StatusArgs),
+}
+
+/// The three ports, shared by every subcommand that talks to an agency.
+#[derive(Debug, Clone, Args)]
+pub struct PortArgs {
+    /// Admin port (the signed Signify API).
+    #[arg(
+        short = 'a',
+        long = "admin-http-port",
+        env = "KERIA_ADMIN_PORT",
+        default_value_t = 3901
+    )]
+    pub admin: u16,
+    /// KERI message ingress port.
+    #[arg(
+        short = 'H',
+        long = "http",
+        env = "KERIA_HTTP_PORT",
+        default_value_t = 3902
+    )]
+    pub http: u16,
+    /// Boot port (`POST /boot`, `GET /health`); keep it private.
+    #[arg(
+        short = 'B',
+        long = "boot",
+        env = "KERIA_BOOT_PORT",
+        default_value_t = 3903
+    )]
+    pub boot: u16,
+}
+
+/// Basic-auth credentials for the boot port.
+#[derive(Debug, Clone, Args)]
+pub struct BootAuthArgs {
+    /// Username required on `POST /boot` (HTTP Basic auth).
+    #[arg(
+        long,
+        env = "KERIA_EXPERIMENTAL_BOOT_USERNAME",
+        requires = "experimental_boot_password"
+    )]
+    pub experimental_boot_username: Option<String>,
+    /// Password required on `POST /boot` (HTTP Basic auth).
+    #[arg(
+        long,
+        env = "KERIA_EXPERIMENTAL_BOOT_PASSWORD",
+        hide_env_values = true,
+        requires = "experimental_boot_username"
+    )]
+    pub experimental_boot_password: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub ports: PortArgs,
+    /// Name of the agency's keystore.
+    #[arg(short = 'n', long, default_value = "keria")]
+    pub name: String,
+    /// Extra path segment between the data dir and the keystores.
+    #[arg(short = 'b', long, default_value = "")]
+    pub base: String,
+    /// Passcode that encrypts agent secrets at rest (21+ characters; never logged or stored).
+    #[arg(short = 'p', long, env = "KERIA_PASSCODE", hide_env_values = true)]
+    pub passcode: Option<String>,
+    /// Directory holding `keri/cf/<config-file>.json`.
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Name of the JSON configuration file (without `.json`).
+    #[arg(long, value_name = "NAME")]
+    pub config_file: Option<String>,
+    /// TLS private key (PEM); with --certpath, serves every port over TLS.
+    #[arg(long, value_name = "FILE", requires = "certpath")]
+    pub keypath: Option<PathBuf>,
+    /// TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "keypath")]
+    pub certpath: Option<PathBuf>,
+    /// CA certificates (PEM); when given, clients must present a certificate it signed.
+    #[arg(long, value_name = "FILE", requires = "keypath")]
+    pub cafilepath: Option<PathBuf>,
+    /// Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off).
+    #[arg(long, env = "KERIA_LOG_LEVEL", default_value = "INFO")]
+    pub loglevel: String,
+    /// Append the log to this file instead of stderr; SIGHUP reopens it.
+    #[arg(long, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Log every HTTP request (method, path, status, duration).
+    #[arg(long)]
+    pub logrequests: bool,
+    #[command(flatten)]
+    pub boot_auth: BootAuthArgs,
+    /// Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria).
+    #[arg(long, env = "KERIA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Seconds between two ticks of the run loop.
+    #[arg(long, default_value_t = 0.031_25, value_name = "SECONDS")]
+    pub tock: f64,
+    /// Seconds the graceful stop may take before keria gives up and exits 1.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub shutdown_timeout: f64,
+    /// Seconds an idle agent stays loaded before it is released.
+    #[arg(
+        long,
+        env = "KERIA_RELEASER_TIMEOUT",
+        default_value_t = 86_400,
+        value_name = "SECONDS"
+    )]
+    pub release_timeout: u64,
+    /// Answer CORS requests and expose the signature headers ("true" or "1").
+    #[arg(
+        long,
+        env = "KERI_AGENT_CORS",
+        default_value = "false",
+        value_name = "BOOL"
+    )]
+    pub cors: String,
+    /// Controller URLs (';'-separated) kept in each agent's configuration.
+    #[arg(long, env = "KERIA_CURLS", value_name = "URLS")]
+    pub curls: Option<String>,
+    /// Introduction OOBI URLs (';'-separated) kept in each agent's configuration.
+    #[arg(long, env = "KERIA_IURLS", value_name = "URLS")]
+    pub iurls: Option<String>,
+    /// Data OOBI URLs (';'-separated) kept in each agent's configuration.
+    #[arg(long, env = "KERIA_DURLS", value_name = "URLS")]
+    pub durls: Option<String>,
+    /// Seconds a signed request's `created` may differ from the server clock.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub signature_window: u64,
+    /// Largest request body accepted, in bytes (413 above).
+    #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
+    pub max_body: usize,
+    /// Most connections open at once (a fast 503 above).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers and body before it is closed.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub header_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub ports: PortArgs,
+    /// Health URL to ask instead of `http://127.0.0.1:<boot>/health`.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Data dir whose pid file tells "killed" from "not running".
+    #[arg(long, env = "KERIA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print one JSON object instead of a line.
+    #[arg(long)]
+    pub json: bool,
+    /// Poll until healthy for up to this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct BootArgs {
+    #[command(flatten)]
+    pub ports: PortArgs,
+    /// Boot URL to POST to instead of `http://127.0.0.1:<boot>`.
+    #[arg(long)]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub boot_auth: BootAuthArgs,
+    /// Read the passcode from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["passcode", "generate"])]
+    pub passcode_file: Option<PathBuf>,
+    /// The passcode itself (visible to other users in the process list; prefer --passcode-file).
+    #[arg(
+        long,
+        env = "SIGNIFY_PASSCODE",
+        hide_env_values = true,
+        conflicts_with = "generate"
+    )]
+    pub passcode: Option<String>,
+    /// Generate a random 21-character passcode and print it once.
+    #[arg(long)]
+    pub generate: bool,
+    /// Key-stretching tier Signify uses for the controller keys.
+    #[arg(long, value_enum, default_value_t = TierArg::Low)]
+    pub tier: TierArg,
+    /// Exit 0 when an agent already exists for this controller.
+    #[arg(long)]
+    pub if_missing: bool,
+    /// Print one JSON object instead of a line.
+    #[arg(long)]
+    pub json: bool,
+    /// Set when the passcode came from the command line rather than the environment.
+    #[arg(skip)]
+    pub passcode_on_command_line: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TierArg {
+    Low,
+    Med,
+    High,
+}
+
+impl Cli {
+    /// Parses the process arguments (exits with status 2 on a usage error).
+    pub fn parse_args() -> Self {
+        let matches = Self::command().get_matches();
+        let mut cli = match Self::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(err) => err.exit(),
+        };
+        if let Command::Boot(boot) = &mut cli.command {
+            boot.passcode_on_command_line = matches
+                .subcommand_matches("boot")
+                .and_then(|m| m.value_source("passcode"))
+                == Some(ValueSource::CommandLine);
+        }
+        cli
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,267 @@
+//! The validated configuration of `keria start`, built from the parsed flags.
+//!
+//! Tests build a `StartConfig` directly, without argv.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use log::LevelFilter;
+use serde_json::Value;
+
+use crate::cli::StartArgs;
+use crate::logging;
+use crate::server::http::{Limits, DEFAULT_LIMITS};
+
+/// Shortest passcode accepted, as Signify requires.
+pub const MIN_PASSCODE_LEN: usize = 21;
+
+/// Basic-auth credentials required on `POST /boot`.
+#[derive(Debug, Clone)]
+pub struct BootCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// TLS files, all three ports.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub key: PathBuf,
+    pub cert: PathBuf,
+    pub ca: Option<PathBuf>,
+}
+
+/// OOBI URLs kept in each agent's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Urls {
+    pub curls: Vec<String>,
+    pub iurls: Vec<String>,
+    pub durls: Vec<String>,
+}
+
+/// Everything `start` needs, checked.
+#[derive(Debug, Clone)]
+pub struct StartConfig {
+    pub admin_port: u16,
+    pub http_port: u16,
+    pub boot_port: u16,
+    pub name: String,
+    pub base: String,
+    pub passcode: Option<String>,
+    /// The parsed `<config-dir>/keri/cf/<config-file>.json`, when given.
+    pub file_config: Option<Value>,
+    pub tls: Option<TlsFiles>,
+    pub log_level: LevelFilter,
+    pub log_file: Option<PathBuf>,
+    pub log_requests: bool,
+    pub boot_credentials: Option<BootCredentials>,
+    pub data_dir: PathBuf,
+    pub tock: Duration,
+    pub shutdown_timeout: Duration,
+    pub release_timeout: Duration,
+    pub signature_window: Duration,
+    pub cors: bool,
+    pub urls: Urls,
+    pub limits: Limits,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+}
+
+impl TryFrom<StartArgs> for StartConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: StartArgs) -> Result<Self> {
+        let ports = [args.ports.admin, args.ports.http, args.ports.boot];
+        for (i, a) in ports.iter().enumerate() {
+            if *a != 0 && ports[i + 1..].contains(a) {
+                bail!("the admin, http and boot ports must differ (port {a} is given twice)");
+            }
+        }
+        if let Some(passcode) = &args.passcode {
+            if passcode.chars().count() < MIN_PASSCODE_LEN {
+                bail!("the passcode must be at least {MIN_PASSCODE_LEN} characters");
+            }
+        }
+        validate_name(&args.name, "--name")?;
+        if !args.base.is_empty() {
+            validate_name(&args.base, "--base")?;
+        }
+        let file_config = match (&args.config_dir, &args.config_file) {
+            (_, None) => None,
+            (dir, Some(file)) => Some(read_file_config(dir.as_deref(), file)?),
+        };
+        let tls = match (args.keypath, args.certpath) {
+            (Some(key), Some(cert)) => Some(TlsFiles {
+                key,
+                cert,
+                ca: args.cafilepath,
+            }),
+            _ => None,
+        };
+        let boot_credentials = match (
+            args.boot_auth.experimental_boot_username,
+            args.boot_auth.experimental_boot_password,
+        ) {
+            (Some(username), Some(password)) => Some(BootCredentials { username, password }),
+            _ => None,
+        };
+        let data_dir = match args.data_dir {
+            Some(dir) => dir,
+            None => default_data_dir()?,
+        };
+        Ok(Self {
+            admin_port: args.ports.admin,
+            http_port: args.ports.http,
+            boot_port: args.ports.boot,
+            name: args.name,
+            base: args.base,
+            passcode: args.passcode,
+            file_config,
+            tls,
+            log_level: logging::parse_level(&args.loglevel)?,
+            log_file: args.logfile,
+            log_requests: args.logrequests,
+            boot_credentials,
+            data_dir,
+            tock: seconds(args.tock, "--tock")?,
+            shutdown_timeout: seconds(args.shutdown_timeout, "--shutdown-timeout")?,
+            release_timeout: Duration::from_secs(args.release_timeout),
+            signature_window: Duration::from_secs(args.signature_window),
+            cors: matches!(args.cors.to_ascii_lowercase().as_str(), "true" | "1"),
+            urls: Urls {
+                curls: parse_urls(args.curls.as_deref(), "KERIA_CURLS")?,
+                iurls: parse_urls(args.iurls.as_deref(), "KERIA_IURLS")?,
+                durls: parse_urls(args.durls.as_deref(), "KERIA_DURLS")?,
+            },
+            limits: Limits {
+                max_body: args.max_body,
+                ..DEFAULT_LIMITS
+            },
+            max_connections: args.max_connections.max(1),
+            header_timeout: seconds(args.header_timeout, "--header-timeout")?,
+        })
+    }
+}
+
+/// `$XDG_DATA_HOME/keria`, else `$HOME/.local/share/keria`.
+pub fn default_data_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
+        return Ok(PathBuf::from(dir).join("keria"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|home| !home.is_empty())
+        .context("no --data-dir, KERIA_DATA_DIR, XDG_DATA_HOME or HOME to put the stores in")?;
+    Ok(PathBuf::from(home).join(".local/share/keria"))
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .with_context(|| format!("{flag} must be a positive number of seconds, not {value}"))
+}
+
+/// Names become path segments: no separators, no `..`.
+fn validate_name(name: &str, flag: &str) -> Result<()> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        bail!("{flag} {name:?} must be a plain name (no '/', not '.' or '..')");
+    }
+    Ok(())
+}
+
+/// Reads KERIA's JSON configuration from `<dir>/keri/cf/<file>.json`.
+fn read_file_config(dir: Option<&Path>, file: &str) -> Result<Value> {
+    let dir = dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let path = dir.join("keri/cf").join(format!("{file}.json"));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading configuration {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("parsing configuration {}", path.display()))?;
+    if !value.is_object() {
+        bail!("configuration {} must hold a JSON object", path.display());
+    }
+    Ok(value)
+}
+
+/// Splits a ';'-separated list and checks each entry is an http(s) URL with a host.
+fn parse_urls(list: Option<&str>, variable: &str) -> Result<Vec<String>> {
+    let Some(list) = list.filter(|list| !list.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    list.split(';')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let url = url::Url::parse(entry)
+                .with_context(|| format!("{variable}: {entry:?} is not a URL"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                bail!("{variable}: {entry:?} must be an http or https URL with a host");
+            }
+            Ok(entry.to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{parse_urls, StartConfig};
+    use crate::cli::{Cli, Command};
+
+    fn config(args: &[&str]) -> anyhow::Result<StartConfig> {
+        let mut command_line = vec!["keria", "start", "--data-dir", "/tmp/keria-test"];
+        command_line.extend_from_slice(args);
+        let Command::Start(start) = Cli::try_parse_from(command_line).unwrap().command else {
+            unreachable!()
+        };
+        StartConfig::try_from(start)
+    }
+
+    #[test]
+    fn defaults_are_keria_s() {
+        let config = config(&[]).unwrap();
+        assert_eq!(
+            (config.admin_port, config.http_port, config.boot_port),
+            (3901, 3902, 3903)
+        );
+        assert_eq!(config.name, "keria");
+        assert_eq!(config.tock, std::time::Duration::from_micros(31_250));
+        assert_eq!(config.release_timeout.as_secs(), 86_400);
+        assert_eq!(config.limits.max_body, 1 << 20);
+    }
+
+    #[test]
+    fn bad_combinations_are_refused() {
+        assert!(config(&["-a", "4000", "-B", "4000"])
+            .unwrap_err()
+            .to_string()
+            .contains("must differ"));
+        assert!(config(&["-p", "short"])
+            .unwrap_err()
+            .to_string()
+            .contains("at least 21"));
+        assert!(config(&["--tock", "0"]).is_err());
+        assert!(config(&["--name", "../x"]).is_err());
+        assert!(
+            config(&["--config-file", "missing", "--config-dir", "/nonexistent"])
+                .unwrap_err()
+                .to_string()
+                .contains("keri/cf/missing.json")
+        );
+    }
+
+    #[test]
+    fn url_lists_are_split_and_checked() {
+        assert_eq!(
+            parse_urls(Some("http://a:1;https://b/x"), "V").unwrap(),
+            vec!["http://a:1", "https://b/x"]
+        );
+        assert!(parse_urls(Some("http://a;nope"), "V")
+            .unwrap_err()
+            .to_string()
+            .contains("\"nope\""));
+        assert!(parse_urls(Some("ftp://a"), "V").is_err());
+        assert!(parse_urls(None, "V").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,22 @@
+//! keria: a KERI agency that hosts one agent per Signify controller.
+//!
+//! The lifecycle, from the outside in: `start` installs `signals`, takes the data-dir `lock`,
+//! and opens the `service`, which opens the `agency` (its `store`, then each `agent` on first
+//! use) and binds the three `server`s; the `run_loop` drives the service until the stop flag
+//! is set; then the service closes servers, then agents in reverse order, then stores.
+
+pub mod agency;
+pub mod api;
+pub mod boot_command;
+pub mod cli;
+pub mod config;
+pub mod exit_code;
+pub mod lock;
+pub mod logging;
+pub mod notify;
+pub mod run_loop;
+pub mod server;
+pub mod service;
+pub mod signals;
+pub mod start;
+pub mod status;

@@ -1,0 +1,180 @@
+//! The running service: the poll, the agency and the three servers, opened and closed in order.
+//!
+//! `Service::open` opens the agency (and its store) and then binds the servers; `close` undoes
+//! that in reverse: servers first, then the agency, whose agents close last-opened first.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::agency::Agency;
+use crate::api::Api;
+use crate::config::StartConfig;
+use crate::logging::LogFile;
+use crate::notify::Notifier;
+use crate::server::{tls, Port, ServerSettings, Servers};
+use crate::signals::Signals;
+
+/// The poll token of the signal wake-up pipe.
+const SIGNAL: Token = Token(8);
+
+/// Everything the run loop drives.
+pub struct Service {
+    poll: Poll,
+    events: Events,
+    signals: Signals,
+    notifier: Notifier,
+    log_file: Option<LogFile>,
+    api: Api,
+    servers: Servers,
+}
+
+impl Service {
+    /// Opens the agency, binds the servers and tells the service manager it is ready.
+    pub fn open(
+        config: &StartConfig,
+        mut signals: Signals,
+        mut notifier: Notifier,
+        log_file: Option<LogFile>,
+    ) -> Result<Self> {
+        let poll = Poll::new().context("creating the poll")?;
+        poll.registry()
+            .register(signals.wake_source(), SIGNAL, Interest::READABLE)
+            .context("watching for signals")?;
+        let tls = match &config.tls {
+            Some(files) => Some(tls::server_config(
+                &files.key,
+                &files.cert,
+                files.ca.as_deref(),
+            )?),
+            None => None,
+        };
+        let agency = Agency::open(config)?;
+        let settings = ServerSettings {
+            admin: config.admin_port,
+            http: config.http_port,
+            boot: config.boot_port,
+            tls,
+            limits: config.limits,
+            header_timeout: config.header_timeout,
+            max_connections: config.max_connections,
+        };
+        let servers = match Servers::bind(settings, poll.registry()) {
+            Ok(servers) => servers,
+            Err(err) => {
+                if let Err(close_err) = agency.close() {
+                    log::error!("closing the agency after a failed start: {close_err:#}");
+                }
+                return Err(err);
+            }
+        };
+        let ports = servers.local_ports();
+        let port = |wanted: Port| {
+            ports
+                .iter()
+                .find(|(port, _)| *port == wanted)
+                .map_or(0, |(_, number)| *number)
+        };
+        let summary = format!(
+            "admin port {}, http port {}, boot port {}",
+            port(Port::Admin),
+            port(Port::Http),
+            port(Port::Boot)
+        );
+        let api = Api::new(config, agency);
+        log::info!(
+            "keria {} ready: {summary} (pid {}, {} agents known)",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id(),
+            api.agency().known()
+        );
+        notifier.ready(&format!("serving on {summary}"));
+        Ok(Self {
+            poll,
+            events: Events::with_capacity(256),
+            signals,
+            notifier,
+            log_file,
+            api,
+            servers,
+        })
+    }
+
+    /// Waits up to `timeout` for I/O and serves what is ready.
+    pub fn wait(&mut self, timeout: Duration) -> Result<()> {
+        match self.poll.poll(&mut self.events, Some(timeout)) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(err) => return Err(err).context("waiting for I/O"),
+        }
+        let now = Instant::now();
+        let registry = self.poll.registry();
+        for event in &self.events {
+            if event.token() == SIGNAL {
+                self.signals.drain_wake();
+            } else if Servers::owns(event.token()) {
+                let api = &mut self.api;
+                self.servers
+                    .handle(registry, event, now, &mut |port, request| {
+                        api.handle(port, request)
+                    });
+            }
+        }
+        Ok(())
+    }
+
+    /// One tock: timeouts, idle agents, the watchdog, a pending log reopen.
+    pub fn tick(&mut self, now: Instant) -> Result<()> {
+        self.servers.tick(self.poll.registry(), now);
+        self.api.agency_mut().tick(now)?;
+        self.notifier.tick(now);
+        if self.signals.take_hangup() {
+            if let Some(log_file) = &self.log_file {
+                match log_file.reopen() {
+                    Ok(()) => log::info!("log file reopened"),
+                    Err(err) => log::error!("{err:#}"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Begins the stop: /health answers 503, STOPPING=1 is sent, the listeners close.
+    pub fn begin_stop(&mut self) {
+        self.api.begin_stop();
+        let loaded = self.api.agency().loaded();
+        log::info!("stopping: closing listeners, then {loaded} loaded agents");
+        self.notifier
+            .stopping(&format!("stopping: closing {loaded} loaded agents"));
+        self.servers.begin_stop(self.poll.registry());
+    }
+
+    /// Whether every in-flight request has been answered.
+    pub fn is_drained(&self) -> bool {
+        self.servers.is_drained()
+    }
+
+    /// What is still open, for the log when the deadline passes.
+    pub fn describe_open(&self) -> Vec<String> {
+        let mut open = self.servers.describe_open();
+        open.extend(self.api.agency().describe_open());
+        open
+    }
+
+    /// The stop flag the handlers set (shared with the signal handlers).
+    pub fn stop_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.signals.stop_flag()
+    }
+
+    /// Closes in reverse order of opening: servers, then the agency.
+    pub fn close(self) -> Result<()> {
+        let Self {
+            poll, servers, api, ..
+        } = self;
+        servers.close(poll.registry());
+        api.into_agency().close()
+    }
+}

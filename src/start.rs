@@ -1,0 +1,92 @@
+//! `keria start`: the lifecycle of the agency process, written as one visible sequence.
+//!
+//! Opens, in order: signal handlers, the log, the data-dir lock, the service (agency, then
+//! servers). Closes in reverse: servers, agency, lock. Every path out of `run` passes
+//! through that close, whether the loop stopped, failed, panicked or outlived its deadline.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::panic::{self, AssertUnwindSafe};
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::cli::StartArgs;
+use crate::config::StartConfig;
+use crate::exit_code::ExitCode;
+use crate::lock::DataDirLock;
+use crate::logging::{self, LogFile};
+use crate::notify::Notifier;
+use crate::run_loop::{self, Ended};
+use crate::service::Service;
+use crate::signals::Signals;
+
+/// Runs the agency until a signal stops it.
+pub fn run(args: StartArgs) -> Result<ExitCode> {
+    // Handlers first: a SIGTERM during start-up must stop gracefully, not kill.
+    let signals = Signals::install()?;
+    let config = StartConfig::try_from(args)?;
+    let log_file = config.log_file.as_deref().map(LogFile::open).transpose()?;
+    logging::init(config.log_level, log_file.as_ref());
+    let notifier = Notifier::from_env()?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let lock = DataDirLock::acquire(&config.data_dir)?;
+    let outcome = serve(&config, signals, notifier, log_file);
+    let released = lock.release();
+    let code = outcome?;
+    released?;
+    if code == ExitCode::Success {
+        log::info!("Agent {} gracefully stopped", config.name);
+    }
+    Ok(code)
+}
+
+/// Opens the service, runs the loop, and closes the service whatever the loop did.
+fn serve(
+    config: &StartConfig,
+    signals: Signals,
+    notifier: Notifier,
+    log_file: Option<LogFile>,
+) -> Result<ExitCode> {
+    let stop = signals.stop_flag();
+    let mut service = Service::open(config, signals, notifier, log_file)?;
+    let ended = panic::catch_unwind(AssertUnwindSafe(|| {
+        run_loop::run(&stop, &mut service, config.tock, config.shutdown_timeout)
+    }))
+    .unwrap_or_else(|panic| Err(anyhow!("the run loop panicked: {}", panic_message(&*panic))));
+    let closed = service.close();
+    match ended {
+        Ok(Ended::Stopped) => {
+            closed?;
+            Ok(ExitCode::Success)
+        }
+        Ok(Ended::DeadlinePassed { still_open }) => {
+            log::error!(
+                "shutdown timeout of {:.3}s passed with {} still open: {}",
+                config.shutdown_timeout.as_secs_f64(),
+                still_open.len(),
+                still_open.join("; ")
+            );
+            if let Err(err) = closed {
+                log::error!("{err:#}");
+            }
+            Ok(ExitCode::Failure)
+        }
+        Err(err) => {
+            if let Err(close_err) = closed {
+                log::error!("{close_err:#}");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
