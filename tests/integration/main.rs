@@ -4,3 +4,4 @@
 
 mod harness;
 mod launcher;
+mod tls;
