@@ -31,10 +31,12 @@ Environment:
   RUST_LOG          overrides --loglevel with env_logger's filter syntax
 
 Files:
-  <data-dir>/keria.pid  the data-dir lock, holding the pid of the running agency";
+  <data-dir>/keria.pid                    the data-dir lock, holding the pid of the agency
+  <data-dir>/keri/adb/<base>/<name>.redb  the agency index (controller ↔ agent)
+  <data-dir>/keri/db/<base>/<caid>.redb   one store per agent";
 
 const STATUS_AFTER_HELP: &str = "\
-Exit status (as LSB init scripts):
+Exit status, as LSB init scripts:
   0    running and healthy
   1    not running, but its pid file is left in the data dir (killed, not stopped)
   3    not running
@@ -51,9 +53,31 @@ Exit status:
 Environment:
   SIGNIFY_PASSCODE  the controller's passcode, when --passcode-file is not given";
 
+const MAIN_AFTER_HELP: &str = "\
+Run `keria start --help` for the agency's options, signals and exit codes.
+
+Signals (keria start):
+  SIGTERM, SIGINT   stop gracefully and exit 0; a second one during the stop exits 128+n
+  SIGHUP            reopen --logfile
+
+Exit status:
+  0 success; 1 failure; 2 usage error; 3 not running or not reachable (status, boot);
+  4 unknown (status); 5 agent already exists (boot); 128+n forced by signal n
+
+Environment:
+  KERIA_ADMIN_PORT, KERIA_HTTP_PORT, KERIA_BOOT_PORT, KERIA_DATA_DIR, KERIA_PASSCODE,
+  KERIA_LOG_LEVEL, KERIA_EXPERIMENTAL_BOOT_USERNAME, KERIA_EXPERIMENTAL_BOOT_PASSWORD,
+  KERI_AGENT_CORS, KERIA_RELEASER_TIMEOUT, KERIA_CURLS, KERIA_IURLS, KERIA_DURLS,
+  SIGNIFY_PASSCODE (boot), NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
+
+Files:
+  <data-dir>/keria.pid                  lock and pid of the running agency
+  <data-dir>/keri/adb/<base>/<name>.redb  the agency index
+  <data-dir>/keri/db/<base>/<caid>.redb   one store per agent";
+
 /// KERI Agent in the cloud: hosts one agent per Signify controller.
 #[derive(Debug, Parser)]
-#[command(name = "keria", version, propagate_version = true)]
+#[command(name = "keria", version, propagate_version = true, after_long_help = MAIN_AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

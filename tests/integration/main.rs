@@ -1,7 +1,8 @@
-//! Integration tests: every one drives the built `keria` binary.
+//! Integration tests: they drive the built `keria` binary (and check its generated files).
 
 #![allow(unreachable_pub)]
 
+mod generated;
 mod harness;
 mod launcher;
 mod tls;

@@ -1,0 +1,123 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[keria] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'keria'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'keria'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand start 'Run the agency: admin, http and boot servers until a signal stops it'
+            cand boot 'Provision an agent for a Signify controller derived from a passcode'
+            cand status 'Ask a running agency for its health; exit codes as LSB init scripts'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keria;start'= {
+            cand -a 'Admin port (the signed Signify API)'
+            cand --admin-http-port 'Admin port (the signed Signify API)'
+            cand -H 'KERI message ingress port'
+            cand --http 'KERI message ingress port'
+            cand -B 'Boot port (`POST /boot`, `GET /health`); keep it private'
+            cand --boot 'Boot port (`POST /boot`, `GET /health`); keep it private'
+            cand -n 'Name of the agency''s keystore'
+            cand --name 'Name of the agency''s keystore'
+            cand -b 'Extra path segment between the data dir and the keystores'
+            cand --base 'Extra path segment between the data dir and the keystores'
+            cand -p 'Passcode that encrypts agent secrets at rest (21+ characters; never logged or stored)'
+            cand --passcode 'Passcode that encrypts agent secrets at rest (21+ characters; never logged or stored)'
+            cand --config-dir 'Directory holding `keri/cf/<config-file>.json`'
+            cand --config-file 'Name of the JSON configuration file (without `.json`)'
+            cand --keypath 'TLS private key (PEM); with --certpath, serves every port over TLS'
+            cand --certpath 'TLS certificate chain (PEM)'
+            cand --cafilepath 'CA certificates (PEM); when given, clients must present a certificate it signed'
+            cand --loglevel 'Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off)'
+            cand --logfile 'Append the log to this file instead of stderr; SIGHUP reopens it'
+            cand --experimental-boot-username 'Username required on `POST /boot` (HTTP Basic auth)'
+            cand --experimental-boot-password 'Password required on `POST /boot` (HTTP Basic auth)'
+            cand --data-dir 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)'
+            cand --tock 'Seconds between two ticks of the run loop'
+            cand --shutdown-timeout 'Seconds the graceful stop may take before keria gives up and exits 1'
+            cand --release-timeout 'Seconds an idle agent stays loaded before it is released'
+            cand --cors 'Answer CORS requests and expose the signature headers ("true" or "1")'
+            cand --curls 'Controller URLs ('';''-separated) kept in each agent''s configuration'
+            cand --iurls 'Introduction OOBI URLs ('';''-separated) kept in each agent''s configuration'
+            cand --durls 'Data OOBI URLs ('';''-separated) kept in each agent''s configuration'
+            cand --signature-window 'Seconds a signed request''s `created` may differ from the server clock'
+            cand --max-body 'Largest request body accepted, in bytes (413 above)'
+            cand --max-connections 'Most connections open at once (a fast 503 above)'
+            cand --header-timeout 'Seconds a client may take to send a request''s headers and body before it is closed'
+            cand --logrequests 'Log every HTTP request (method, path, status, duration)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keria;boot'= {
+            cand -a 'Admin port (the signed Signify API)'
+            cand --admin-http-port 'Admin port (the signed Signify API)'
+            cand -H 'KERI message ingress port'
+            cand --http 'KERI message ingress port'
+            cand -B 'Boot port (`POST /boot`, `GET /health`); keep it private'
+            cand --boot 'Boot port (`POST /boot`, `GET /health`); keep it private'
+            cand --url 'Boot URL to POST to instead of `http://127.0.0.1:<boot>`'
+            cand --experimental-boot-username 'Username required on `POST /boot` (HTTP Basic auth)'
+            cand --experimental-boot-password 'Password required on `POST /boot` (HTTP Basic auth)'
+            cand --passcode-file 'Read the passcode from this file (first line)'
+            cand --passcode 'The passcode itself (visible to other users in the process list; prefer --passcode-file)'
+            cand --tier 'Key-stretching tier Signify uses for the controller keys'
+            cand --generate 'Generate a random 21-character passcode and print it once'
+            cand --if-missing 'Exit 0 when an agent already exists for this controller'
+            cand --json 'Print one JSON object instead of a line'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keria;status'= {
+            cand -a 'Admin port (the signed Signify API)'
+            cand --admin-http-port 'Admin port (the signed Signify API)'
+            cand -H 'KERI message ingress port'
+            cand --http 'KERI message ingress port'
+            cand -B 'Boot port (`POST /boot`, `GET /health`); keep it private'
+            cand --boot 'Boot port (`POST /boot`, `GET /health`); keep it private'
+            cand --url 'Health URL to ask instead of `http://127.0.0.1:<boot>/health`'
+            cand --data-dir 'Data dir whose pid file tells "killed" from "not running"'
+            cand --wait 'Poll until healthy for up to this many seconds'
+            cand --json 'Print one JSON object instead of a line'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keria;help'= {
+            cand start 'Run the agency: admin, http and boot servers until a signal stops it'
+            cand boot 'Provision an agent for a Signify controller derived from a passcode'
+            cand status 'Ask a running agency for its health; exit codes as LSB init scripts'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keria;help;start'= {
+        }
+        &'keria;help;boot'= {
+        }
+        &'keria;help;status'= {
+        }
+        &'keria;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
