@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use redb::{Database, ReadableTable};
+use redb::Database;
 use serde_json::Value;
 
 use crate::config::Urls;
@@ -56,12 +56,16 @@ impl Agent {
         let controller = new.controller_icp.prefix().to_owned();
         let signer = Signer::random()?;
         let next = Signer::random()?;
-        let dip = event::delegated_incept(&[signer.verfer()], &[Diger::blake3(next.verfer().qb64().as_bytes())], &controller)?;
+        let dip = event::delegated_incept(
+            &[signer.verfer()],
+            &[Diger::blake3(next.verfer().qb64().as_bytes())],
+            &controller,
+        );
         let prefix = dip.prefix().to_owned();
         let sealed_current = new.secrets.seal(signer.seed())?;
         let sealed_next = new.secrets.seal(next.seed())?;
         let store = store::open(path, AGENT_CACHE_BYTES)?;
-        let write = || -> Result<(), redb::Error> {
+        let write = || -> Result<()> {
             let txn = store.begin_write()?;
             {
                 let mut events = txn.open_table(EVENTS)?;
@@ -91,25 +95,51 @@ impl Agent {
             Ok(())
         };
         write().with_context(|| format!("writing agent store {}", path.display()))?;
-        Ok(Self { controller, prefix, signer, store, path: path.to_path_buf(), last_used: now })
+        Ok(Self {
+            controller,
+            prefix,
+            signer,
+            store,
+            path: path.to_path_buf(),
+            last_used: now,
+        })
     }
 
     /// Opens the store of an existing agent and reads its signing key.
     pub fn open(path: &Path, controller: &str, secrets: &SecretBox, now: Instant) -> Result<Self> {
         let store = store::open(path, AGENT_CACHE_BYTES)?;
-        let read = || -> Result<(Option<String>, Option<Vec<u8>>), redb::Error> {
+        let read = || -> Result<(Option<String>, Option<Vec<u8>>)> {
             let txn = store.begin_read()?;
-            let prefix = txn.open_table(SETTINGS)?.get("agent")?.map(|value| value.value().to_owned());
-            let seed = txn.open_table(SECRETS)?.get("agent.current")?.map(|value| value.value().to_vec());
+            let prefix = txn
+                .open_table(SETTINGS)?
+                .get("agent")?
+                .map(|value| value.value().to_owned());
+            let seed = txn
+                .open_table(SECRETS)?
+                .get("agent.current")?
+                .map(|value| value.value().to_vec());
             Ok((prefix, seed))
         };
-        let (prefix, seed) = read().with_context(|| format!("reading agent store {}", path.display()))?;
+        let (prefix, seed) =
+            read().with_context(|| format!("reading agent store {}", path.display()))?;
         let (Some(prefix), Some(seed)) = (prefix, seed) else {
             bail!("agent store {} has no agent keys", path.display());
         };
-        let seed = secrets.open(&seed).with_context(|| format!("opening the keys of agent {prefix}"))?;
-        let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| anyhow!("agent {prefix}: stored seed has the wrong length"))?;
-        Ok(Self { controller: controller.to_owned(), prefix, signer: Signer::from_seed(&seed), store, path: path.to_path_buf(), last_used: now })
+        let seed = secrets
+            .open(&seed)
+            .with_context(|| format!("opening the keys of agent {prefix}"))?;
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow!("agent {prefix}: stored seed has the wrong length"))?;
+        Ok(Self {
+            controller: controller.to_owned(),
+            prefix,
+            signer: Signer::from_seed(&seed),
+            store,
+            path: path.to_path_buf(),
+            last_used: now,
+        })
     }
 
     /// The controller's AID.
@@ -139,14 +169,17 @@ impl Agent {
 
     /// Every event of `prefix`'s KEL, oldest first, with when each was first seen.
     pub fn kel(&self, prefix: &str) -> Result<Vec<(Event, String)>> {
-        let read = || -> Result<Vec<(Vec<u8>, String)>, redb::Error> {
+        let read = || -> Result<Vec<(Vec<u8>, String)>> {
             let txn = self.store.begin_read()?;
             let events = txn.open_table(EVENTS)?;
             let first_seen = txn.open_table(FIRST_SEEN)?;
             let mut kel = Vec::new();
             for entry in events.range((prefix, 0)..=(prefix, u64::MAX))? {
                 let (key, raw) = entry?;
-                let seen = first_seen.get(key.value())?.map(|value| value.value().to_owned()).unwrap_or_default();
+                let seen = first_seen
+                    .get(key.value())?
+                    .map(|value| value.value().to_owned())
+                    .unwrap_or_default();
                 kel.push((raw.value().to_vec(), seen));
             }
             Ok(kel)
@@ -154,8 +187,10 @@ impl Agent {
         let raw = read().with_context(|| format!("reading the KEL of {prefix}"))?;
         raw.into_iter()
             .map(|(bytes, seen)| {
-                let value: Value = serde_json::from_slice(&bytes).with_context(|| format!("stored event of {prefix} is not JSON"))?;
-                let event = Event::verify(&value).map_err(|err| anyhow!("stored event of {prefix} is invalid: {err}"))?;
+                let value: Value = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("stored event of {prefix} is not JSON"))?;
+                let event = Event::verify(&value)
+                    .map_err(|err| anyhow!("stored event of {prefix} is invalid: {err}"))?;
                 Ok((event, seen))
             })
             .collect()
@@ -169,7 +204,8 @@ impl Agent {
         };
         let seen = seen.clone();
         let events: Vec<Event> = kel.into_iter().map(|(event, _)| event).collect();
-        KeyStateRecord::from_kel(&events, &seen).map_err(|err| anyhow!("key state of {prefix}: {err}"))
+        KeyStateRecord::from_kel(&events, &seen)
+            .map_err(|err| anyhow!("key state of {prefix}: {err}"))
     }
 
     /// The store file, for the log.

@@ -1,11 +1,191 @@
-//! `keria boot`: provisions an agent from a shell, as a Signify client would.
+//! `keria boot`: provisions an agent from a shell, exactly as a Signify client would.
+//!
+//! Derives the controller from the passcode (Signify's Argon2id derivation, on a worker thread
+//! so Ctrl-C cancels it), signs its inception and posts it to the boot port.
 
-use anyhow::{bail, Result};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
-use crate::cli::BootArgs;
+use anyhow::{bail, Context, Result};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::cli::{BootArgs, TierArg};
 use crate::exit_code::ExitCode;
+use crate::keri::cesr::Siger;
+use crate::keri::event::Event;
+use crate::keri::passcode::{self, Tier, PASSCODE_LENGTH};
+
+/// How long the whole boot request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The body signify-ts's `boot()` sends, byte for byte.
+pub fn boot_body(icp: &Event, sig: &Siger, tier: Tier) -> String {
+    format!(
+        r#"{{"icp":{},"sig":"{}","stem":"signify:controller","pidx":1,"tier":"{}"}}"#,
+        String::from_utf8_lossy(icp.raw()),
+        sig.qb64(),
+        tier.as_str()
+    )
+}
 
 /// Runs `keria boot`.
-pub fn run(_args: &BootArgs) -> Result<ExitCode> {
-    bail!("keria boot is not available in this build")
+pub fn run(args: &BootArgs) -> Result<ExitCode> {
+    let (passcode, generated) = read_passcode(args)?;
+    if passcode.chars().count() < PASSCODE_LENGTH {
+        bail!("the passcode must be at least {PASSCODE_LENGTH} characters");
+    }
+    if args.passcode_on_command_line {
+        eprintln!("keria: warning: a passcode on the command line is visible to other users; prefer --passcode-file or SIGNIFY_PASSCODE");
+    }
+    let tier = match args.tier {
+        TierArg::Low => Tier::Low,
+        TierArg::Med => Tier::Med,
+        TierArg::High => Tier::High,
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("installing the Ctrl-C handler")?;
+    let Some((icp, sig)) = derive(passcode.clone(), tier, &interrupted)? else {
+        eprintln!("keria: interrupted");
+        return Ok(ExitCode::Signal(2));
+    };
+    let controller = icp.prefix().to_owned();
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", args.ports.boot));
+    let endpoint = format!("{}/boot", url.trim_end_matches('/'));
+    let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
+    let mut request = agent
+        .post(&endpoint)
+        .set("Content-Type", "application/json");
+    if let (Some(user), Some(password)) = (
+        &args.boot_auth.experimental_boot_username,
+        &args.boot_auth.experimental_boot_password,
+    ) {
+        request = request.set(
+            "Authorization",
+            &format!("Basic {}", STANDARD.encode(format!("{user}:{password}"))),
+        );
+    }
+    let (status, body) = match request.send_string(&boot_body(&icp, &sig, tier)) {
+        Ok(response) => (
+            response.status(),
+            response.into_string().unwrap_or_default(),
+        ),
+        Err(ureq::Error::Status(status, response)) => {
+            (status, response.into_string().unwrap_or_default())
+        }
+        Err(ureq::Error::Transport(err)) => {
+            eprintln!("keria: error: agency not reachable at {endpoint}: {err}");
+            return Ok(ExitCode::NotRunning);
+        }
+    };
+    let answer: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let generated_passcode = generated.then_some(passcode.as_str());
+    match status {
+        202 => {
+            let agent_aid = answer["i"].as_str().unwrap_or_default().to_owned();
+            report(
+                args.json,
+                "created",
+                &controller,
+                Some(&agent_aid),
+                generated_passcode,
+            );
+            Ok(ExitCode::Success)
+        }
+        409 => {
+            report(args.json, "exists", &controller, None, generated_passcode);
+            Ok(if args.if_missing {
+                ExitCode::Success
+            } else {
+                ExitCode::AlreadyExists
+            })
+        }
+        _ => {
+            let description = answer["description"]
+                .as_str()
+                .or(answer["title"].as_str())
+                .unwrap_or(body.as_str());
+            bail!("{endpoint} answered {status}: {description}")
+        }
+    }
+}
+
+/// Prints the outcome: one line, or one JSON object.
+fn report(
+    json: bool,
+    outcome: &str,
+    controller: &str,
+    agent: Option<&str>,
+    passcode: Option<&str>,
+) {
+    if json {
+        let mut out = json!({ "outcome": outcome, "controller": controller, "agent": agent });
+        if let (Some(passcode), Some(map)) = (passcode, out.as_object_mut()) {
+            map.insert("passcode".to_owned(), json!(passcode));
+        }
+        println!("{out}");
+        return;
+    }
+    if let Some(passcode) = passcode {
+        println!("passcode {passcode} (shown once: keep it secret)");
+    }
+    match agent {
+        Some(agent) => println!("controller {controller} agent {agent}"),
+        None => println!("controller {controller} already has an agent"),
+    }
+}
+
+/// The passcode from --passcode-file, --passcode/SIGNIFY_PASSCODE, --generate, or a prompt.
+fn read_passcode(args: &BootArgs) -> Result<(String, bool)> {
+    if let Some(path) = &args.passcode_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading passcode file {}", path.display()))?;
+        return Ok((
+            text.lines().next().unwrap_or_default().trim().to_owned(),
+            false,
+        ));
+    }
+    if let Some(passcode) = &args.passcode {
+        return Ok((passcode.clone(), false));
+    }
+    if args.generate {
+        return Ok((passcode::random_passcode()?, true));
+    }
+    if std::io::stdin().is_terminal() {
+        let passcode = rpassword::prompt_password("Passcode: ").context("reading the passcode")?;
+        return Ok((passcode, false));
+    }
+    bail!("no passcode: give --passcode-file, SIGNIFY_PASSCODE or --generate (or run on a terminal to be asked)")
+}
+
+/// Derives the controller's inception on a worker thread; None if Ctrl-C came first.
+fn derive(
+    passcode: String,
+    tier: Tier,
+    interrupted: &AtomicBool,
+) -> Result<Option<(Event, Siger)>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(passcode::controller_inception(&passcode, tier));
+    });
+    loop {
+        if interrupted.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        match receiver.recv_timeout(Duration::from_millis(20)) {
+            Ok(derived) => return derived.map(Some),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                bail!("the key derivation stopped unexpectedly")
+            }
+        }
+    }
 }

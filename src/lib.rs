@@ -6,17 +6,21 @@
 //! is set; then the service closes servers, then agents in reverse order, then stores.
 
 pub mod agency;
+pub mod agent;
 pub mod api;
 pub mod boot_command;
 pub mod cli;
 pub mod config;
 pub mod exit_code;
+pub mod keri;
 pub mod lock;
 pub mod logging;
 pub mod notify;
 pub mod run_loop;
+pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod signals;
 pub mod start;
 pub mod status;
+pub mod store;

@@ -30,12 +30,15 @@ impl SecretBox {
 
     /// Stretches `passcode` with `salt` (Argon2id, 19 MiB, 2 passes).
     pub fn from_passcode(passcode: &str, salt: &[u8]) -> Result<Self> {
-        let params = Params::new(19 * 1024, 2, 1, Some(32)).map_err(|err| anyhow!("argon2 parameters: {err}"))?;
+        let params = Params::new(19 * 1024, 2, 1, Some(32))
+            .map_err(|err| anyhow!("argon2 parameters: {err}"))?;
         let mut key = Zeroizing::new([0_u8; 32]);
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into(passcode.as_bytes(), salt, key.as_mut())
             .map_err(|err| anyhow!("stretching the passcode: {err}"))?;
-        Ok(Self { cipher: Some(ChaCha20Poly1305::new(Key::from_slice(key.as_ref()))) })
+        Ok(Self {
+            cipher: Some(ChaCha20Poly1305::new(Key::from_slice(key.as_ref()))),
+        })
     }
 
     /// Whether secrets are sealed.
@@ -50,7 +53,8 @@ impl SecretBox {
 
     /// Whether `value` was made by `check_value` with the same passcode.
     pub fn matches_check(&self, value: &[u8]) -> bool {
-        self.open(value).is_ok_and(|plain| plain.as_slice() == CHECK)
+        self.open(value)
+            .is_ok_and(|plain| plain.as_slice() == CHECK)
     }
 
     /// Seals `secret` (tag, nonce, ciphertext), or tags it plain.
@@ -59,8 +63,11 @@ impl SecretBox {
             return Ok([&[PLAIN], secret].concat());
         };
         let mut nonce = [0_u8; NONCE_LEN];
-        getrandom::getrandom(&mut nonce).map_err(|err| anyhow!("no randomness for a nonce: {err}"))?;
-        let sealed = cipher.encrypt(Nonce::from_slice(&nonce), secret).map_err(|_| anyhow!("sealing a secret failed"))?;
+        getrandom::getrandom(&mut nonce)
+            .map_err(|err| anyhow!("no randomness for a nonce: {err}"))?;
+        let sealed = cipher
+            .encrypt(Nonce::from_slice(&nonce), secret)
+            .map_err(|_| anyhow!("sealing a secret failed"))?;
         Ok([&[SEALED], &nonce[..], &sealed].concat())
     }
 
@@ -70,7 +77,10 @@ impl SecretBox {
             (Some((&PLAIN, secret)), None) => Ok(Zeroizing::new(secret.to_vec())),
             (Some((&SEALED, rest)), Some(cipher)) if rest.len() > NONCE_LEN => {
                 let (nonce, sealed) = rest.split_at(NONCE_LEN);
-                cipher.decrypt(Nonce::from_slice(nonce), sealed).map(Zeroizing::new).map_err(|_| anyhow!("wrong passcode: a secret does not open"))
+                cipher
+                    .decrypt(Nonce::from_slice(nonce), sealed)
+                    .map(Zeroizing::new)
+                    .map_err(|_| anyhow!("wrong passcode: a secret does not open"))
             }
             (Some((&SEALED, _)), None) => bail!("the secret is sealed: give the passcode"),
             (Some((&PLAIN, _)), Some(_)) => bail!("the secret was stored without a passcode"),

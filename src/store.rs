@@ -36,7 +36,11 @@ pub const APPROVALS: TableDefinition<(&str, &str), &str> = TableDefinition::new(
 /// Creates `dir` (and parents) as 0700, or checks an existing one is private.
 pub fn private_dir(dir: &Path) -> Result<()> {
     if !dir.exists() {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     refuse_shared(dir)
 }
@@ -60,12 +64,17 @@ pub fn open(path: &Path, cache_bytes: usize) -> Result<Database> {
 
 /// Flushes a directory so a file just created in it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|dir_file| dir_file.sync_all()).with_context(|| format!("syncing {}", dir.display()))
+    File::open(dir)
+        .and_then(|dir_file| dir_file.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))
 }
 
 /// Refuses a file or folder that group or others may read, write or enter.
 fn refuse_shared(path: &Path) -> Result<()> {
-    let mode = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode();
+    let mode = fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
         bail!(
             "{} is accessible to other users (mode {:o}); it holds key material: chmod go-rwx it",
@@ -87,12 +96,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("a/b");
         private_dir(&folder).unwrap();
-        assert_eq!(std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let path = folder.join("s.redb");
         drop(open(&path, 1 << 16).unwrap());
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = open(&path, 1 << 16).unwrap_err().to_string();
-        assert!(err.contains("accessible to other users (mode 644)"), "{err}");
+        assert!(
+            err.contains("accessible to other users (mode 644)"),
+            "{err}"
+        );
     }
 }

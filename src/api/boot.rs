@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::agency::{Agency, BootError};
 use crate::agent::KeyParams;
 use crate::keri::cesr::Siger;
-use crate::keri::event::Event;
+use crate::keri::event::{Event, Ilk};
 use crate::keri::state::{format_datetime, python_json};
 use crate::server::http::Response;
 
@@ -29,64 +29,113 @@ pub(super) fn boot(agency: &mut Agency, body: &[u8]) -> Response {
         Err(response) => return *response,
     };
     let first_seen = format_datetime(OffsetDateTime::now_utc());
-    match agency.boot(&request.icp, std::slice::from_ref(&request.sig), &request.params, &first_seen, Instant::now()) {
+    match agency.boot(
+        &request.icp,
+        std::slice::from_ref(&request.sig),
+        &request.params,
+        &first_seen,
+        Instant::now(),
+    ) {
         Ok(state) => {
-            log::info!("agent {} booted for controller {}", state.prefix(), request.icp.prefix());
+            log::info!(
+                "agent {} booted for controller {}",
+                state.prefix,
+                request.icp.prefix()
+            );
             Response::json_text(202, python_json(&state.to_value()))
         }
         Err(BootError::Exists) => Response::error(
             409,
             "agent already exists",
-            &format!("agent for controller {} already exists", request.icp.prefix()),
+            &format!(
+                "agent for controller {} already exists",
+                request.icp.prefix()
+            ),
         ),
         Err(BootError::Storage(err)) => {
-            log::error!("boot of controller {} failed: {err:#}", request.icp.prefix());
-            Response::error(500, "500 Internal Server Error", "the agent could not be stored; nothing was kept, retry")
+            log::error!(
+                "boot of controller {} failed: {err:#}",
+                request.icp.prefix()
+            );
+            Response::error(
+                500,
+                "500 Internal Server Error",
+                "the agent could not be stored; nothing was kept, retry",
+            )
         }
     }
 }
 
+#[allow(
+    clippy::unnecessary_box_returns,
+    reason = "parse returns boxed responses"
+)]
 fn invalid(description: &str) -> Box<Response> {
     Box::new(Response::error(400, "invalid inception", description))
 }
 
 /// Checks the body in order: JSON, fields, event, key configuration, signature.
 fn parse(body: &[u8]) -> Result<BootRequest, Box<Response>> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|err| Box::new(Response::error(400, "Invalid JSON", &format!("Could not parse JSON body - {err}"))))?;
+    let value: Value = serde_json::from_slice(body).map_err(|err| {
+        Box::new(Response::error(
+            400,
+            "Invalid JSON",
+            &format!("Could not parse JSON body - {err}"),
+        ))
+    })?;
     let Value::Object(fields) = value else {
         return Err(invalid("the body must be a JSON object"));
     };
     if fields.contains_key("group") {
         return Err(invalid("multisig (group) controllers are not supported"));
     }
-    let icp = fields.get("icp").ok_or_else(|| invalid("required field \"icp\" missing from body"))?;
-    let sig = fields.get("sig").ok_or_else(|| invalid("required field \"sig\" missing from body"))?;
-    let icp = Event::verify(icp).map_err(|err| invalid(&format!("icp is not a valid KERI event: {err}")))?;
-    if icp.ilk() != "icp" {
-        return Err(invalid(&format!("icp must be an inception event (t \"icp\"), not {:?}", icp.ilk())));
+    let icp = fields
+        .get("icp")
+        .ok_or_else(|| invalid("required field \"icp\" missing from body"))?;
+    let sig = fields
+        .get("sig")
+        .ok_or_else(|| invalid("required field \"sig\" missing from body"))?;
+    let icp = Event::verify(icp)
+        .map_err(|err| invalid(&format!("icp is not a valid KERI event: {err}")))?;
+    if icp.ilk() != Ilk::Icp {
+        return Err(invalid(&format!(
+            "icp must be an inception event (t \"icp\"), not {:?}",
+            icp.ilk().as_str()
+        )));
     }
     if icp.sn() != 0 {
         return Err(invalid("icp must have sequence number 0"));
     }
     let keys = icp.keys();
-    if keys.len() != 1 || icp.signing_threshold() != "1" {
+    if keys.len() != 1 || icp.signing_threshold() != Some(1) {
         return Err(invalid(&format!(
-            "multisig controllers are not supported: icp must have one key and threshold 1, has {} keys and threshold {:?}",
+            "multisig controllers are not supported: icp must have one key and threshold 1, has {} keys and threshold {}",
             keys.len(),
-            icp.signing_threshold()
+            icp.signing_threshold().map_or_else(|| "weighted".to_owned(), |threshold| threshold.to_string())
         )));
     }
     if icp.next_digests().len() != 1 {
         return Err(invalid("icp must commit to exactly one next key digest"));
     }
-    let sig = sig.as_str().ok_or_else(|| invalid("sig must be a string"))?;
-    let sig = Siger::parse(sig).map_err(|err| invalid(&format!("sig is not a qb64 indexed Ed25519 signature: {err}")))?;
+    let sig = sig
+        .as_str()
+        .ok_or_else(|| invalid("sig must be a string"))?;
+    let sig = Siger::parse(sig).map_err(|err| {
+        invalid(&format!(
+            "sig is not a qb64 indexed Ed25519 signature: {err}"
+        ))
+    })?;
     if sig.index() != 0 {
-        return Err(invalid(&format!("sig must have index 0, has {}", sig.index())));
+        return Err(invalid(&format!(
+            "sig must have index 0, has {}",
+            sig.index()
+        )));
     }
     if !keys[0].verify(icp.raw(), sig.raw()) {
-        return Err(invalid(&format!("invalid icp event for caid {}: the signature does not verify against k[0]", icp.prefix())));
+        return Err(invalid(&format!(
+            "invalid icp event for caid {}: the signature does not verify against k[0]",
+            icp.prefix()
+        )));
     }
     let params = key_params(&fields)?;
     Ok(BootRequest { icp, sig, params })
@@ -109,11 +158,15 @@ fn key_params(fields: &Map<String, Value>) -> Result<KeyParams, Box<Response>> {
     };
     let pidx = match source.get("pidx") {
         None => 1,
-        Some(pidx) => pidx.as_u64().ok_or_else(|| invalid("pidx must be a non-negative integer"))?,
+        Some(pidx) => pidx
+            .as_u64()
+            .ok_or_else(|| invalid("pidx must be a non-negative integer"))?,
     };
     let tier = match source.get("tier") {
         None => "low".to_owned(),
-        Some(Value::String(tier)) if matches!(tier.as_str(), "low" | "med" | "high") => tier.clone(),
+        Some(Value::String(tier)) if matches!(tier.as_str(), "low" | "med" | "high") => {
+            tier.clone()
+        }
         Some(_) => return Err(invalid("tier must be \"low\", \"med\" or \"high\"")),
     };
     Ok(KeyParams { stem, pidx, tier })

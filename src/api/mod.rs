@@ -3,6 +3,7 @@
 //! `Api` owns the agency while the service runs; `Service::close` takes it back to close it.
 
 mod auth;
+mod boot;
 mod health;
 
 use std::time::Instant;
@@ -93,7 +94,7 @@ impl Api {
                 {
                     return refusal;
                 }
-                not_found(request)
+                boot::boot(&mut self.agency, &request.body)
             }
             (_, "/boot") => method_not_allowed("POST, OPTIONS"),
             _ => not_found(request),

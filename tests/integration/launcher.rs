@@ -136,10 +136,14 @@ fn in_flight_request_completes_during_the_stop() {
     assert_eq!(keria.get(boot, "/health").status, 200);
     keria.signal(Signal::TERM);
     assert!(keria.next_notify().starts_with("STOPPING=1"));
-    assert!(
-        TcpStream::connect(("127.0.0.1", boot)).is_err(),
-        "a new connection was accepted during the stop"
-    );
+    // STOPPING=1 goes out just before the listeners close: wait for the refusal.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while TcpStream::connect(("127.0.0.1", boot)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "new connections are still accepted during the stop"
+        );
+    }
     in_flight.write_all(b"\r\n").unwrap();
     let response = read_response(&mut in_flight);
     assert_eq!(response.status, 503);

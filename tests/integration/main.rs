@@ -2,7 +2,9 @@
 
 #![allow(unreachable_pub)]
 
+mod agency;
 mod generated;
 mod harness;
 mod launcher;
+mod signify;
 mod tls;

@@ -1,0 +1,306 @@
+//! `cargo bench --bench lifecycle`: figures for the README, measured on the release binary.
+//!
+//! Start-to-ready (exec → first `/health` 200), signal-to-exit with N agents loaded, boot
+//! latency and throughput, memory idle and per loaded agent, `/health` latency under 64
+//! concurrent keep-alive connections. Each figure is a median (or percentile) of real runs.
+
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "figures for people, a few digits are plenty"
+)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keria::keri::cesr::Signer;
+use keria::keri::passcode::{inception_from_keys, Tier};
+
+const RUNS: usize = 21;
+
+fn main() {
+    let filter = std::env::args().nth(1).filter(|arg| !arg.starts_with('-'));
+    let wants = |name: &str| filter.as_deref().is_none_or(|filter| name.contains(filter));
+    println!(
+        "keria {} benchmarks ({} runs per median)",
+        env!("CARGO_PKG_VERSION"),
+        RUNS
+    );
+    if wants("start") {
+        start_to_ready();
+    }
+    if wants("stop") {
+        for agents in [0, 50, 100, 1000] {
+            signal_to_exit(agents);
+        }
+    }
+    if wants("boot") {
+        boot_latency(500);
+    }
+    if wants("memory") {
+        memory(1000);
+    }
+    if wants("health") {
+        health_under_load(64, 200);
+    }
+}
+
+/// A running agency on fixed loopback ports in a temp dir.
+struct Agency {
+    child: Child,
+    boot: u16,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Agency {
+    fn spawn(dir: tempfile::TempDir) -> Self {
+        let (admin, http, boot) = (free_port(), free_port(), free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_keria"))
+            .args([
+                "start",
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+                "--loglevel",
+                "ERROR",
+            ])
+            .args([
+                "-a",
+                &admin.to_string(),
+                "-H",
+                &http.to_string(),
+                "-B",
+                &boot.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            boot,
+            _dir: dir,
+        }
+    }
+
+    /// Polls /health until it answers 200; panics after 10 s.
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.boot)) {
+                if request(&mut stream, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").0 == 200 {
+                    return;
+                }
+            }
+            std::hint::spin_loop();
+        }
+        panic!("keria did not become healthy");
+    }
+
+    fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap()
+    }
+
+    /// SIGTERM, then the time until the process has exited.
+    fn stop(mut self) -> Duration {
+        let started = Instant::now();
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(self.pid()).unwrap(),
+            rustix::process::Signal::TERM,
+        )
+        .unwrap();
+        let status = self.child.wait().unwrap();
+        let elapsed = started.elapsed();
+        assert!(status.success(), "keria exited with {status}");
+        elapsed
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .unwrap()
+            .trim()
+            .trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+/// Sends one request on a keep-alive stream and reads the response: (status, body).
+fn request(stream: &mut TcpStream, raw: &str) -> (u16, String) {
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).unwrap_or(0) == 0 {
+            return (0, String::new());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|value| value.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0_u8; length];
+    stream.read_exact(&mut body).unwrap();
+    (status, String::from_utf8(body).unwrap())
+}
+
+/// A fresh controller's boot body (random keys), as Signify sends it.
+fn boot_body() -> String {
+    let (icp, sig) = inception_from_keys(&Signer::random().unwrap(), &Signer::random().unwrap());
+    keria::boot_command::boot_body(&icp, &sig, Tier::Low)
+}
+
+/// Boots `count` agents over one keep-alive connection; the latency of each.
+fn boot_agents(agency: &Agency, count: usize) -> Vec<Duration> {
+    let bodies: Vec<String> = (0..count).map(|_| boot_body()).collect();
+    let mut stream = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    bodies
+        .iter()
+        .map(|body| {
+            let raw = format!("POST /boot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let started = Instant::now();
+            let (status, answer) = request(&mut stream, &raw);
+            assert_eq!(status, 202, "{answer}");
+            started.elapsed()
+        })
+        .collect()
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn percentile(values: &mut [Duration], fraction: f64) -> Duration {
+    values.sort();
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let index = ((values.len() as f64 - 1.0) * fraction).round() as usize;
+    values[index]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn start_to_ready() {
+    let samples: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let started = Instant::now();
+            let agency = Agency::spawn(tempfile::tempdir().unwrap());
+            agency.wait_healthy();
+            let elapsed = started.elapsed();
+            agency.stop();
+            elapsed
+        })
+        .collect();
+    println!(
+        "start-to-ready (exec → /health 200), median: {}",
+        ms(median(samples))
+    );
+}
+
+fn signal_to_exit(agents: usize) {
+    let runs = if agents >= 1000 { 5 } else { RUNS };
+    let samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let agency = Agency::spawn(tempfile::tempdir().unwrap());
+            agency.wait_healthy();
+            boot_agents(&agency, agents);
+            agency.stop()
+        })
+        .collect();
+    println!(
+        "SIGTERM → exit 0 with {agents} agents loaded, median of {runs}: {}",
+        ms(median(samples))
+    );
+}
+
+fn boot_latency(count: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let started = Instant::now();
+    let mut latencies = boot_agents(&agency, count);
+    let elapsed = started.elapsed();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = count as f64 / elapsed.as_secs_f64();
+    println!(
+        "POST /boot ({count} sequential, loopback): p50 {}, p99 {}, {rate:.0} boots/s",
+        ms(percentile(&mut latencies, 0.5)),
+        ms(percentile(&mut latencies, 0.99))
+    );
+    agency.stop();
+}
+
+fn memory(agents: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let idle = agency.rss_kib();
+    boot_agents(&agency, agents);
+    let loaded = agency.rss_kib();
+    println!(
+        "memory: idle {:.1} MiB RSS; {agents} agents loaded {:.1} MiB, {:.1} KiB per agent",
+        idle as f64 / 1024.0,
+        loaded as f64 / 1024.0,
+        (loaded.saturating_sub(idle)) as f64 / agents as f64
+    );
+    agency.stop();
+}
+
+fn health_under_load(connections: usize, requests: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let boot = agency.boot;
+    let threads: Vec<_> = (0..connections)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(("127.0.0.1", boot)).unwrap();
+                stream.set_nodelay(true).unwrap();
+                (0..requests)
+                    .map(|_| {
+                        let started = Instant::now();
+                        assert_eq!(
+                            request(&mut stream, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").0,
+                            200
+                        );
+                        started.elapsed()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|thread| thread.join().unwrap())
+        .collect();
+    println!(
+        "/health, {connections} concurrent keep-alive connections × {requests}: p50 {}, p99 {}",
+        ms(percentile(&mut latencies, 0.5)),
+        ms(percentile(&mut latencies, 0.99))
+    );
+    agency.stop();
+}

@@ -1,0 +1,1131 @@
+//! KERI v1 JSON key events: inception (`icp`), delegated inception (`dip`) and interaction
+//! (`ixn`).
+//!
+//! An `Event` is either built here (`incept`, `delegated_incept`, `interact`) or verified from
+//! received JSON (`Event::verify`), and keeps the compact serialization that signatures cover.
+//! Serialization is compact JSON in the received key order; the version string carries the
+//! serialized size; the SAID is the Blake3-256 digest of the event with `#` dummies in its
+//! SAID fields.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::cesr::{CesrError, Diger, Siger, Verfer};
+
+/// Placeholder written into SAID fields while the SAID is computed.
+pub const DUMMY: &str = "############################################";
+
+/// Start of every version string: protocol KERI, version 1.0, JSON serialization.
+const VERSION_PREFIX: &str = "KERI10JSON";
+
+/// Length of a version string: prefix, six hex digits of size, terminator.
+const VERSION_LENGTH: usize = 17;
+
+/// The type of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ilk {
+    /// Inception.
+    Icp,
+    /// Delegated inception.
+    Dip,
+    /// Interaction.
+    Ixn,
+}
+
+impl Ilk {
+    /// The `t` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ilk::Icp => "icp",
+            Ilk::Dip => "dip",
+            Ilk::Ixn => "ixn",
+        }
+    }
+
+    /// Reads a `t` value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "icp" => Some(Ilk::Icp),
+            "dip" => Some(Ilk::Dip),
+            "ixn" => Some(Ilk::Ixn),
+            _ => None,
+        }
+    }
+
+    /// The field labels of this event type, in their required order.
+    pub fn labels(self) -> &'static [&'static str] {
+        match self {
+            Ilk::Icp => &[
+                "v", "t", "d", "i", "s", "kt", "k", "nt", "n", "bt", "b", "c", "a",
+            ],
+            Ilk::Dip => &[
+                "v", "t", "d", "i", "s", "kt", "k", "nt", "n", "bt", "b", "c", "a", "di",
+            ],
+            Ilk::Ixn => &["v", "t", "d", "i", "s", "p", "a"],
+        }
+    }
+
+    /// Whether the event establishes keys (an inception).
+    pub fn is_establishment(self) -> bool {
+        matches!(self, Ilk::Icp | Ilk::Dip)
+    }
+}
+
+impl fmt::Display for Ilk {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Why an event, or a set of signatures on it, was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventError {
+    /// The bytes are not JSON.
+    NotJson(String),
+    /// The JSON is not an object.
+    NotObject,
+    /// A field the event needs is missing.
+    MissingField(&'static str),
+    /// The version string is malformed.
+    Version(String),
+    /// The event type is not one handled here.
+    Ilk(String),
+    /// The field labels differ from the required ones.
+    FieldOrder {
+        /// The event type that sets the order.
+        ilk: Ilk,
+        /// The labels received.
+        got: Vec<String>,
+    },
+    /// A field has the wrong JSON type or format.
+    FieldType {
+        /// The field label.
+        field: String,
+        /// What it must be.
+        expected: &'static str,
+        /// The compact JSON received, shortened.
+        got: String,
+    },
+    /// A field does not hold the qb64 primitive it must.
+    Primitive {
+        /// The field label, with the array index.
+        field: String,
+        /// Why the text was refused.
+        error: CesrError,
+    },
+    /// A value breaks a rule of the event type (thresholds, sequence numbers).
+    Invalid(String),
+    /// The size in the version string is not the serialized size.
+    Size {
+        /// The size in the version string.
+        declared: usize,
+        /// The size of the compact serialization.
+        actual: usize,
+    },
+    /// A SAID field is not the recomputed SAID.
+    SaidMismatch {
+        /// `d` or `i`.
+        field: &'static str,
+        /// The value received.
+        got: String,
+        /// The recomputed SAID.
+        computed: String,
+    },
+    /// A signature index points past the key list.
+    SignatureIndex {
+        /// The index of the signature.
+        index: u32,
+        /// How many keys there are.
+        keys: usize,
+    },
+    /// Too few signatures verify.
+    Signatures {
+        /// How many distinct keys signed validly.
+        verified: usize,
+        /// How many are required.
+        threshold: u64,
+    },
+    /// A list of events is not a well-formed key event log.
+    Kel(String),
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::NotJson(error) => write!(formatter, "event is not JSON: {error}"),
+            EventError::NotObject => formatter.write_str("event must be a JSON object"),
+            EventError::MissingField(field) => write!(formatter, "event has no field {field}"),
+            EventError::Version(got) => write!(
+                formatter,
+                "version string v must be KERI10JSON, 6 lowercase hex digits of size and _; got {got}"
+            ),
+            EventError::Ilk(got) => write!(formatter, "event type t must be icp, dip or ixn; got {got}"),
+            EventError::FieldOrder { ilk, got } => write!(
+                formatter,
+                "field order must be {}; got {}",
+                ilk.labels().join(", "),
+                got.join(", ")
+            ),
+            EventError::FieldType { field, expected, got } => {
+                write!(formatter, "field {field} must be {expected}; got {got}")
+            }
+            EventError::Primitive { field, error } => write!(formatter, "field {field}: {error}"),
+            EventError::Invalid(reason) | EventError::Kel(reason) => formatter.write_str(reason),
+            EventError::Size { declared, actual } => write!(
+                formatter,
+                "version string size {declared:#x} does not match serialized size {actual:#x}"
+            ),
+            EventError::SaidMismatch { field, got, computed } => {
+                let what = if *field == "d" { "SAID" } else { "prefix" };
+                write!(formatter, "{what} mismatch: {field} is {got}, computed {computed}")
+            }
+            EventError::SignatureIndex { index, keys } => {
+                write!(formatter, "signature index {index} has no key among the {keys} current keys")
+            }
+            EventError::Signatures { verified, threshold } => write!(
+                formatter,
+                "{verified} valid signatures, the signing threshold is {threshold}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EventError {}
+
+/// An anchored seal: a JSON object in an event's `a` list, kept as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal(Map<String, Value>);
+
+impl Seal {
+    /// The event seal `{"i": prefix, "s": sn in hex, "d": said}`.
+    pub fn event(prefix: &str, sn: u64, said: &str) -> Self {
+        let mut map = Map::new();
+        map.insert("i".into(), prefix.into());
+        map.insert("s".into(), format!("{sn:x}").into());
+        map.insert("d".into(), said.into());
+        Self(map)
+    }
+
+    /// The seal's prefix `i`, if it has one.
+    pub fn prefix(&self) -> Option<&str> {
+        self.0.get("i").and_then(Value::as_str)
+    }
+
+    /// The seal's sequence number `s`, if it has a hex one.
+    pub fn sn(&self) -> Option<u64> {
+        self.0.get("s").and_then(Value::as_str).and_then(parse_hex)
+    }
+
+    /// The seal's digest `d`, if it has one.
+    pub fn said(&self) -> Option<&str> {
+        self.0.get("d").and_then(Value::as_str)
+    }
+
+    /// The seal as JSON.
+    pub fn to_value(&self) -> Value {
+        Value::Object(self.0.clone())
+    }
+}
+
+/// A verified or freshly built key event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    raw: Vec<u8>,
+    value: Value,
+    ilk: Ilk,
+    said: String,
+    prefix: String,
+    sn: u64,
+    keys: Vec<Verfer>,
+    signing_threshold: Option<u64>,
+    next_digests: Vec<Diger>,
+    next_threshold: Option<u64>,
+    backer_threshold: Option<u64>,
+    backers: Vec<String>,
+    traits: Vec<String>,
+    seals: Vec<Seal>,
+    prior: Option<String>,
+    delegator: Option<String>,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for Event {}
+
+/// A non-delegated inception with a self-addressing prefix.
+pub fn incept(keys: &[Verfer], next_digests: &[Diger]) -> Event {
+    inception(keys, next_digests, None)
+}
+
+/// A delegated inception with a self-addressing prefix, delegated by `delegator`.
+pub fn delegated_incept(keys: &[Verfer], next_digests: &[Diger], delegator: &str) -> Event {
+    inception(keys, next_digests, Some(delegator))
+}
+
+/// An interaction event of `prefix` at `sn`, chained to the event whose SAID is `prior`.
+pub fn interact(prefix: &str, sn: u64, prior: &str, seals: Vec<Seal>) -> Event {
+    let mut map = Map::new();
+    map.insert("v".into(), version(0).into());
+    map.insert("t".into(), Ilk::Ixn.as_str().into());
+    map.insert("d".into(), DUMMY.into());
+    map.insert("i".into(), prefix.into());
+    map.insert("s".into(), format!("{sn:x}").into());
+    map.insert("p".into(), prior.into());
+    map.insert(
+        "a".into(),
+        Value::Array(seals.iter().map(Seal::to_value).collect()),
+    );
+    let (value, raw, said) = saidify(map, Ilk::Ixn);
+    Event {
+        raw,
+        value,
+        ilk: Ilk::Ixn,
+        said,
+        prefix: prefix.to_owned(),
+        sn,
+        keys: Vec::new(),
+        signing_threshold: None,
+        next_digests: Vec::new(),
+        next_threshold: None,
+        backer_threshold: None,
+        backers: Vec::new(),
+        traits: Vec::new(),
+        seals,
+        prior: Some(prior.to_owned()),
+        delegator: None,
+    }
+}
+
+/// Builds an `icp`, or a `dip` when `delegator` is given, with thresholds as Signify sets
+/// them: a majority of the keys, at least one.
+fn inception(keys: &[Verfer], next_digests: &[Diger], delegator: Option<&str>) -> Event {
+    let ilk = if delegator.is_some() {
+        Ilk::Dip
+    } else {
+        Ilk::Icp
+    };
+    let signing_threshold = (keys.len() as u64).div_ceil(2).max(1);
+    let next_threshold = (next_digests.len() as u64).div_ceil(2);
+    let strings = |items: Vec<String>| Value::Array(items.into_iter().map(Value::String).collect());
+    let mut map = Map::new();
+    map.insert("v".into(), version(0).into());
+    map.insert("t".into(), ilk.as_str().into());
+    map.insert("d".into(), DUMMY.into());
+    map.insert("i".into(), DUMMY.into());
+    map.insert("s".into(), "0".into());
+    map.insert("kt".into(), format!("{signing_threshold:x}").into());
+    map.insert("k".into(), strings(keys.iter().map(Verfer::qb64).collect()));
+    map.insert("nt".into(), format!("{next_threshold:x}").into());
+    map.insert(
+        "n".into(),
+        strings(next_digests.iter().map(Diger::qb64).collect()),
+    );
+    map.insert("bt".into(), "0".into());
+    map.insert("b".into(), Value::Array(Vec::new()));
+    map.insert("c".into(), Value::Array(Vec::new()));
+    map.insert("a".into(), Value::Array(Vec::new()));
+    if let Some(delegator) = delegator {
+        map.insert("di".into(), delegator.into());
+    }
+    let (value, raw, said) = saidify(map, ilk);
+    Event {
+        raw,
+        value,
+        ilk,
+        prefix: said.clone(),
+        said,
+        sn: 0,
+        keys: keys.to_vec(),
+        signing_threshold: Some(signing_threshold),
+        next_digests: next_digests.to_vec(),
+        next_threshold: Some(next_threshold),
+        backer_threshold: Some(0),
+        backers: Vec::new(),
+        traits: Vec::new(),
+        seals: Vec::new(),
+        prior: None,
+        delegator: delegator.map(str::to_owned),
+    }
+}
+
+/// The version string for a serialization of `size` bytes.
+fn version(size: usize) -> String {
+    format!("{VERSION_PREFIX}{size:06x}_")
+}
+
+/// Reads the size out of a version string.
+fn version_size(text: &str) -> Option<usize> {
+    let digits = text.strip_prefix(VERSION_PREFIX)?.strip_suffix('_')?;
+    if text.len() != VERSION_LENGTH
+        || !digits
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    usize::from_str_radix(digits, 16).ok()
+}
+
+/// Reads a lowercase hex number without leading zeros.
+fn parse_hex(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.len() <= 16
+        && text
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+        && (text == "0" || !text.starts_with('0'));
+    canonical
+        .then(|| u64::from_str_radix(text, 16).ok())
+        .flatten()
+}
+
+/// Compact JSON of `value`, in its key order.
+fn compact(value: &Value) -> Vec<u8> {
+    value.to_string().into_bytes()
+}
+
+/// Computes the SAID of `map` and writes it, with the final version string, into the event.
+/// Returns the event, its serialization and its SAID.
+fn saidify(mut map: Map<String, Value>, ilk: Ilk) -> (Value, Vec<u8>, String) {
+    map.insert("d".into(), DUMMY.into());
+    if ilk.is_establishment() {
+        map.insert("i".into(), DUMMY.into());
+    }
+    map.insert("v".into(), version(0).into());
+    let size = compact(&Value::Object(map.clone())).len();
+    map.insert("v".into(), version(size).into());
+    let said = Diger::blake3(&compact(&Value::Object(map.clone()))).qb64();
+    map.insert("d".into(), said.clone().into());
+    if ilk.is_establishment() {
+        map.insert("i".into(), said.clone().into());
+    }
+    let value = Value::Object(map);
+    let raw = compact(&value);
+    (value, raw, said)
+}
+
+/// A shortened compact rendering of a received value, for error messages.
+fn shown(value: &Value) -> String {
+    const LIMIT: usize = 80;
+    let text = value.to_string();
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// Typed views of the fields of a received event, checked one by one.
+struct Fields<'v> {
+    map: &'v Map<String, Value>,
+}
+
+impl<'v> Fields<'v> {
+    fn get(&self, field: &'static str) -> Result<&'v Value, EventError> {
+        self.map.get(field).ok_or(EventError::MissingField(field))
+    }
+
+    fn string(&self, field: &'static str) -> Result<&'v str, EventError> {
+        let value = self.get(field)?;
+        value.as_str().ok_or_else(|| EventError::FieldType {
+            field: field.to_owned(),
+            expected: "a string",
+            got: shown(value),
+        })
+    }
+
+    fn hex(&self, field: &'static str) -> Result<u64, EventError> {
+        let value = self.get(field)?;
+        value
+            .as_str()
+            .and_then(parse_hex)
+            .ok_or_else(|| EventError::FieldType {
+                field: field.to_owned(),
+                expected: "a lowercase hex number string without leading zeros, at most 16 digits",
+                got: shown(value),
+            })
+    }
+
+    fn strings(&self, field: &'static str) -> Result<Vec<&'v str>, EventError> {
+        let value = self.get(field)?;
+        let items = value
+            .as_array()
+            .and_then(|items| items.iter().map(Value::as_str).collect::<Option<Vec<_>>>());
+        items.ok_or_else(|| EventError::FieldType {
+            field: field.to_owned(),
+            expected: "an array of strings",
+            got: shown(value),
+        })
+    }
+
+    fn primitives<T>(
+        &self,
+        field: &'static str,
+        parse: impl Fn(&str) -> Result<T, CesrError>,
+    ) -> Result<Vec<T>, EventError> {
+        self.strings(field)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, text)| {
+                parse(text).map_err(|error| EventError::Primitive {
+                    field: format!("{field}[{index}]"),
+                    error,
+                })
+            })
+            .collect()
+    }
+
+    fn seals(&self) -> Result<Vec<Seal>, EventError> {
+        let value = self.get("a")?;
+        let seals = value.as_array().and_then(|items| {
+            items
+                .iter()
+                .map(|item| item.as_object().map(|map| Seal(map.clone())))
+                .collect::<Option<Vec<_>>>()
+        });
+        seals.ok_or_else(|| EventError::FieldType {
+            field: "a".to_owned(),
+            expected: "an array of seal objects",
+            got: shown(value),
+        })
+    }
+}
+
+impl Event {
+    /// Parses and verifies an event from its JSON bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Self, EventError> {
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|error| EventError::NotJson(error.to_string()))?;
+        Self::verify(&value)
+    }
+
+    /// Verifies a received event: version string, type, field labels and their order, field
+    /// types, thresholds, serialized size and SAID (and prefix for an inception).
+    pub fn verify(value: &Value) -> Result<Self, EventError> {
+        let map = value.as_object().ok_or(EventError::NotObject)?;
+        let fields = Fields { map };
+        let version_value = fields.get("v")?;
+        let declared = version_value
+            .as_str()
+            .and_then(version_size)
+            .ok_or_else(|| EventError::Version(shown(version_value)))?;
+        let ilk_value = fields.get("t")?;
+        let ilk = ilk_value
+            .as_str()
+            .and_then(Ilk::parse)
+            .ok_or_else(|| EventError::Ilk(shown(ilk_value)))?;
+        if !map
+            .keys()
+            .map(String::as_str)
+            .eq(ilk.labels().iter().copied())
+        {
+            return Err(EventError::FieldOrder {
+                ilk,
+                got: map.keys().cloned().collect(),
+            });
+        }
+        let said = fields.string("d")?;
+        let prefix = fields.string("i")?;
+        let sn = fields.hex("s")?;
+        let seals = fields.seals()?;
+        let mut event = Event {
+            raw: Vec::new(),
+            value: value.clone(),
+            ilk,
+            said: said.to_owned(),
+            prefix: prefix.to_owned(),
+            sn,
+            keys: Vec::new(),
+            signing_threshold: None,
+            next_digests: Vec::new(),
+            next_threshold: None,
+            backer_threshold: None,
+            backers: Vec::new(),
+            traits: Vec::new(),
+            seals,
+            prior: None,
+            delegator: None,
+        };
+        if ilk.is_establishment() {
+            event.read_establishment(&fields)?;
+        } else {
+            event.prior = Some(fields.string("p")?.to_owned());
+            if sn == 0 {
+                return Err(EventError::Invalid(
+                    "interaction sequence number s must be at least 1".into(),
+                ));
+            }
+        }
+        event.raw = compact(value);
+        if declared != event.raw.len() {
+            return Err(EventError::Size {
+                declared,
+                actual: event.raw.len(),
+            });
+        }
+        let (_, _, computed) = saidify(map.clone(), ilk);
+        if said != computed {
+            return Err(EventError::SaidMismatch {
+                field: "d",
+                got: said.to_owned(),
+                computed,
+            });
+        }
+        if ilk.is_establishment() && prefix != computed {
+            return Err(EventError::SaidMismatch {
+                field: "i",
+                got: prefix.to_owned(),
+                computed,
+            });
+        }
+        Ok(event)
+    }
+
+    /// Reads and checks the key, threshold and backer fields of an inception.
+    fn read_establishment(&mut self, fields: &Fields<'_>) -> Result<(), EventError> {
+        if self.sn != 0 {
+            return Err(EventError::Invalid(format!(
+                "inception sequence number s must be 0; got {:x}",
+                self.sn
+            )));
+        }
+        let signing_threshold = fields.hex("kt")?;
+        self.keys = fields.primitives("k", Verfer::parse)?;
+        let next_threshold = fields.hex("nt")?;
+        self.next_digests = fields.primitives("n", Diger::parse)?;
+        let backer_threshold = fields.hex("bt")?;
+        self.backers = fields
+            .strings("b")?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        self.traits = fields
+            .strings("c")?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if self.ilk == Ilk::Dip {
+            let delegator = fields.string("di")?;
+            if delegator.is_empty() {
+                return Err(EventError::Invalid("delegator di must not be empty".into()));
+            }
+            self.delegator = Some(delegator.to_owned());
+        }
+        let within = |threshold: u64, count: usize| {
+            usize::try_from(threshold).is_ok_and(|value| value <= count)
+        };
+        if signing_threshold == 0 || !within(signing_threshold, self.keys.len()) {
+            return Err(EventError::Invalid(format!(
+                "signing threshold kt {signing_threshold:x} must be between 1 and the {} keys in k",
+                self.keys.len()
+            )));
+        }
+        if !within(next_threshold, self.next_digests.len()) {
+            return Err(EventError::Invalid(format!(
+                "next threshold nt {next_threshold:x} exceeds the {} digests in n",
+                self.next_digests.len()
+            )));
+        }
+        if !within(backer_threshold, self.backers.len()) {
+            return Err(EventError::Invalid(format!(
+                "backer threshold bt {backer_threshold:x} exceeds the {} backers in b",
+                self.backers.len()
+            )));
+        }
+        self.signing_threshold = Some(signing_threshold);
+        self.next_threshold = Some(next_threshold);
+        self.backer_threshold = Some(backer_threshold);
+        Ok(())
+    }
+
+    /// The compact serialization that signatures cover.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The event as JSON, in its serialized key order.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The event type.
+    pub fn ilk(&self) -> Ilk {
+        self.ilk
+    }
+
+    /// The identifier prefix `i`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The event's SAID `d`.
+    pub fn said(&self) -> &str {
+        &self.said
+    }
+
+    /// The sequence number `s`.
+    pub fn sn(&self) -> u64 {
+        self.sn
+    }
+
+    /// The signing keys `k` (empty for an interaction).
+    pub fn keys(&self) -> Vec<Verfer> {
+        self.keys.clone()
+    }
+
+    /// The signing threshold `kt` (`None` for an interaction).
+    pub fn signing_threshold(&self) -> Option<u64> {
+        self.signing_threshold
+    }
+
+    /// The next key digests `n` (empty for an interaction).
+    pub fn next_digests(&self) -> Vec<Diger> {
+        self.next_digests.clone()
+    }
+
+    /// The next threshold `nt` (`None` for an interaction).
+    pub fn next_threshold(&self) -> Option<u64> {
+        self.next_threshold
+    }
+
+    /// The backer threshold `bt` (`None` for an interaction).
+    pub fn backer_threshold(&self) -> Option<u64> {
+        self.backer_threshold
+    }
+
+    /// The backers `b` (empty for an interaction).
+    pub fn backers(&self) -> Vec<String> {
+        self.backers.clone()
+    }
+
+    /// The configuration traits `c` (empty for an interaction).
+    pub fn traits(&self) -> Vec<String> {
+        self.traits.clone()
+    }
+
+    /// The prior event's SAID `p` (interactions only).
+    pub fn prior(&self) -> Option<&str> {
+        self.prior.as_deref()
+    }
+
+    /// The delegator `di` (delegated inceptions only).
+    pub fn delegator(&self) -> Option<&str> {
+        self.delegator.as_deref()
+    }
+
+    /// The anchored seals `a`.
+    pub fn seals(&self) -> Vec<Seal> {
+        self.seals.clone()
+    }
+
+    /// Checks indexed signatures of this event against `keys` with a signing threshold of 1.
+    pub fn verify_signatures(&self, keys: &[Verfer], sigs: &[Siger]) -> Result<(), EventError> {
+        self.verify_signatures_with_threshold(keys, 1, sigs)
+    }
+
+    /// Checks that at least `threshold` distinct keys of `keys` signed this event. Every
+    /// index must point to a key; signatures that do not verify are not counted.
+    pub fn verify_signatures_with_threshold(
+        &self,
+        keys: &[Verfer],
+        threshold: u64,
+        sigs: &[Siger],
+    ) -> Result<(), EventError> {
+        let mut signed = vec![false; keys.len()];
+        for siger in sigs {
+            let slot = usize::try_from(siger.index())
+                .ok()
+                .and_then(|index| keys.get(index).zip(signed.get_mut(index)));
+            let Some((key, signed)) = slot else {
+                return Err(EventError::SignatureIndex {
+                    index: siger.index(),
+                    keys: keys.len(),
+                });
+            };
+            *signed |= key.verify(&self.raw, siger.raw());
+        }
+        let verified = signed.iter().filter(|signed| **signed).count();
+        if (verified as u64) < threshold.max(1) {
+            return Err(EventError::Signatures {
+                verified,
+                threshold: threshold.max(1),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keri::cesr::Signer;
+    use proptest::prelude::*;
+
+    /// The controller's keys of section 7.1.
+    const CONTROLLER_KEY: &str = "DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc";
+    const CONTROLLER_NEXT: &str = "EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL";
+    const CONTROLLER_AID: &str = "ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose";
+    const CONTROLLER_SEED: &str = "ACap1vZ_Xe0kvmhZ7UIqhsajzzYIUbKnJlxe6vbd_1uI";
+    const AGENT_AID: &str = "EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX";
+
+    const ICP_DUMMIED: &str = r#"{"v":"KERI10JSON00012b_","t":"icp","d":"DUMMY","i":"DUMMY","s":"0","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"a":[]}"#;
+    const ICP: &str = r#"{"v":"KERI10JSON00012b_","t":"icp","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"0","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"a":[]}"#;
+    const ICP_SIG: &str =
+        "AACJwsJ0mvb4VgxD87H4jIsiT1QtlzznUy9zrX3lGdd48jjQRTv8FxlJ8ClDsGtkvK4Eekg5p-oPYiPvK_1eTXEG";
+    const BOOT_BODY: &str = r#"{"icp":{"v":"KERI10JSON00012b_","t":"icp","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"0","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"a":[]},"sig":"AACJwsJ0mvb4VgxD87H4jIsiT1QtlzznUy9zrX3lGdd48jjQRTv8FxlJ8ClDsGtkvK4Eekg5p-oPYiPvK_1eTXEG","stem":"signify:controller","pidx":1,"tier":"low"}"#;
+    const DIP: &str = r#"{"v":"KERI10JSON00015f_","t":"dip","d":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","i":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","s":"0","kt":"1","k":["DHm1Vi6P5lT5QHixEuipi6eQH4U65pW-1-DjkQutBJZk"],"nt":"1","n":["EKhiv10xES0bSVWgHNl2AMk5iynd4C2C8L-bpXndrksw"],"bt":"0","b":[],"c":[],"a":[],"di":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose"}"#;
+    const APPROVAL_BODY: &str = r#"{"ixn":{"v":"KERI10JSON00013a_","t":"ixn","d":"EEvm6LZjrpjep3wer1oRL-qOxwNkN1bghuexiksUt4L1","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"1","p":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","a":[{"i":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","s":"0","d":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX"}]},"sigs":["AAAqMSbr3G64K658vv2EB3zzXWQGtjjDSE4H5guGnEFA-QG9zqZs0QR1Mebsy-9DbO6_ENLEHWwAnZVivaNb6fYL"]}"#;
+    const IXN_DUMMIED: &str = r#"{"v":"KERI10JSON00013a_","t":"ixn","d":"DUMMY","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"1","p":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","a":[{"i":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","s":"0","d":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX"}]}"#;
+
+    fn json(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn controller_signer() -> Signer {
+        Signer::parse(CONTROLLER_SEED).unwrap()
+    }
+
+    /// The synthetic agent of section 7.4: seed bytes 01..20, next seed bytes 65..84.
+    fn agent_signers() -> (Signer, Signer) {
+        let current: [u8; 32] = std::array::from_fn(|at| u8::try_from(at).unwrap() + 0x01);
+        let next: [u8; 32] = std::array::from_fn(|at| u8::try_from(at).unwrap() + 0x65);
+        (Signer::from_seed(&current), Signer::from_seed(&next))
+    }
+
+    fn controller_icp() -> Event {
+        incept(
+            &[Verfer::parse(CONTROLLER_KEY).unwrap()],
+            &[Diger::parse(CONTROLLER_NEXT).unwrap()],
+        )
+    }
+
+    fn agent_dip() -> Event {
+        let (current, next) = agent_signers();
+        delegated_incept(
+            &[current.verfer()],
+            &[Diger::blake3(next.verfer().qb64().as_bytes())],
+            CONTROLLER_AID,
+        )
+    }
+
+    #[test]
+    fn controller_inception_matches_the_vector() {
+        let event = controller_icp();
+        assert_eq!(std::str::from_utf8(event.raw()).unwrap(), ICP);
+        assert_eq!(event.raw().len(), 0x12b);
+        assert_eq!(event.said(), CONTROLLER_AID);
+        assert_eq!(event.prefix(), CONTROLLER_AID);
+        assert_eq!(
+            Diger::blake3(ICP_DUMMIED.replace("DUMMY", DUMMY).as_bytes()).qb64(),
+            CONTROLLER_AID
+        );
+        let siger = controller_signer().sign_indexed(event.raw(), 0);
+        assert_eq!(siger.qb64(), ICP_SIG);
+        event.verify_signatures(&event.keys(), &[siger]).unwrap();
+    }
+
+    #[test]
+    fn boot_body_icp_verifies_with_its_signature() {
+        let body = json(BOOT_BODY);
+        let event = Event::verify(&body["icp"]).unwrap();
+        assert_eq!(std::str::from_utf8(event.raw()).unwrap(), ICP);
+        assert_eq!(event, controller_icp());
+        assert_eq!(event.ilk(), Ilk::Icp);
+        assert_eq!(event.sn(), 0);
+        assert_eq!(event.signing_threshold(), Some(1));
+        assert_eq!(event.next_threshold(), Some(1));
+        assert_eq!(event.backer_threshold(), Some(0));
+        assert_eq!(event.keys()[0].qb64(), CONTROLLER_KEY);
+        assert_eq!(event.next_digests()[0].qb64(), CONTROLLER_NEXT);
+        assert_eq!(event.delegator(), None);
+        assert_eq!(event.prior(), None);
+        let siger = Siger::parse(body["sig"].as_str().unwrap()).unwrap();
+        event.verify_signatures(&event.keys(), &[siger]).unwrap();
+        let rebuilt = serde_json::json!({
+            "icp": event.value(), "sig": ICP_SIG, "stem": "signify:controller", "pidx": 1, "tier": "low"
+        });
+        assert_eq!(rebuilt.to_string(), BOOT_BODY);
+    }
+
+    #[test]
+    fn agent_delegated_inception_matches_the_vector() {
+        let event = agent_dip();
+        assert_eq!(std::str::from_utf8(event.raw()).unwrap(), DIP);
+        assert_eq!(event.prefix(), AGENT_AID);
+        assert_eq!(event.delegator(), Some(CONTROLLER_AID));
+        let verified = Event::verify(&json(DIP)).unwrap();
+        assert_eq!(verified, event);
+        assert_eq!(verified.ilk(), Ilk::Dip);
+        assert_eq!(verified.delegator(), Some(CONTROLLER_AID));
+    }
+
+    #[test]
+    fn delegation_approval_matches_the_vector() {
+        let seal = Seal::event(AGENT_AID, 0, AGENT_AID);
+        let event = interact(CONTROLLER_AID, 1, CONTROLLER_AID, vec![seal.clone()]);
+        assert_eq!(
+            Diger::blake3(IXN_DUMMIED.replace("DUMMY", DUMMY).as_bytes()).qb64(),
+            event.said()
+        );
+        let siger = controller_signer().sign_indexed(event.raw(), 0);
+        let body = serde_json::json!({"ixn": event.value(), "sigs": [siger.qb64()]});
+        assert_eq!(body.to_string(), APPROVAL_BODY);
+        let received = json(APPROVAL_BODY);
+        let verified = Event::verify(&received["ixn"]).unwrap();
+        assert_eq!(verified, event);
+        assert_eq!(
+            verified.said(),
+            "EEvm6LZjrpjep3wer1oRL-qOxwNkN1bghuexiksUt4L1"
+        );
+        assert_eq!(verified.prior(), Some(CONTROLLER_AID));
+        assert_eq!(verified.sn(), 1);
+        assert_eq!(verified.seals(), vec![seal]);
+        assert_eq!(verified.seals()[0].sn(), Some(0));
+        assert_eq!(verified.seals()[0].prefix(), Some(AGENT_AID));
+        assert_eq!(verified.seals()[0].said(), Some(AGENT_AID));
+        let sigs = [Siger::parse(received["sigs"][0].as_str().unwrap()).unwrap()];
+        verified
+            .verify_signatures(&controller_icp().keys(), &sigs)
+            .unwrap();
+    }
+
+    #[test]
+    fn parse_reads_bytes() {
+        assert_eq!(Event::parse(ICP.as_bytes()).unwrap(), controller_icp());
+        assert!(matches!(Event::parse(b"{"), Err(EventError::NotJson(_))));
+    }
+
+    fn error_of(text: &str) -> String {
+        Event::verify(&json(text)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn tampered_said_is_refused() {
+        let tampered = ICP.replacen("ELI7pg979", "ELI7pg978", 1);
+        assert_eq!(
+            error_of(&tampered),
+            "SAID mismatch: d is ELI7pg978AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose, \
+             computed ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose"
+        );
+        let prefix = ICP.replacen("\"i\":\"ELI7pg979", "\"i\":\"ELI7pg978", 1);
+        assert_eq!(
+            error_of(&prefix),
+            "prefix mismatch: i is ELI7pg978AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose, \
+             computed ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose"
+        );
+        let changed_key = ICP.replace(
+            CONTROLLER_KEY,
+            "DHm1Vi6P5lT5QHixEuipi6eQH4U65pW-1-DjkQutBJZk",
+        );
+        assert!(error_of(&changed_key).starts_with("SAID mismatch: d is ELI7"));
+    }
+
+    #[test]
+    fn wrong_field_order_and_extra_fields_are_refused() {
+        let swapped = ICP.replacen(r#""s":"0","kt":"1""#, r#""kt":"1","s":"0""#, 1);
+        assert_eq!(
+            error_of(&swapped),
+            "field order must be v, t, d, i, s, kt, k, nt, n, bt, b, c, a; \
+             got v, t, d, i, kt, s, k, nt, n, bt, b, c, a"
+        );
+        let extra = ICP.replacen(r#""a":[]}"#, r#""a":[],"x":1}"#, 1);
+        assert_eq!(
+            error_of(&extra),
+            "field order must be v, t, d, i, s, kt, k, nt, n, bt, b, c, a; \
+             got v, t, d, i, s, kt, k, nt, n, bt, b, c, a, x"
+        );
+        let missing = ICP.replacen(r#","c":[]"#, "", 1);
+        assert!(error_of(&missing).ends_with("got v, t, d, i, s, kt, k, nt, n, bt, b, a"));
+        let dip_without_delegator = DIP.replacen(
+            r#","di":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose""#,
+            "",
+            1,
+        );
+        assert!(error_of(&dip_without_delegator)
+            .starts_with("field order must be v, t, d, i, s, kt, k, nt, n, bt, b, c, a, di;"));
+    }
+
+    #[test]
+    fn wrong_version_size_is_refused() {
+        let wrong = ICP.replacen("00012b_", "00012c_", 1);
+        assert_eq!(
+            error_of(&wrong),
+            "version string size 0x12c does not match serialized size 0x12b"
+        );
+        let malformed = ICP.replacen("KERI10JSON00012b_", "KERI10JSON00012B_", 1);
+        assert_eq!(
+            error_of(&malformed),
+            "version string v must be KERI10JSON, 6 lowercase hex digits of size and _; got \"KERI10JSON00012B_\""
+        );
+        assert!(error_of(&ICP.replacen("KERI10JSON", "KERI10CBOR", 1))
+            .starts_with("version string v must be"));
+        assert_eq!(error_of(r#"{"t":"icp"}"#), "event has no field v");
+    }
+
+    #[test]
+    fn wrong_field_types_are_refused() {
+        assert_eq!(error_of("[]"), "event must be a JSON object");
+        assert_eq!(
+            error_of(&ICP.replacen(r#""t":"icp""#, r#""t":"rot""#, 1)),
+            "event type t must be icp, dip or ixn; got \"rot\""
+        );
+        assert_eq!(
+            error_of(&ICP.replacen(r#""kt":"1""#, r#""kt":1"#, 1)),
+            "field kt must be a lowercase hex number string without leading zeros, at most 16 digits; got 1"
+        );
+        assert!(error_of(&ICP.replacen(r#""s":"0""#, r#""s":"00""#, 1))
+            .starts_with("field s must be a lowercase hex"));
+        assert_eq!(
+            error_of(&ICP.replacen(r#""b":[]"#, r#""b":[1]"#, 1)),
+            "field b must be an array of strings; got [1]"
+        );
+        assert_eq!(
+            error_of(&ICP.replacen(r#""a":[]"#, r#""a":["x"]"#, 1)),
+            "field a must be an array of seal objects; got [\"x\"]"
+        );
+        assert_eq!(
+            error_of(&ICP.replacen(CONTROLLER_KEY, "Xbc", 1)),
+            "field k[0]: not a qb64 Ed25519 verification key: code \"X\" is not D or B"
+        );
+        assert_eq!(
+            error_of(&ICP.replacen(r#""kt":"1""#, r#""kt":"2""#, 1)),
+            "signing threshold kt 2 must be between 1 and the 1 keys in k"
+        );
+        assert_eq!(
+            error_of(&ICP.replacen(r#""s":"0""#, r#""s":"1""#, 1)),
+            "inception sequence number s must be 0; got 1"
+        );
+    }
+
+    #[test]
+    fn bad_signatures_are_refused() {
+        let event = controller_icp();
+        let keys = event.keys();
+        let mut raw = *controller_signer().sign_indexed(event.raw(), 0).raw();
+        raw[10] ^= 0x40;
+        let bad = Siger::new(raw, 0).unwrap();
+        assert_eq!(
+            event
+                .verify_signatures(&keys, &[bad])
+                .unwrap_err()
+                .to_string(),
+            "0 valid signatures, the signing threshold is 1"
+        );
+        let misplaced = controller_signer().sign_indexed(event.raw(), 1);
+        assert_eq!(
+            event
+                .verify_signatures(&keys, &[misplaced])
+                .unwrap_err()
+                .to_string(),
+            "signature index 1 has no key among the 1 current keys"
+        );
+        assert!(event.verify_signatures(&keys, &[]).is_err());
+        let (agent, _) = agent_signers();
+        assert!(event
+            .verify_signatures(&keys, &[agent.sign_indexed(event.raw(), 0)])
+            .is_err());
+    }
+
+    /// Any JSON value, with keys and strings drawn partly from event vocabulary.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let vocabulary = vec![
+            "icp",
+            "dip",
+            "ixn",
+            "0",
+            "1",
+            "00",
+            CONTROLLER_KEY,
+            CONTROLLER_NEXT,
+            CONTROLLER_AID,
+        ];
+        let text = prop_oneof![
+            "[a-z0-9#_-]{0,12}".boxed(),
+            "KERI10JSON[0-9a-f]{6}_".boxed(),
+            prop::sample::select(vocabulary)
+                .prop_map(str::to_owned)
+                .boxed(),
+            ".{0,20}".boxed(),
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text.clone().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 14, move |inner| {
+            let label = prop_oneof![
+                prop::sample::select(Ilk::Dip.labels().to_vec())
+                    .prop_map(str::to_owned)
+                    .boxed(),
+                "[a-z]{1,2}".boxed(),
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((label, inner), 0..15)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Objects with the exact labels of some event type and arbitrary values.
+    fn labelled_event() -> impl Strategy<Value = Value> {
+        let ilk = prop::sample::select(vec![Ilk::Icp, Ilk::Dip, Ilk::Ixn]);
+        (ilk, prop::collection::vec(any_json(), 14)).prop_map(|(ilk, values)| {
+            let mut map: Map<String, Value> = ilk
+                .labels()
+                .iter()
+                .zip(values)
+                .map(|(label, value)| ((*label).to_owned(), value))
+                .collect();
+            map.insert("t".into(), ilk.as_str().into());
+            Value::Object(map)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn verify_never_panics_on_arbitrary_json(value in any_json()) {
+            let _ = Event::verify(&value);
+        }
+
+        #[test]
+        fn verify_never_panics_on_labelled_events(value in labelled_event()) {
+            let _ = Event::verify(&value);
+        }
+
+        #[test]
+        fn verify_never_panics_on_mutated_events(at in 0..ICP.len(), byte in any::<u8>()) {
+            let mut bytes = ICP.as_bytes().to_vec();
+            bytes[at] = byte;
+            if let Ok(event) = Event::parse(&bytes) {
+                prop_assert_eq!(event.raw(), ICP.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn multiple_keys_get_a_majority_threshold() {
+        let signers: Vec<Signer> = (1..=3u8)
+            .map(|byte| Signer::from_seed(&[byte; 32]))
+            .collect();
+        let keys: Vec<Verfer> = signers.iter().map(Signer::verfer).collect();
+        let event = incept(&keys, &[]);
+        assert_eq!(event.signing_threshold(), Some(2));
+        assert_eq!(event.next_threshold(), Some(0));
+        assert_eq!(Event::verify(event.value()).unwrap(), event);
+        let one = [signers[0].sign_indexed(event.raw(), 0)];
+        assert!(event
+            .verify_signatures_with_threshold(&keys, 2, &one)
+            .is_err());
+        let two = [one[0].clone(), signers[2].sign_indexed(event.raw(), 2)];
+        event
+            .verify_signatures_with_threshold(&keys, 2, &two)
+            .unwrap();
+    }
+}

@@ -1,0 +1,1141 @@
+//! Signify's HTTP message signatures: the signature base, the `Signature-Input` and
+//! `Signature` headers, and signing and verifying requests and responses with them.
+//!
+//! The signature base has one line per covered field (`"@method": GET`, `"@path": /x`,
+//! `"<header>": <trimmed value>`) and a last `"@signature-params: (...);created=...;..."`
+//! line. `Signature-Input` is an RFC 8941 dictionary whose `signify` member lists the covered
+//! fields and the parameters; `Signature` carries the qb64 Ed25519 signature as the
+//! `signify` marker of its first signage.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use super::cesr::{Cigar, Siger, Signer, Verfer};
+use super::state::format_datetime;
+
+/// The dictionary member Signify uses in `Signature-Input` and `Signature`.
+pub const LABEL: &str = "signify";
+
+/// Fields a signed request must cover.
+pub const REQUIRED_FIELDS: [&str; 4] =
+    ["@method", "@path", "signify-resource", "signify-timestamp"];
+
+/// Fields the agency covers in its responses, in order.
+pub const RESPONSE_FIELDS: [&str; 4] =
+    ["signify-resource", "@method", "@path", "signify-timestamp"];
+
+/// Fields Signify covers in its requests, in order.
+pub const REQUEST_FIELDS: [&str; 4] = REQUIRED_FIELDS;
+
+/// `indexed` values that mean a non-indexed signature.
+const FALSY: [&str; 6] = ["?0", "0", "false", "False", "no", "off"];
+
+/// Why a signature header was refused or did not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSigError(String);
+
+impl HttpSigError {
+    fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
+impl fmt::Display for HttpSigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HttpSigError {}
+
+/// The parameters of a signature, written in the fixed order `created`, `expires`, `nonce`,
+/// `keyid`, `context`, `alg`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignatureParams {
+    /// Unix seconds when the signature was made.
+    pub created: Option<i64>,
+    /// Unix seconds after which it is stale.
+    pub expires: Option<i64>,
+    /// A nonce.
+    pub nonce: Option<String>,
+    /// The signer: a public key (requests) or an AID (responses).
+    pub keyid: Option<String>,
+    /// An application context.
+    pub context: Option<String>,
+    /// The algorithm, `ed25519`.
+    pub alg: Option<String>,
+}
+
+impl SignatureParams {
+    /// `name=value` items in the fixed order; text values quoted as RFC 8941 strings when
+    /// `quoted`, written bare otherwise.
+    fn items(&self, quoted: bool) -> Vec<String> {
+        let mut items = Vec::new();
+        if let Some(created) = self.created {
+            items.push(format!("created={created}"));
+        }
+        if let Some(expires) = self.expires {
+            items.push(format!("expires={expires}"));
+        }
+        let texts = [
+            ("nonce", &self.nonce),
+            ("keyid", &self.keyid),
+            ("context", &self.context),
+            ("alg", &self.alg),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                let value = if quoted { quote(value) } else { value.clone() };
+                items.push(format!("{name}={value}"));
+            }
+        }
+        items
+    }
+}
+
+/// The signature base over `fields`: one line per field (headers found by `header`, absent
+/// ones left out), then the `@signature-params` line naming the fields that were included.
+pub fn signature_base<S: AsRef<str>>(
+    fields: &[S],
+    method: &str,
+    path: &str,
+    header: impl Fn(&str) -> Option<String>,
+    params: &SignatureParams,
+) -> String {
+    let mut lines = Vec::new();
+    let mut included = Vec::new();
+    for field in fields {
+        let field = field.as_ref();
+        let value = match field {
+            "@method" => method.to_owned(),
+            "@path" => path.to_owned(),
+            _ if field.starts_with('@') => continue,
+            _ => match header(field) {
+                Some(value) => value.trim().to_owned(),
+                None => continue,
+            },
+        };
+        lines.push(format!("\"{field}\": {value}"));
+        included.push(field);
+    }
+    let mut signature_params = vec![format!("({})", included.join(" "))];
+    signature_params.extend(params.items(false));
+    lines.push(format!(
+        "\"@signature-params: {}\"",
+        signature_params.join(";")
+    ));
+    lines.join("\n")
+}
+
+/// The `signify` member of a `Signature-Input` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureInput {
+    /// The covered fields, in order.
+    pub fields: Vec<String>,
+    /// The signature parameters.
+    pub params: SignatureParams,
+}
+
+impl SignatureInput {
+    /// Reads the `signify` member of an RFC 8941 dictionary; other members are ignored.
+    pub fn parse(header: &str) -> Result<Self, HttpSigError> {
+        let dictionary = dictionary::parse(header)
+            .map_err(|reason| HttpSigError::new(format!("malformed Signature-Input: {reason}")))?;
+        let Some((_, member)) = dictionary.into_iter().rev().find(|(key, _)| key == LABEL) else {
+            return Err(HttpSigError::new("Signature-Input has no signify member"));
+        };
+        let dictionary::Member::InnerList(items, parameters) = member else {
+            return Err(HttpSigError::new(
+                "Signature-Input signify member must be an inner list",
+            ));
+        };
+        let fields = items
+            .into_iter()
+            .map(|item| match item.value {
+                dictionary::BareItem::String(text) => Ok(text),
+                _ => Err(HttpSigError::new(
+                    "Signature-Input field names must be strings",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut params = SignatureParams::default();
+        for (name, value) in parameters {
+            let integer = |value: dictionary::BareItem| match value {
+                dictionary::BareItem::Integer(number) => Ok(Some(number)),
+                _ => Err(HttpSigError::new(format!(
+                    "Signature-Input parameter {name} must be an integer"
+                ))),
+            };
+            let text = |value: dictionary::BareItem| match value {
+                dictionary::BareItem::String(text) | dictionary::BareItem::Token(text) => {
+                    Ok(Some(text))
+                }
+                _ => Err(HttpSigError::new(format!(
+                    "Signature-Input parameter {name} must be a string"
+                ))),
+            };
+            match name.as_str() {
+                "created" => params.created = integer(value)?,
+                "expires" => params.expires = integer(value)?,
+                "nonce" => params.nonce = text(value)?,
+                "keyid" => params.keyid = text(value)?,
+                "context" => params.context = text(value)?,
+                "alg" => params.alg = text(value)?,
+                _ => {}
+            }
+        }
+        Ok(Self { fields, params })
+    }
+
+    /// The header value: `signify=("f1" "f2");created=...;keyid="...";alg="ed25519"`.
+    pub fn to_header(&self) -> String {
+        let fields: Vec<String> = self.fields.iter().map(|field| quote(field)).collect();
+        let mut items = vec![format!("{LABEL}=({})", fields.join(" "))];
+        items.extend(self.params.items(true));
+        items.join(";")
+    }
+
+    /// The signature base of this input.
+    pub fn base(
+        &self,
+        method: &str,
+        path: &str,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> String {
+        signature_base(&self.fields, method, path, header, &self.params)
+    }
+}
+
+impl fmt::Display for SignatureInput {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.to_header())
+    }
+}
+
+/// An RFC 8941 string: quoted, with `"` and `\` escaped.
+fn quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for character in text.chars() {
+        if matches!(character, '"' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(character);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// One signage of a `Signature` header: whether its signatures are indexed, and its named
+/// signatures in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signage {
+    /// Whether the markers are indexed signatures.
+    pub indexed: bool,
+    /// Named qb64 signatures.
+    pub markers: Vec<(String, String)>,
+}
+
+/// A `Signature` header: signages separated by `,`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// The signages, in order.
+    pub signages: Vec<Signage>,
+}
+
+impl Signature {
+    /// A header with one non-indexed signature named `signify`.
+    pub fn from_cigar(cigar: &Cigar) -> Self {
+        Self {
+            signages: vec![Signage {
+                indexed: false,
+                markers: vec![(LABEL.to_owned(), cigar.qb64())],
+            }],
+        }
+    }
+
+    /// Reads a header as Signify does: the first space removed, signages split on `,`, items
+    /// on `;` and each at its first `=`, every `"` stripped; `indexed` is required.
+    pub fn parse(header: &str) -> Result<Self, HttpSigError> {
+        let header = header.replacen(' ', "", 1);
+        if header.is_empty() {
+            return Err(HttpSigError::new("Signature header is empty"));
+        }
+        let mut signages = Vec::new();
+        for signage in header.split(',') {
+            let mut indexed = None;
+            let mut markers = Vec::new();
+            for item in signage.split(';') {
+                let Some((name, value)) = item.split_once('=') else {
+                    return Err(HttpSigError::new(format!(
+                        "Signature item {item:?} has no '='"
+                    )));
+                };
+                let (name, value) = (name.replace('"', ""), value.replace('"', ""));
+                if name == "indexed" {
+                    indexed = Some(!FALSY.contains(&value.as_str()));
+                } else {
+                    markers.push((name, value));
+                }
+            }
+            let Some(indexed) = indexed else {
+                return Err(HttpSigError::new("Signature signage has no indexed item"));
+            };
+            signages.push(Signage { indexed, markers });
+        }
+        Ok(Self { signages })
+    }
+
+    /// The header value: `indexed="?0";signify="<qb64>"`.
+    pub fn to_header(&self) -> String {
+        let signages: Vec<String> = self
+            .signages
+            .iter()
+            .map(|signage| {
+                let mut items = vec![format!(
+                    "indexed=\"{}\"",
+                    if signage.indexed { "?1" } else { "?0" }
+                )];
+                items.extend(
+                    signage
+                        .markers
+                        .iter()
+                        .map(|(name, value)| format!("{name}=\"{value}\"")),
+                );
+                items.join(";")
+            })
+            .collect();
+        signages.join(",")
+    }
+
+    /// The raw signature named `signify` in the first signage.
+    pub fn signify_signature(&self) -> Result<[u8; 64], HttpSigError> {
+        let Some(signage) = self.signages.first() else {
+            return Err(HttpSigError::new("Signature header has no signage"));
+        };
+        let Some((_, qb64)) = signage.markers.iter().find(|(name, _)| name == LABEL) else {
+            return Err(HttpSigError::new(
+                "Signature header has no signify signature",
+            ));
+        };
+        let raw = if signage.indexed {
+            Siger::parse(qb64).map(|siger| *siger.raw())
+        } else {
+            Cigar::parse(qb64).map(|cigar| *cigar.raw())
+        };
+        raw.map_err(|err| HttpSigError::new(format!("Signature header: {err}")))
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.to_header())
+    }
+}
+
+/// Signs `fields` of a message with a non-indexed signature; returns the `Signature-Input`
+/// and `Signature` headers.
+pub fn sign(
+    signer: &Signer,
+    keyid: &str,
+    fields: &[&str],
+    method: &str,
+    path: &str,
+    header: impl Fn(&str) -> Option<String>,
+    created: i64,
+) -> (SignatureInput, Signature) {
+    let params = SignatureParams {
+        created: Some(created),
+        keyid: Some(keyid.to_owned()),
+        alg: Some("ed25519".to_owned()),
+        ..SignatureParams::default()
+    };
+    let included: Vec<String> = fields
+        .iter()
+        .filter(|field| {
+            matches!(**field, "@method" | "@path")
+                || (!field.starts_with('@') && header(field).is_some())
+        })
+        .map(|field| (*field).to_owned())
+        .collect();
+    let input = SignatureInput {
+        fields: included,
+        params,
+    };
+    let base = input.base(method, path, header);
+    let signature = Signature::from_cigar(&signer.sign_cigar(base.as_bytes()));
+    (input, signature)
+}
+
+/// The headers the agency adds to a response to a verified request, in order:
+/// `Signify-Resource` (the agent AID), `Signify-Timestamp`, `Signature-Input`, `Signature`,
+/// signed by the agent over the request's method and path.
+pub fn response_headers(
+    agent_aid: &str,
+    agent_signer: &Signer,
+    method: &str,
+    path: &str,
+    now: OffsetDateTime,
+) -> [(&'static str, String); 4] {
+    let timestamp = format_datetime(now);
+    let header = |name: &str| match name {
+        "signify-resource" => Some(agent_aid.to_owned()),
+        "signify-timestamp" => Some(timestamp.clone()),
+        _ => None,
+    };
+    let (input, signature) = sign(
+        agent_signer,
+        agent_aid,
+        &RESPONSE_FIELDS,
+        method,
+        path,
+        header,
+        now.unix_timestamp(),
+    );
+    [
+        ("Signify-Resource", agent_aid.to_owned()),
+        ("Signify-Timestamp", timestamp.clone()),
+        ("Signature-Input", input.to_header()),
+        ("Signature", signature.to_header()),
+    ]
+}
+
+/// The headers Signify adds to a request, in order: `Signify-Resource` (the controller AID),
+/// `Signify-Timestamp` (millisecond precision), `Signature-Input`, `Signature`, signed by the
+/// controller with its public key as `keyid`.
+pub fn request_headers(
+    controller_aid: &str,
+    controller_signer: &Signer,
+    method: &str,
+    path: &str,
+    now: OffsetDateTime,
+) -> [(&'static str, String); 4] {
+    let timestamp = signify_timestamp(now);
+    let header = |name: &str| match name {
+        "signify-resource" => Some(controller_aid.to_owned()),
+        "signify-timestamp" => Some(timestamp.clone()),
+        _ => None,
+    };
+    let keyid = controller_signer.verfer().qb64();
+    let (input, signature) = sign(
+        controller_signer,
+        &keyid,
+        &REQUEST_FIELDS,
+        method,
+        path,
+        header,
+        now.unix_timestamp(),
+    );
+    [
+        ("Signify-Resource", controller_aid.to_owned()),
+        ("Signify-Timestamp", timestamp.clone()),
+        ("Signature-Input", input.to_header()),
+        ("Signature", signature.to_header()),
+    ]
+}
+
+/// A timestamp as Signify writes it: milliseconds followed by `000+00:00`.
+pub fn signify_timestamp(now: OffsetDateTime) -> String {
+    let full = format_datetime(now);
+    format!("{}000+00:00", &full[..full.len() - "000+00:00".len()])
+}
+
+/// Verifies a signed message: `Signature-Input` and `Signature` present, the `signify` input
+/// covering `@method`, `@path`, `signify-resource` and `signify-timestamp` with a `created`
+/// time, and the first signage's `signify` signature valid for `verfer` over the base rebuilt
+/// from `method`, `path` (without query) and the headers found by `header` (by lower-case
+/// name). Returns the input so the caller can check `created`.
+pub fn verify_request(
+    method: &str,
+    path: &str,
+    header: impl Fn(&str) -> Option<String>,
+    verfer: &Verfer,
+) -> Result<SignatureInput, HttpSigError> {
+    let present = |name: &str| header(name).filter(|value| !value.trim().is_empty());
+    let Some(input_header) = present("signature-input") else {
+        return Err(HttpSigError::new("missing Signature-Input header"));
+    };
+    let Some(signature_header) = present("signature") else {
+        return Err(HttpSigError::new("missing Signature header"));
+    };
+    let input = SignatureInput::parse(&input_header)?;
+    if !REQUIRED_FIELDS
+        .iter()
+        .all(|required| input.fields.iter().any(|field| field == required))
+    {
+        return Err(HttpSigError::new(format!(
+            "Signature-Input must cover {}; it covers {}",
+            REQUIRED_FIELDS.join(" "),
+            input.fields.join(" ")
+        )));
+    }
+    if let Some(absent) = REQUIRED_FIELDS[2..]
+        .iter()
+        .find(|field| header(field).is_none())
+    {
+        return Err(HttpSigError::new(format!(
+            "covered header {absent} is missing"
+        )));
+    }
+    if input.params.created.is_none() {
+        return Err(HttpSigError::new(
+            "Signature-Input has no created parameter",
+        ));
+    }
+    let signature = Signature::parse(&signature_header)?.signify_signature()?;
+    let base = input.base(method, path, &header);
+    if !verfer.verify(base.as_bytes(), &signature) {
+        return Err(HttpSigError::new("signature does not verify"));
+    }
+    Ok(input)
+}
+
+/// The subset of RFC 8941 structured field dictionaries that `Signature-Input` uses.
+mod dictionary {
+    /// A bare item.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(super) enum BareItem {
+        Integer(i64),
+        Decimal(String),
+        String(String),
+        Token(String),
+        Bytes(String),
+        Boolean(bool),
+    }
+
+    /// An item with its parameters.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(super) struct Item {
+        pub(super) value: BareItem,
+        pub(super) parameters: Vec<(String, BareItem)>,
+    }
+
+    /// A dictionary member.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(super) enum Member {
+        Item(Item),
+        InnerList(Vec<Item>, Vec<(String, BareItem)>),
+    }
+
+    /// Parses a dictionary; duplicate keys keep their last value, in first position.
+    pub(super) fn parse(input: &str) -> Result<Vec<(String, Member)>, String> {
+        let mut parser = Parser {
+            bytes: input.trim_matches([' ', '\t']).as_bytes(),
+            at: 0,
+        };
+        let mut members: Vec<(String, Member)> = Vec::new();
+        if parser.bytes.is_empty() {
+            return Ok(members);
+        }
+        loop {
+            let key = parser.key()?;
+            let member = if parser.eat(b'=') {
+                parser.item_or_inner_list()?
+            } else {
+                Member::Item(Item {
+                    value: BareItem::Boolean(true),
+                    parameters: parser.parameters()?,
+                })
+            };
+            match members.iter_mut().find(|(existing, _)| *existing == key) {
+                Some(slot) => slot.1 = member,
+                None => members.push((key, member)),
+            }
+            parser.skip_whitespace();
+            if parser.at == parser.bytes.len() {
+                return Ok(members);
+            }
+            parser.expect(b',')?;
+            parser.skip_whitespace();
+            if parser.at == parser.bytes.len() {
+                return Err("trailing comma".into());
+            }
+        }
+    }
+
+    struct Parser<'b> {
+        bytes: &'b [u8],
+        at: usize,
+    }
+
+    impl Parser<'_> {
+        fn peek(&self) -> Option<u8> {
+            self.bytes.get(self.at).copied()
+        }
+
+        fn eat(&mut self, byte: u8) -> bool {
+            let found = self.peek() == Some(byte);
+            if found {
+                self.at += 1;
+            }
+            found
+        }
+
+        fn expect(&mut self, byte: u8) -> Result<(), String> {
+            if self.eat(byte) {
+                Ok(())
+            } else {
+                Err(self.unexpected(&format!("'{}'", char::from(byte))))
+            }
+        }
+
+        fn unexpected(&self, wanted: &str) -> String {
+            match self.peek() {
+                Some(byte) if byte.is_ascii_graphic() || byte == b' ' => {
+                    format!(
+                        "expected {wanted} at byte {}, found '{}'",
+                        self.at,
+                        char::from(byte)
+                    )
+                }
+                Some(byte) => format!(
+                    "expected {wanted} at byte {}, found byte 0x{byte:02x}",
+                    self.at
+                ),
+                None => format!("expected {wanted} at byte {}, found the end", self.at),
+            }
+        }
+
+        fn skip_spaces(&mut self) {
+            while self.eat(b' ') {}
+        }
+
+        fn skip_whitespace(&mut self) {
+            while self.eat(b' ') || self.eat(b'\t') {}
+        }
+
+        fn key(&mut self) -> Result<String, String> {
+            let start = self.at;
+            match self.peek() {
+                Some(b'a'..=b'z' | b'*') => self.at += 1,
+                _ => return Err(self.unexpected("a key")),
+            }
+            while let Some(b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'*') = self.peek() {
+                self.at += 1;
+            }
+            Ok(String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned())
+        }
+
+        fn item_or_inner_list(&mut self) -> Result<Member, String> {
+            if !self.eat(b'(') {
+                return Ok(Member::Item(self.item()?));
+            }
+            let mut items = Vec::new();
+            loop {
+                self.skip_spaces();
+                if self.eat(b')') {
+                    return Ok(Member::InnerList(items, self.parameters()?));
+                }
+                items.push(self.item()?);
+                if !matches!(self.peek(), Some(b' ' | b')')) {
+                    return Err(self.unexpected("' ' or ')'"));
+                }
+            }
+        }
+
+        fn item(&mut self) -> Result<Item, String> {
+            let value = self.bare_item()?;
+            Ok(Item {
+                value,
+                parameters: self.parameters()?,
+            })
+        }
+
+        fn parameters(&mut self) -> Result<Vec<(String, BareItem)>, String> {
+            let mut parameters: Vec<(String, BareItem)> = Vec::new();
+            while self.eat(b';') {
+                self.skip_spaces();
+                let key = self.key()?;
+                let value = if self.eat(b'=') {
+                    self.bare_item()?
+                } else {
+                    BareItem::Boolean(true)
+                };
+                match parameters.iter_mut().find(|(existing, _)| *existing == key) {
+                    Some(slot) => slot.1 = value,
+                    None => parameters.push((key, value)),
+                }
+            }
+            Ok(parameters)
+        }
+
+        fn bare_item(&mut self) -> Result<BareItem, String> {
+            match self.peek() {
+                Some(b'-' | b'0'..=b'9') => self.number(),
+                Some(b'"') => self.string(),
+                Some(b'*' | b'a'..=b'z' | b'A'..=b'Z') => Ok(self.token()),
+                Some(b':') => self.byte_sequence(),
+                Some(b'?') => self.boolean(),
+                _ => Err(self.unexpected("an item")),
+            }
+        }
+
+        fn number(&mut self) -> Result<BareItem, String> {
+            let start = self.at;
+            self.eat(b'-');
+            let digits_start = self.at;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.at += 1;
+            }
+            let integer_digits = self.at - digits_start;
+            if integer_digits == 0 {
+                return Err(self.unexpected("a digit"));
+            }
+            if !self.eat(b'.') {
+                if integer_digits > 15 {
+                    return Err(format!("integer at byte {start} has more than 15 digits"));
+                }
+                let text = std::str::from_utf8(&self.bytes[start..self.at])
+                    .map_err(|err| err.to_string())?;
+                return text
+                    .parse()
+                    .map(BareItem::Integer)
+                    .map_err(|err| err.to_string());
+            }
+            let fraction_start = self.at;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.at += 1;
+            }
+            let fraction_digits = self.at - fraction_start;
+            if integer_digits > 12 || !(1..=3).contains(&fraction_digits) {
+                return Err(format!("malformed decimal at byte {start}"));
+            }
+            Ok(BareItem::Decimal(
+                String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned(),
+            ))
+        }
+
+        fn string(&mut self) -> Result<BareItem, String> {
+            self.expect(b'"')?;
+            let mut text = String::new();
+            loop {
+                match self.peek() {
+                    Some(b'"') => {
+                        self.at += 1;
+                        return Ok(BareItem::String(text));
+                    }
+                    Some(b'\\') => {
+                        self.at += 1;
+                        match self.peek() {
+                            Some(byte @ (b'"' | b'\\')) => {
+                                self.at += 1;
+                                text.push(char::from(byte));
+                            }
+                            _ => return Err(self.unexpected("'\"' or '\\' after '\\'")),
+                        }
+                    }
+                    Some(byte @ b' '..=b'~') => {
+                        self.at += 1;
+                        text.push(char::from(byte));
+                    }
+                    _ => return Err(self.unexpected("a printable ASCII character or '\"'")),
+                }
+            }
+        }
+
+        fn token(&mut self) -> BareItem {
+            let start = self.at;
+            self.at += 1;
+            while let Some(byte) = self.peek() {
+                if byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&byte) {
+                    self.at += 1;
+                } else {
+                    break;
+                }
+            }
+            BareItem::Token(String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned())
+        }
+
+        fn byte_sequence(&mut self) -> Result<BareItem, String> {
+            self.expect(b':')?;
+            let start = self.at;
+            while let Some(byte) = self.peek() {
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=') {
+                    self.at += 1;
+                } else {
+                    break;
+                }
+            }
+            let text = String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned();
+            self.expect(b':')?;
+            Ok(BareItem::Bytes(text))
+        }
+
+        fn boolean(&mut self) -> Result<BareItem, String> {
+            self.expect(b'?')?;
+            if self.eat(b'0') {
+                Ok(BareItem::Boolean(false))
+            } else if self.eat(b'1') {
+                Ok(BareItem::Boolean(true))
+            } else {
+                Err(self.unexpected("'0' or '1'"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    const CONTROLLER_SEED: &str = "ACap1vZ_Xe0kvmhZ7UIqhsajzzYIUbKnJlxe6vbd_1uI";
+    const CONTROLLER_KEY: &str = "DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc";
+    const CONTROLLER_AID: &str = "ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose";
+    const AGENT_AID: &str = "EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX";
+
+    const REQUEST_INPUT: &str = r#"signify=("@method" "@path" "signify-resource" "signify-timestamp");created=1704164645;keyid="DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc";alg="ed25519""#;
+    const REQUEST_SIGNATURE: &str = r#"indexed="?0";signify="0BCvz2QnAbITLgYGrjmcM_Y636CRtcijGtsGo-Pjbj2agpnktrmVGZlKgSrHBKk0MQJ_nqIP_M6EKUG5PsiHXYUC""#;
+    const REQUEST_BASE: &str = concat!(
+        "\"@method\": GET\n",
+        "\"@path\": /identifiers\n",
+        "\"signify-resource\": ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose\n",
+        "\"signify-timestamp\": 2024-01-02T03:04:05.678000+00:00\n",
+        "\"@signature-params: (@method @path signify-resource signify-timestamp);created=1704164645;",
+        "keyid=DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc;alg=ed25519\""
+    );
+    const RESPONSE_INPUT: &str = r#"signify=("signify-resource" "@method" "@path" "signify-timestamp");created=1704164645;keyid="EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX";alg="ed25519""#;
+    const RESPONSE_SIGNATURE: &str = r#"indexed="?0";signify="0BDp3Vod55KJMoNAJ23ScCIgu6Ev7sNW2T9gKHd0WNmJQkH510JnBhZHXty7vHlcecIzN7W9_SjSviiGVjEDLwoH""#;
+    const RESPONSE_BASE: &str = concat!(
+        "\"signify-resource\": EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX\n",
+        "\"@method\": GET\n",
+        "\"@path\": /identifiers\n",
+        "\"signify-timestamp\": 2024-01-02T03:04:05.678901+00:00\n",
+        "\"@signature-params: (signify-resource @method @path signify-timestamp);created=1704164645;",
+        "keyid=EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX;alg=ed25519\""
+    );
+
+    fn request_header(name: &str) -> Option<String> {
+        let value = match name {
+            "content-type" => "application/json",
+            "range" => "aids=0-24",
+            "signature" => REQUEST_SIGNATURE,
+            "signature-input" => REQUEST_INPUT,
+            "signify-resource" => CONTROLLER_AID,
+            "signify-timestamp" => " 2024-01-02T03:04:05.678000+00:00 ",
+            _ => return None,
+        };
+        Some(value.to_owned())
+    }
+
+    fn agent_signer() -> Signer {
+        let seed: [u8; 32] = std::array::from_fn(|at| u8::try_from(at).unwrap() + 1);
+        Signer::from_seed(&seed)
+    }
+
+    #[test]
+    fn request_base_and_signature_match_the_vector() {
+        let input = SignatureInput::parse(REQUEST_INPUT).unwrap();
+        assert_eq!(input.fields, REQUIRED_FIELDS);
+        assert_eq!(input.params.created, Some(1_704_164_645));
+        assert_eq!(input.params.keyid.as_deref(), Some(CONTROLLER_KEY));
+        assert_eq!(input.params.alg.as_deref(), Some("ed25519"));
+        assert_eq!(input.to_header(), REQUEST_INPUT);
+        assert_eq!(
+            input.base("GET", "/identifiers", request_header),
+            REQUEST_BASE
+        );
+        let signer = Signer::parse(CONTROLLER_SEED).unwrap();
+        let signature = Signature::from_cigar(&signer.sign_cigar(REQUEST_BASE.as_bytes()));
+        assert_eq!(signature.to_header(), REQUEST_SIGNATURE);
+        let verified =
+            verify_request("GET", "/identifiers", request_header, &signer.verfer()).unwrap();
+        assert_eq!(verified, input);
+    }
+
+    #[test]
+    fn request_headers_match_the_vector() {
+        let signer = Signer::parse(CONTROLLER_SEED).unwrap();
+        let headers = request_headers(
+            CONTROLLER_AID,
+            &signer,
+            "GET",
+            "/identifiers",
+            datetime!(2024-01-02 03:04:05.678 UTC),
+        );
+        assert_eq!(
+            headers,
+            [
+                ("Signify-Resource", CONTROLLER_AID.to_owned()),
+                (
+                    "Signify-Timestamp",
+                    "2024-01-02T03:04:05.678000+00:00".to_owned()
+                ),
+                ("Signature-Input", REQUEST_INPUT.to_owned()),
+                ("Signature", REQUEST_SIGNATURE.to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn response_headers_match_the_vector() {
+        let signer = agent_signer();
+        let headers = response_headers(
+            AGENT_AID,
+            &signer,
+            "GET",
+            "/identifiers",
+            datetime!(2024-01-02 03:04:05.678901 UTC),
+        );
+        assert_eq!(
+            headers,
+            [
+                ("Signify-Resource", AGENT_AID.to_owned()),
+                (
+                    "Signify-Timestamp",
+                    "2024-01-02T03:04:05.678901+00:00".to_owned()
+                ),
+                ("Signature-Input", RESPONSE_INPUT.to_owned()),
+                ("Signature", RESPONSE_SIGNATURE.to_owned()),
+            ]
+        );
+        let lookup = |name: &str| {
+            headers
+                .iter()
+                .find(|(header, _)| header.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.clone())
+        };
+        let input = SignatureInput::parse(RESPONSE_INPUT).unwrap();
+        assert_eq!(input.base("GET", "/identifiers", lookup), RESPONSE_BASE);
+        verify_request("GET", "/identifiers", lookup, &signer.verfer()).unwrap();
+        assert_eq!(
+            verify_request("GET", "/identifiers/other", lookup, &signer.verfer())
+                .unwrap_err()
+                .to_string(),
+            "signature does not verify"
+        );
+    }
+
+    #[test]
+    fn absent_headers_are_left_out_of_the_base() {
+        let params = SignatureParams {
+            created: Some(1),
+            nonce: Some("n".into()),
+            ..SignatureParams::default()
+        };
+        let base = signature_base(
+            &["@method", "@authority", "x-absent", "x-present"],
+            "POST",
+            "/p",
+            |name| (name == "x-present").then(|| "  v  ".to_owned()),
+            &params,
+        );
+        assert_eq!(base, "\"@method\": POST\n\"x-present\": v\n\"@signature-params: (@method x-present);created=1;nonce=n\"");
+    }
+
+    #[test]
+    fn tampered_or_incomplete_requests_are_refused() {
+        let verfer = Verfer::parse(CONTROLLER_KEY).unwrap();
+        let refuse = |lookup: &dyn Fn(&str) -> Option<String>| {
+            verify_request("GET", "/identifiers", lookup, &verfer)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refuse(&|name| if name == "signature" {
+                None
+            } else {
+                request_header(name)
+            }),
+            "missing Signature header"
+        );
+        assert_eq!(
+            refuse(&|name| if name == "signature-input" {
+                Some(" ".into())
+            } else {
+                request_header(name)
+            }),
+            "missing Signature-Input header"
+        );
+        assert_eq!(
+            refuse(&|name| if name == "signify-resource" {
+                Some("EOther".into())
+            } else {
+                request_header(name)
+            }),
+            "signature does not verify"
+        );
+        assert_eq!(
+            refuse(&|name| if name == "signify-timestamp" {
+                None
+            } else {
+                request_header(name)
+            }),
+            "covered header signify-timestamp is missing"
+        );
+        let narrow = r#"signify=("@method");created=1;keyid="k";alg="ed25519""#;
+        assert_eq!(
+            refuse(&|name| if name == "signature-input" { Some(narrow.into()) } else { request_header(name) }),
+            "Signature-Input must cover @method @path signify-resource signify-timestamp; it covers @method"
+        );
+        let undated =
+            r#"signify=("@method" "@path" "signify-resource" "signify-timestamp");keyid="k""#;
+        assert_eq!(
+            refuse(&|name| if name == "signature-input" {
+                Some(undated.into())
+            } else {
+                request_header(name)
+            }),
+            "Signature-Input has no created parameter"
+        );
+        let flipped = REQUEST_SIGNATURE.replacen("0BCvz", "0BCvy", 1);
+        assert_eq!(
+            refuse(&|name| if name == "signature" {
+                Some(flipped.clone())
+            } else {
+                request_header(name)
+            }),
+            "signature does not verify"
+        );
+        let other_key = Verfer::parse("DHm1Vi6P5lT5QHixEuipi6eQH4U65pW-1-DjkQutBJZk").unwrap();
+        assert!(verify_request("GET", "/identifiers", request_header, &other_key).is_err());
+        assert!(verify_request("POST", "/identifiers", request_header, &verfer).is_err());
+    }
+
+    #[test]
+    fn signature_input_dictionaries_parse() {
+        let several = format!(
+            "other=(\"x\");created=2, {REQUEST_INPUT} , flag;a=?1;b=1.25;c=:AAEC:;d=tok/en"
+        );
+        assert_eq!(
+            SignatureInput::parse(&several).unwrap(),
+            SignatureInput::parse(REQUEST_INPUT).unwrap()
+        );
+        let token_params =
+            "signify=( \"@method\"  \"@path\" );created=-5;keyid=DAbW;alg=ed25519;extra";
+        let input = SignatureInput::parse(token_params).unwrap();
+        assert_eq!(input.fields, ["@method", "@path"]);
+        assert_eq!(input.params.created, Some(-5));
+        assert_eq!(input.params.keyid.as_deref(), Some("DAbW"));
+        let escaped = SignatureInput {
+            fields: vec!["a\"b\\c".into()],
+            params: SignatureParams {
+                keyid: Some("k\"".into()),
+                ..SignatureParams::default()
+            },
+        };
+        assert_eq!(
+            SignatureInput::parse(&escaped.to_header()).unwrap(),
+            escaped
+        );
+        let last_wins = "signify=(\"a\");created=1, signify=(\"b\");created=2";
+        assert_eq!(SignatureInput::parse(last_wins).unwrap().fields, ["b"]);
+    }
+
+    #[test]
+    fn malformed_signature_inputs_are_refused() {
+        let cases = [
+            ("", "Signature-Input has no signify member"),
+            ("other=(\"a\")", "Signature-Input has no signify member"),
+            ("signify", "Signature-Input signify member must be an inner list"),
+            ("signify=\"a\"", "Signature-Input signify member must be an inner list"),
+            ("signify=(a)", "Signature-Input field names must be strings"),
+            ("signify=(\"a\");created=\"1\"", "Signature-Input parameter created must be an integer"),
+            ("signify=(\"a\");keyid=1", "Signature-Input parameter keyid must be a string"),
+            ("signify=(\"a\"", "malformed Signature-Input: expected ' ' or ')' at byte 12, found the end"),
+            ("signify=(\"a\"\"b\")", "malformed Signature-Input: expected ' ' or ')' at byte 12, found '\"'"),
+            ("signify=(\"a)", "malformed Signature-Input: expected a printable ASCII character or '\"' at byte 12, found the end"),
+            ("Signify=(\"a\")", "malformed Signature-Input: expected a key at byte 0, found 'S'"),
+            ("signify=(\"a\"),", "malformed Signature-Input: trailing comma"),
+            ("signify=(\"a\");created=1234567890123456", "malformed Signature-Input: integer at byte 22 has more than 15 digits"),
+            ("signify=(\"a\");created=1.2345", "malformed Signature-Input: malformed decimal at byte 22"),
+            ("signify=(\"é\")", "malformed Signature-Input: expected a printable ASCII character or '\"' at byte 10, found byte 0xc3"),
+            ("signify=(\"a\") x", "malformed Signature-Input: expected ',' at byte 14, found 'x'"),
+            ("signify=(\"a\\n\")", "malformed Signature-Input: expected '\"' or '\\' after '\\' at byte 12, found 'n'"),
+            ("signify=?2", "malformed Signature-Input: expected '0' or '1' at byte 9, found '2'"),
+            ("signify=:AA", "malformed Signature-Input: expected ':' at byte 11, found the end"),
+        ];
+        for (header, reason) in cases {
+            assert_eq!(
+                SignatureInput::parse(header).unwrap_err().to_string(),
+                reason,
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn signature_headers_parse_as_signify_does() {
+        let parsed = Signature::parse(REQUEST_SIGNATURE).unwrap();
+        assert_eq!(parsed.signages.len(), 1);
+        assert!(!parsed.signages[0].indexed);
+        assert_eq!(parsed.to_header(), REQUEST_SIGNATURE);
+        let spaced = Signature::parse(&REQUEST_SIGNATURE.replacen(';', "; ", 1)).unwrap();
+        assert_eq!(spaced, parsed);
+        let several =
+            Signature::parse(r#"indexed="?1";signify="AA",indexed="false";other="x=y""#).unwrap();
+        assert!(several.signages[0].indexed);
+        assert!(!several.signages[1].indexed);
+        assert_eq!(
+            several.signages[1].markers,
+            [("other".to_owned(), "x=y".to_owned())]
+        );
+        assert!(several.signify_signature().is_err());
+        assert_eq!(
+            Signature::parse("").unwrap_err().to_string(),
+            "Signature header is empty"
+        );
+        assert_eq!(
+            Signature::parse("signify=\"0B\"").unwrap_err().to_string(),
+            "Signature signage has no indexed item"
+        );
+        assert_eq!(
+            Signature::parse("indexed=\"?0\";x")
+                .unwrap_err()
+                .to_string(),
+            "Signature item \"x\" has no '='"
+        );
+        assert_eq!(
+            Signature::parse("indexed=\"?0\"")
+                .unwrap()
+                .signify_signature()
+                .unwrap_err()
+                .to_string(),
+            "Signature header has no signify signature"
+        );
+        let indexed = Signature::parse(
+            "indexed=\"?1\";signify=\"AACJwsJ0mvb4VgxD87H4jIsiT1QtlzznUy9zrX3lGdd48jjQRTv8FxlJ8ClDsGtkvK4Eekg5p-oPYiPvK_1eTXEG\"",
+        )
+        .unwrap();
+        assert_eq!(indexed.signify_signature().unwrap()[0], 0x89);
+    }
+
+    proptest! {
+        #[test]
+        fn header_parsers_never_panic(
+            text in prop_oneof![
+                ".{0,80}",
+                "[a-z=(\"); ,?:*0-9.@-]{0,80}",
+                "signify=\\([a-z\" @-]{0,30}\\)[;a-z=\"0-9.?:-]{0,40}",
+            ]
+        ) {
+            let _ = SignatureInput::parse(&text);
+            if let Ok(signature) = Signature::parse(&text) {
+                let _ = signature.signify_signature();
+            }
+        }
+
+        #[test]
+        fn signature_inputs_round_trip(
+            fields in prop::collection::vec("[ -~]{0,12}", 0..5),
+            created in -999_999_999_999_999i64..=999_999_999_999_999,
+            keyid in "[ -~]{0,20}",
+        ) {
+            let input = SignatureInput {
+                fields,
+                params: SignatureParams { created: Some(created), keyid: Some(keyid), ..SignatureParams::default() },
+            };
+            prop_assert_eq!(SignatureInput::parse(&input.to_header()).unwrap(), input);
+        }
+    }
+
+    #[test]
+    fn signify_timestamps_have_milliseconds() {
+        assert_eq!(
+            signify_timestamp(datetime!(2024-01-02 03:04:05.678901 UTC)),
+            "2024-01-02T03:04:05.678000+00:00"
+        );
+    }
+}

@@ -1,0 +1,543 @@
+//! The agency: agents booted by the real Signify client, checked boots, durable stores,
+//! recovery after every kind of stop, and every store closed by a graceful one.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use keria::boot_command::boot_body;
+use keria::keri::cesr::{Diger, Signer};
+use keria::keri::event;
+use keria::keri::passcode::{inception_from_keys, Tier};
+use rustix::process::Signal;
+use serde_json::{json, Value};
+
+use crate::harness::{read_response, Start, PATIENCE};
+use crate::signify;
+
+/// The protocol note's boot body (section 7.3), byte for byte.
+pub const VECTOR_BODY: &str = r#"{"icp":{"v":"KERI10JSON00012b_","t":"icp","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"0","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"a":[]},"sig":"AACJwsJ0mvb4VgxD87H4jIsiT1QtlzznUy9zrX3lGdd48jjQRTv8FxlJ8ClDsGtkvK4Eekg5p-oPYiPvK_1eTXEG","stem":"signify:controller","pidx":1,"tier":"low"}"#;
+pub const VECTOR_CONTROLLER: &str = "ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose";
+pub const VECTOR_PASSCODE: &str = "0123456789abcdefghijk";
+
+/// A fresh controller's boot body and its AID.
+pub fn random_boot_body() -> (String, String) {
+    let (icp, sig) = inception_from_keys(&Signer::random().unwrap(), &Signer::random().unwrap());
+    (boot_body(&icp, &sig, Tier::Low), icp.prefix().to_owned())
+}
+
+/// Every agent store file in the data dir.
+fn agent_stores(data_dir: &Path) -> Vec<PathBuf> {
+    let dir = data_dir.join("keri/db");
+    let mut stores: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+        .unwrap_or_default();
+    stores.sort();
+    stores
+}
+
+#[test]
+fn the_real_signify_client_boots_an_agent_and_a_second_boot_is_409() {
+    let mut keria = Start::new().start();
+    let urls = signify::urls(keria.ports());
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["--passcode", VECTOR_PASSCODE, "--steps", "boot"]);
+    let (ok, out) = signify::client(&args);
+    assert!(ok, "{out}");
+    assert_eq!(out["controller"], VECTOR_CONTROLLER);
+    assert_eq!(out["boot_status"], 202);
+    let state = &out["boot_body"];
+    assert_eq!(state["et"], "dip");
+    assert_eq!(state["di"], VECTOR_CONTROLLER);
+    assert_eq!(state["i"], state["d"]);
+    assert_eq!(state["k"].as_array().unwrap().len(), 1);
+    args.extend(["--expect-status", "409"]);
+    let (ok, out) = signify::client(&args);
+    assert!(ok, "{out}");
+    assert_eq!(out["boot_body"]["title"], "agent already exists");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn the_protocol_vector_boots_and_answers_with_python_separators() {
+    let mut keria = Start::new().start();
+    let boot = keria.ports().boot;
+    let response = keria.post(boot, "/boot", VECTOR_BODY, "");
+    assert_eq!(response.status, 202, "{}", response.body);
+    assert!(
+        response.body.starts_with(r#"{"vn": [1, 0], "i": "E"#),
+        "{}",
+        response.body
+    );
+    let state = response.json();
+    let keys: Vec<&str> = state
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "vn", "i", "s", "p", "d", "f", "dt", "et", "kt", "k", "nt", "n", "bt", "b", "c", "ee",
+            "di"
+        ]
+    );
+    assert_eq!(state["di"], VECTOR_CONTROLLER);
+    assert_eq!(
+        (
+            state["s"].as_str(),
+            state["p"].as_str(),
+            state["et"].as_str()
+        ),
+        (Some("0"), Some(""), Some("dip"))
+    );
+    let again = keria.post(boot, "/boot", VECTOR_BODY, "");
+    assert_eq!(again.status, 409);
+    assert_eq!(
+        again.json(),
+        json!({"title": "agent already exists", "description": format!("agent for controller {VECTOR_CONTROLLER} already exists")})
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+/// Mutates the vector body's JSON.
+fn vector_with(change: impl FnOnce(&mut Value)) -> String {
+    let mut body: Value = serde_json::from_str(VECTOR_BODY).unwrap();
+    change(&mut body);
+    body.to_string()
+}
+
+/// Boot bodies that must be refused: (body, title, part of the description).
+fn bad_bodies() -> Vec<(String, &'static str, &'static str)> {
+    let two_keys = {
+        let (a, b) = (Signer::random().unwrap(), Signer::random().unwrap());
+        let icp = event::incept(
+            &[a.verfer(), b.verfer()],
+            &[Diger::blake3(b"x"), Diger::blake3(b"y")],
+        );
+        format!(
+            r#"{{"icp":{},"sig":"{}"}}"#,
+            String::from_utf8_lossy(icp.raw()),
+            a.sign_indexed(icp.raw(), 0).qb64()
+        )
+    };
+    let other_signature = Signer::random()
+        .unwrap()
+        .sign_indexed(b"something else", 0)
+        .qb64();
+    vec![
+        (
+            "{not json".to_owned(),
+            "Invalid JSON",
+            "Could not parse JSON body",
+        ),
+        (
+            "[1,2]".to_owned(),
+            "invalid inception",
+            "must be a JSON object",
+        ),
+        (
+            vector_with(|body| drop(body.as_object_mut().unwrap().remove("icp"))),
+            "invalid inception",
+            "required field \"icp\" missing from body",
+        ),
+        (
+            vector_with(|body| drop(body.as_object_mut().unwrap().remove("sig"))),
+            "invalid inception",
+            "required field \"sig\" missing from body",
+        ),
+        (
+            vector_with(|body| body["icp"]["a"] = json!(["x"])),
+            "invalid inception",
+            "field a must be an array of seal objects",
+        ),
+        (
+            vector_with(|body| body["icp"]["a"] = json!([{"i": "E", "s": "0", "d": "E"}])),
+            "invalid inception",
+            "size",
+        ),
+        (
+            vector_with(|body| {
+                body["icp"]["d"] = json!("EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            }),
+            "invalid inception",
+            "SAID",
+        ),
+        (
+            vector_with(|body| drop(body["icp"].as_object_mut().unwrap().remove("bt"))),
+            "invalid inception",
+            "icp is not a valid KERI event",
+        ),
+        (
+            vector_with(|body| body["icp"]["v"] = json!("KERI10JSON00012c_")),
+            "invalid inception",
+            "icp is not a valid KERI event",
+        ),
+        (
+            vector_with(|body| body["sig"] = json!("not-a-signature")),
+            "invalid inception",
+            "sig is not a qb64 indexed Ed25519 signature",
+        ),
+        (
+            vector_with(|body| body["sig"] = json!(other_signature)),
+            "invalid inception",
+            "the signature does not verify against k[0]",
+        ),
+        (
+            vector_with(|body| body["tier"] = json!("extreme")),
+            "invalid inception",
+            "tier must be",
+        ),
+        (
+            vector_with(|body| body["group"] = json!({})),
+            "invalid inception",
+            "multisig",
+        ),
+        (
+            two_keys,
+            "invalid inception",
+            "multisig controllers are not supported",
+        ),
+    ]
+}
+
+#[test]
+fn bad_boot_bodies_get_precise_400s_and_leave_nothing_behind() {
+    let mut keria = Start::new().start();
+    let boot = keria.ports().boot;
+    let cases = bad_bodies();
+    for (body, title, description) in &cases {
+        let response = keria.post(boot, "/boot", body, "");
+        assert_eq!(response.status, 400, "{body} → {}", response.body);
+        let error = response.json();
+        assert_eq!(error["title"], *title, "{body} → {error}");
+        assert!(
+            error["description"].as_str().unwrap().contains(description),
+            "{body} → {error}"
+        );
+    }
+    assert!(
+        agent_stores(&keria.data_dir).is_empty(),
+        "a refused boot left a store: {:?}",
+        agent_stores(&keria.data_dir)
+    );
+    let response = keria.post(boot, "/boot", VECTOR_BODY, "");
+    assert_eq!(
+        response.status, 202,
+        "the valid boot was locked out: {}",
+        response.body
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn boot_credentials_are_required_when_configured() {
+    let mut keria = Start::new()
+        .args([
+            "--experimental-boot-username",
+            "ops",
+            "--experimental-boot-password",
+            "s3cret pass",
+        ])
+        .start();
+    let boot = keria.ports().boot;
+    let response = keria.post(boot, "/boot", VECTOR_BODY, "");
+    assert_eq!(response.status, 401);
+    assert!(response
+        .header("www-authenticate")
+        .unwrap()
+        .starts_with("Basic realm="));
+    let wrong = keria.post(
+        boot,
+        "/boot",
+        VECTOR_BODY,
+        "Authorization: Basic b3BzOndyb25n\r\n",
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(agent_stores(&keria.data_dir).is_empty());
+    let urls = signify::urls(keria.ports());
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend([
+        "--random",
+        "--steps",
+        "boot",
+        "--boot-user",
+        "ops",
+        "--boot-password",
+        "s3cret pass",
+    ]);
+    let (ok, out) = signify::client(&args);
+    assert!(ok, "{out}");
+    assert_eq!(out["boot_status"], 202);
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+/// Boots `bodies` from `threads` connections at once; the controllers that got a 202.
+fn boot_concurrently(
+    boot: u16,
+    bodies: Vec<(String, String)>,
+    threads: usize,
+) -> (Vec<String>, Vec<u16>) {
+    let queue = Arc::new(Mutex::new(bodies));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (queue, acknowledged, statuses) = (
+                Arc::clone(&queue),
+                Arc::clone(&acknowledged),
+                Arc::clone(&statuses),
+            );
+            std::thread::spawn(move || loop {
+                let Some((body, controller)) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                let Ok(mut stream) = TcpStream::connect(("127.0.0.1", boot)) else {
+                    return;
+                };
+                stream.set_read_timeout(Some(PATIENCE)).unwrap();
+                let raw = format!(
+                    "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if std::io::Write::write_all(&mut stream, raw.as_bytes()).is_err() {
+                    return;
+                }
+                let Ok(response) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    read_response(&mut stream)
+                })) else {
+                    return;
+                };
+                statuses.lock().unwrap().push(response.status);
+                if response.status == 202 {
+                    acknowledged.lock().unwrap().push(controller);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let statuses = statuses.lock().unwrap().clone();
+    (acknowledged, statuses)
+}
+
+#[test]
+fn every_acknowledged_boot_survives_sigkill_at_a_random_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged: Vec<(String, String)> = Vec::new();
+    for round in 0..4_u32 {
+        let mut keria = Start::new().data_dir(dir.path()).start();
+        let boot = keria.ports().boot;
+        for (body, controller) in &acknowledged {
+            let response = keria.post(boot, "/boot", body, "");
+            assert_eq!(
+                response.status, 409,
+                "round {round}: acknowledged controller {controller} was lost: {}",
+                response.body
+            );
+        }
+        let bodies: Vec<(String, String)> = (0..24).map(|_| random_boot_body()).collect();
+        let by_controller: std::collections::HashMap<String, String> = bodies
+            .iter()
+            .map(|(body, controller)| (controller.clone(), body.clone()))
+            .collect();
+        let pid = keria.pid();
+        let delay = std::time::Duration::from_micros(u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_micros()
+                % 40_000,
+        ));
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid).unwrap(),
+                Signal::KILL,
+            );
+        });
+        let (acked, statuses) = boot_concurrently(boot, bodies, 4);
+        killer.join().unwrap();
+        keria.wait_exit();
+        assert!(
+            !statuses.contains(&500),
+            "round {round}: a boot answered 500: {statuses:?}"
+        );
+        acknowledged.extend(
+            acked
+                .into_iter()
+                .map(|controller| (by_controller[&controller].clone(), controller)),
+        );
+    }
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    let boot = keria.ports().boot;
+    for (body, controller) in &acknowledged {
+        assert_eq!(
+            keria.post(boot, "/boot", body, "").status,
+            409,
+            "acknowledged controller {controller} was lost"
+        );
+    }
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+/// Opens `path` with redb and reports whether it had to be repaired (it was not closed).
+fn needed_repair(path: &Path) -> bool {
+    let repaired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&repaired);
+    let database = redb::Database::builder()
+        .set_repair_callback(move |_| flag.store(true, std::sync::atomic::Ordering::Relaxed))
+        .open(path)
+        .unwrap_or_else(|err| {
+            panic!(
+                "cannot open {} exclusively after the stop: {err}",
+                path.display()
+            )
+        });
+    drop(database);
+    repaired.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[test]
+fn a_graceful_stop_closes_every_agent_newest_first_and_every_store() {
+    let mut keria = Start::new().env("RUST_LOG", "keria=debug").start();
+    let boot = keria.ports().boot;
+    let mut agents = Vec::new();
+    for _ in 0..5 {
+        let (body, _) = random_boot_body();
+        let response = keria.post(boot, "/boot", &body, "");
+        assert_eq!(response.status, 202);
+        agents.push(response.json()["i"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+    let log = keria.log();
+    let closed: Vec<&str> = log
+        .lines()
+        .filter_map(|line| line.split("agent ").nth(1)?.strip_suffix(" closed"))
+        .collect();
+    let expected: Vec<&str> = agents.iter().rev().map(String::as_str).collect();
+    assert_eq!(
+        closed, expected,
+        "agents did not close newest first; log:\n{log}"
+    );
+    let index = keria.data_dir.join("keri/adb/keria.redb");
+    assert!(!needed_repair(&index), "the agency index was not closed");
+    let stores = agent_stores(&keria.data_dir);
+    assert_eq!(stores.len(), 5);
+    for store in stores {
+        assert!(!needed_repair(&store), "{} was not closed", store.display());
+    }
+}
+
+#[test]
+fn agents_are_found_again_after_sigterm_and_sigint_with_identical_aids() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    let first = keria
+        .post(keria.ports().boot, "/boot", VECTOR_BODY, "")
+        .json();
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+    for signal in [Signal::INT, Signal::TERM] {
+        let mut keria = Start::new().data_dir(dir.path()).start();
+        let health = keria.get(keria.ports().boot, "/health").json();
+        assert_eq!(health["status"], "ok");
+        assert!(
+            keria.log().contains("1 agents known"),
+            "log:\n{}",
+            keria.log()
+        );
+        assert_eq!(
+            keria
+                .post(keria.ports().boot, "/boot", VECTOR_BODY, "")
+                .status,
+            409
+        );
+        assert_eq!(keria.stop_with(signal).code(), Some(0));
+    }
+    assert_eq!(first["di"], VECTOR_CONTROLLER);
+}
+
+#[test]
+fn a_passcode_seals_the_store_and_a_wrong_one_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let passcode = "correct horse battery staple";
+    let mut keria = Start::new()
+        .data_dir(dir.path())
+        .args(["--passcode", passcode])
+        .start();
+    assert_eq!(
+        keria
+            .post(keria.ports().boot, "/boot", VECTOR_BODY, "")
+            .status,
+        202
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+    for (args, expected) in [
+        (
+            vec!["--passcode", "the wrong horse battery staple"],
+            "wrong passcode",
+        ),
+        (vec![], "is encrypted: give its passcode"),
+    ] {
+        let mut keria = Start::new().data_dir(dir.path()).args(args).spawn();
+        let status = keria.wait_exit();
+        assert_eq!(status.code(), Some(1), "log:\n{}", keria.log());
+        assert!(keria.log().contains(expected), "log:\n{}", keria.log());
+        assert!(!keria.log().contains(passcode), "the passcode was logged");
+    }
+    let mut keria = Start::new()
+        .data_dir(dir.path())
+        .env("KERIA_PASSCODE", passcode)
+        .start();
+    assert_eq!(
+        keria
+            .post(keria.ports().boot, "/boot", VECTOR_BODY, "")
+            .status,
+        409
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn a_store_readable_by_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+    let index = dir.path().join("keri/adb/keria.redb");
+    std::fs::set_permissions(&index, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut keria = Start::new().data_dir(dir.path()).spawn();
+    assert_eq!(keria.wait_exit().code(), Some(1));
+    assert!(
+        keria.log().contains("accessible to other users (mode 644)"),
+        "log:\n{}",
+        keria.log()
+    );
+}
+
+#[test]
+fn idle_agents_are_released_through_the_shut_path() {
+    let mut keria = Start::new()
+        .args(["--release-timeout", "1"])
+        .env("RUST_LOG", "keria=debug")
+        .start();
+    let response = keria.post(keria.ports().boot, "/boot", VECTOR_BODY, "");
+    let agent = response.json()["i"].as_str().unwrap().to_owned();
+    assert_eq!(keria.get(keria.ports().boot, "/health").json()["agents"], 1);
+    keria
+        .wait_for_log(&format!("releasing idle agent {agent}"))
+        .expect("the idle agent was not released");
+    keria
+        .wait_for_log(&format!("agent {agent} closed"))
+        .unwrap();
+    assert_eq!(keria.get(keria.ports().boot, "/health").json()["agents"], 0);
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}

@@ -1,0 +1,71 @@
+//! Runs the real Signify client (signify-ts 0.3.0 from npm, `tests/signify/client.mjs`).
+//! The first test that needs it installs it with `npm ci`, under a lock shared by every test
+//! process; later ones find the stamp and skip the install.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn signify_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/signify")
+}
+
+/// Runs `npm ci` once per lock file content.
+fn ensure_installed() {
+    let dir = signify_dir();
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("keria-signify-npm.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let wanted = std::fs::read(dir.join("package-lock.json")).unwrap();
+    let stamp = dir.join("node_modules/.keria-stamp");
+    if std::fs::read(&stamp).ok().as_deref() == Some(wanted.as_slice()) {
+        return;
+    }
+    let output = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .output()
+        .expect("npm is needed for the Signify interop tests");
+    assert!(
+        output.status.success(),
+        "npm ci failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(&stamp, wanted).unwrap();
+    drop::<File>(lock);
+}
+
+/// Runs the Signify driver with `args`; its one JSON line of output and whether it succeeded.
+pub fn client(args: &[&str]) -> (bool, Value) {
+    ensure_installed();
+    let output = Command::new("node")
+        .arg("client.mjs")
+        .args(args)
+        .current_dir(signify_dir())
+        .output()
+        .expect("node is needed for the Signify interop tests");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|err| {
+        panic!(
+            "signify driver printed no JSON ({err}): {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.success(), value)
+}
+
+/// The admin and boot URLs of a running keria, as driver arguments.
+pub fn urls(ports: crate::harness::Ports) -> [String; 4] {
+    [
+        "--admin".to_owned(),
+        format!("http://127.0.0.1:{}", ports.admin),
+        "--boot".to_owned(),
+        format!("http://127.0.0.1:{}", ports.boot),
+    ]
+}
