@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::config::Urls;
 use crate::keri::cesr::{Diger, Siger, Signer};
-use crate::keri::event::{self, Event};
+use crate::keri::event::{self, Event, Ilk};
 use crate::keri::state::KeyStateRecord;
 use crate::secrets::SecretBox;
 use crate::store::{self, APPROVALS, EVENTS, FIRST_SEEN, SECRETS, SETTINGS, SIGNATURES};
@@ -38,6 +38,19 @@ pub struct NewAgent<'a> {
     /// When the events are first seen (ISO-8601).
     pub first_seen: &'a str,
 }
+
+/// What `accept_interaction` did with an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Appended to the KEL.
+    Added,
+    /// Identical to the event already accepted at that sequence number.
+    Duplicate,
+}
+
+/// Why an event was refused; the KEL is unchanged.
+#[derive(Debug)]
+pub struct Refusal(pub String);
 
 /// A loaded agent.
 pub struct Agent {
@@ -206,6 +219,109 @@ impl Agent {
         let events: Vec<Event> = kel.into_iter().map(|(event, _)| event).collect();
         KeyStateRecord::from_kel(&events, &seen)
             .map_err(|err| anyhow!("key state of {prefix}: {err}"))
+    }
+
+    /// The controller's latest establishment event.
+    pub fn controller_establishment(&self) -> Result<Event> {
+        self.kel(&self.controller)?
+            .into_iter()
+            .map(|(event, _)| event)
+            .rfind(|event| event.ilk().is_establishment())
+            .ok_or_else(|| anyhow!("no establishment event for controller {}", self.controller))
+    }
+
+    /// Appends the controller's interaction event `ixn` after checking it continues the KEL
+    /// (sequence, prior, signatures by the current keys), and records the approval its first
+    /// seal gives. The event already accepted at that sequence number is a duplicate.
+    pub fn accept_interaction(
+        &self,
+        ixn: &Event,
+        sigs: &[Siger],
+        first_seen: &str,
+    ) -> Result<Accepted, Refusal> {
+        if ixn.ilk() != Ilk::Ixn {
+            return Err(Refusal(format!(
+                "expected an interaction event (t \"ixn\"), got {:?}",
+                ixn.ilk().as_str()
+            )));
+        }
+        if ixn.prefix() != self.controller {
+            return Err(Refusal(format!(
+                "ixn i must be the controller {}, not {}",
+                self.controller,
+                ixn.prefix()
+            )));
+        }
+        let kel: Vec<Event> = self
+            .kel(&self.controller)
+            .map_err(|err| Refusal(format!("{err:#}")))?
+            .into_iter()
+            .map(|(event, _)| event)
+            .collect();
+        let (Some(latest), Some(establishment)) = (
+            kel.last(),
+            kel.iter().rfind(|event| event.ilk().is_establishment()),
+        ) else {
+            return Err(Refusal(format!(
+                "no key event log for controller {}",
+                self.controller
+            )));
+        };
+        ixn.verify_signatures(&establishment.keys(), sigs)
+            .map_err(|err| Refusal(format!("signatures: {err}")))?;
+        if let Some(accepted) = usize::try_from(ixn.sn()).ok().and_then(|sn| kel.get(sn)) {
+            if accepted.said() == ixn.said() {
+                return Ok(Accepted::Duplicate);
+            }
+            return Err(Refusal(format!(
+                "a different event is already accepted at sequence number {:x}",
+                ixn.sn()
+            )));
+        }
+        if ixn.sn() != latest.sn() + 1 {
+            return Err(Refusal(format!(
+                "sequence number must be {:x}, not {:x}",
+                latest.sn() + 1,
+                ixn.sn()
+            )));
+        }
+        if ixn.prior() != Some(latest.said()) {
+            return Err(Refusal(format!(
+                "prior p must be {}, the SAID of event {:x}",
+                latest.said(),
+                latest.sn()
+            )));
+        }
+        let controller = self.controller.as_str();
+        let sn = ixn.sn();
+        let approval = ixn
+            .seals()
+            .first()
+            .and_then(|seal| Some((seal.prefix()?.to_owned(), seal.said()?.to_owned())));
+        let write = || -> Result<()> {
+            let txn = self.store.begin_write()?;
+            {
+                txn.open_table(EVENTS)?
+                    .insert((controller, sn), ixn.raw())?;
+                let sigs: Vec<String> = sigs.iter().map(Siger::qb64).collect();
+                txn.open_table(SIGNATURES)?
+                    .insert((controller, sn), sigs.join(",").as_str())?;
+                txn.open_table(FIRST_SEEN)?
+                    .insert((controller, sn), first_seen)?;
+                if let Some((prefix, said)) = &approval {
+                    txn.open_table(APPROVALS)?.insert(
+                        (prefix.as_str(), said.as_str()),
+                        format!("{sn:x},{}", ixn.said()).as_str(),
+                    )?;
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        };
+        write()
+            .with_context(|| format!("storing event {sn:x} of {controller}"))
+            .map_err(|err| Refusal(format!("{err:#}")))?;
+        Ok(Accepted::Added)
     }
 
     /// The store file, for the log.

@@ -2,11 +2,12 @@
 //!
 //! `Api` owns the agency while the service runs; `Service::close` takes it back to close it.
 
+mod admin;
 mod auth;
 mod boot;
 mod health;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::agency::Agency;
 use crate::config::{BootCredentials, StartConfig};
@@ -24,6 +25,7 @@ pub struct Api {
     cors: bool,
     log_requests: bool,
     boot_credentials: Option<BootCredentials>,
+    signature_window: Duration,
 }
 
 impl Api {
@@ -36,6 +38,7 @@ impl Api {
             cors: config.cors,
             log_requests: config.log_requests,
             boot_credentials: config.boot_credentials.clone(),
+            signature_window: config.signature_window,
         }
     }
 
@@ -64,7 +67,8 @@ impl Api {
         let started = Instant::now();
         let mut response = match port {
             Port::Boot => self.boot_port(request),
-            Port::Admin | Port::Http => not_found(request),
+            Port::Admin => self.admin_port(request),
+            Port::Http => not_found(request),
         };
         if self.cors {
             response = with_cors(response, request);
@@ -80,6 +84,40 @@ impl Api {
             );
         }
         response
+    }
+
+    fn admin_port(&mut self, request: &Request) -> Response {
+        if request.method == "OPTIONS" && self.cors {
+            return Response::empty(204)
+                .header(
+                    "Access-Control-Allow-Methods",
+                    "GET, POST, PUT, DELETE, OPTIONS",
+                )
+                .header(
+                    "Access-Control-Allow-Headers",
+                    request
+                        .header("access-control-request-headers")
+                        .unwrap_or("*"),
+                );
+        }
+        if let Some(controller) = request.path.strip_prefix("/agent/") {
+            return match request.method.as_str() {
+                "GET" => admin::agent_state(&mut self.agency, controller),
+                "PUT" => admin::approve(&mut self.agency, controller, request),
+                _ => method_not_allowed("GET, PUT, OPTIONS"),
+            };
+        }
+        admin::signed(
+            &mut self.agency,
+            request,
+            self.signature_window,
+            |request| match (request.method.as_str(), request.path.as_str()) {
+                ("GET", "/identifiers") => admin::identifiers(request),
+                ("GET", "/operations") => admin::operations(),
+                ("GET" | "POST" | "PUT" | "DELETE", _) => not_found(request),
+                _ => method_not_allowed("GET, POST, PUT, DELETE, OPTIONS"),
+            },
+        )
     }
 
     fn boot_port(&mut self, request: &Request) -> Response {

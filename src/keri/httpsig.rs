@@ -922,76 +922,80 @@ mod tests {
             |name| (name == "x-present").then(|| "  v  ".to_owned()),
             &params,
         );
-        assert_eq!(base, "\"@method\": POST\n\"x-present\": v\n\"@signature-params: (@method x-present);created=1;nonce=n\"");
+        assert_eq!(
+            base,
+            concat!(
+                "\"@method\": POST\n",
+                "\"x-present\": v\n",
+                "\"@signature-params: (@method x-present);created=1;nonce=n\""
+            )
+        );
+    }
+
+    /// Why the request of section 7.6 is refused once header `name` is replaced by `value`.
+    fn refusal_with(name: &str, value: Option<&str>) -> String {
+        let lookup = |header: &str| {
+            if header == name {
+                value.map(str::to_owned)
+            } else {
+                request_header(header)
+            }
+        };
+        let verfer = Verfer::parse(CONTROLLER_KEY).unwrap();
+        verify_request("GET", "/identifiers", lookup, &verfer)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn tampered_or_incomplete_requests_are_refused() {
-        let verfer = Verfer::parse(CONTROLLER_KEY).unwrap();
-        let refuse = |lookup: &dyn Fn(&str) -> Option<String>| {
-            verify_request("GET", "/identifiers", lookup, &verfer)
-                .unwrap_err()
-                .to_string()
-        };
-        assert_eq!(
-            refuse(&|name| if name == "signature" {
-                None
-            } else {
-                request_header(name)
-            }),
-            "missing Signature header"
-        );
-        assert_eq!(
-            refuse(&|name| if name == "signature-input" {
-                Some(" ".into())
-            } else {
-                request_header(name)
-            }),
-            "missing Signature-Input header"
-        );
-        assert_eq!(
-            refuse(&|name| if name == "signify-resource" {
-                Some("EOther".into())
-            } else {
-                request_header(name)
-            }),
-            "signature does not verify"
-        );
-        assert_eq!(
-            refuse(&|name| if name == "signify-timestamp" {
-                None
-            } else {
-                request_header(name)
-            }),
-            "covered header signify-timestamp is missing"
-        );
-        let narrow = r#"signify=("@method");created=1;keyid="k";alg="ed25519""#;
-        assert_eq!(
-            refuse(&|name| if name == "signature-input" { Some(narrow.into()) } else { request_header(name) }),
-            "Signature-Input must cover @method @path signify-resource signify-timestamp; it covers @method"
-        );
-        let undated =
-            r#"signify=("@method" "@path" "signify-resource" "signify-timestamp");keyid="k""#;
-        assert_eq!(
-            refuse(&|name| if name == "signature-input" {
-                Some(undated.into())
-            } else {
-                request_header(name)
-            }),
-            "Signature-Input has no created parameter"
-        );
+        let cases = [
+            ("signature", None, "missing Signature header"),
+            (
+                "signature-input",
+                Some(" "),
+                "missing Signature-Input header",
+            ),
+            (
+                "signify-resource",
+                Some("EOther"),
+                "signature does not verify",
+            ),
+            (
+                "signify-timestamp",
+                None,
+                "covered header signify-timestamp is missing",
+            ),
+            (
+                "signature-input",
+                Some(r#"signify=("@method");created=1;keyid="k";alg="ed25519""#),
+                "Signature-Input must cover @method @path signify-resource signify-timestamp; \
+                 it covers @method",
+            ),
+            (
+                "signature-input",
+                Some(r#"signify=("@method" "@path" "signify-resource" "signify-timestamp")"#),
+                "Signature-Input has no created parameter",
+            ),
+            (
+                "signature",
+                Some(r#"indexed="?0";signify="0BCvy""#),
+                "Signature header: not a qb64 Ed25519 signature: expected 88 characters, got 5",
+            ),
+        ];
+        for (name, value, reason) in cases {
+            assert_eq!(refusal_with(name, value), reason, "{name}");
+        }
         let flipped = REQUEST_SIGNATURE.replacen("0BCvz", "0BCvy", 1);
         assert_eq!(
-            refuse(&|name| if name == "signature" {
-                Some(flipped.clone())
-            } else {
-                request_header(name)
-            }),
+            refusal_with("signature", Some(&flipped)),
             "signature does not verify"
         );
+        let verfer = Verfer::parse(CONTROLLER_KEY).unwrap();
         let other_key = Verfer::parse("DHm1Vi6P5lT5QHixEuipi6eQH4U65pW-1-DjkQutBJZk").unwrap();
         assert!(verify_request("GET", "/identifiers", request_header, &other_key).is_err());
         assert!(verify_request("POST", "/identifiers", request_header, &verfer).is_err());
+        assert!(verify_request("GET", "/identifiers?x=1", request_header, &verfer).is_err());
     }
 
     #[test]

@@ -419,7 +419,12 @@ fn all_three_ports_serve_and_route() {
         404,
         "health belongs to the boot port only"
     );
-    assert_eq!(keria.get(ports.admin, "/nowhere").status, 404);
+    assert_eq!(
+        keria.get(ports.admin, "/nowhere").status,
+        401,
+        "unsigned admin requests are refused"
+    );
+    assert_eq!(keria.get(ports.admin, "/agent/EUnknown").status, 404);
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
 

@@ -3,6 +3,7 @@
 #![allow(unreachable_pub)]
 
 mod agency;
+mod connect;
 mod generated;
 mod harness;
 mod launcher;

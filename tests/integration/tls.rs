@@ -107,7 +107,7 @@ fn every_port_serves_tls_and_plain_http_is_refused() {
         200
     );
     assert_eq!(
-        tls_get(ports.admin, "/nowhere", Arc::clone(&config))
+        tls_get(ports.admin, "/agent/EUnknown", Arc::clone(&config))
             .unwrap()
             .status,
         404

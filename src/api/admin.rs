@@ -1,0 +1,204 @@
+//! The admin port: the unsigned `/agent/{caid}` routes, and Signify-signed requests
+//! (verified against the controller's current key, answered signed by the agent's key).
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::agency::Agency;
+use crate::agent::{Accepted, Agent};
+use crate::keri::cesr::Siger;
+use crate::keri::event::Event;
+use crate::keri::httpsig;
+use crate::keri::state::{format_datetime, python_json};
+use crate::server::http::{Request, Response};
+
+/// `GET /agent/{caid}`: the agent's and the controller's key state.
+pub(super) fn agent_state(agency: &mut Agency, controller: &str) -> Response {
+    let agent = match agency.agent(controller, Instant::now()) {
+        Ok(Some(agent)) => agent,
+        Ok(None) => return no_agent(controller),
+        Err(err) => return storage_error(&err),
+    };
+    let body = (|| -> anyhow::Result<Value> {
+        let agent_state = agent.key_state(agent.prefix())?;
+        let controller_state = agent.key_state(controller)?;
+        let establishment = agent.controller_establishment()?;
+        Ok(json!({
+            "agent": agent_state.to_value(),
+            "controller": { "state": controller_state.to_value(), "ee": establishment.value() },
+            "pidx": 0,
+        }))
+    })();
+    match body {
+        Ok(body) => Response::json_text(200, python_json(&body)),
+        Err(err) => storage_error(&err),
+    }
+}
+
+/// `PUT /agent/{caid}?type=ixn`: the controller's approval of the agent's delegation.
+pub(super) fn approve(agency: &mut Agency, controller: &str, request: &Request) -> Response {
+    if request.query_param("type") != Some("ixn") {
+        return bad_request("only type=ixn (delegation approval) is supported");
+    }
+    let agent = match agency.agent(controller, Instant::now()) {
+        Ok(Some(agent)) => agent,
+        Ok(None) => {
+            return Response::error(404, "404 Not Found", &format!("no agent for {controller}"))
+        }
+        Err(err) => return storage_error(&err),
+    };
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&request.body) else {
+        return bad_request("the body must be a JSON object");
+    };
+    let Some(ixn) = body.get("ixn") else {
+        return bad_request("required field 'ixn' missing from body");
+    };
+    let Some(sigs) = body.get("sigs") else {
+        return bad_request("required field 'sigs' missing from body");
+    };
+    let ixn = match Event::verify(ixn) {
+        Ok(ixn) => ixn,
+        Err(err) => return bad_request(&format!("ixn is not a valid KERI event: {err}")),
+    };
+    let sigs: Option<Vec<Siger>> = sigs.as_array().and_then(|sigs| {
+        sigs.iter()
+            .map(|sig| Siger::parse(sig.as_str()?).ok())
+            .collect()
+    });
+    let Some(sigs) = sigs.filter(|sigs| !sigs.is_empty()) else {
+        return bad_request("sigs must be a non-empty list of qb64 indexed signatures");
+    };
+    match agent.accept_interaction(&ixn, &sigs, &format_datetime(OffsetDateTime::now_utc())) {
+        Ok(Accepted::Added) => {
+            log::info!(
+                "controller {controller} approved agent {} with event {:x}",
+                agent.prefix(),
+                ixn.sn()
+            );
+            Response::empty(204)
+        }
+        Ok(Accepted::Duplicate) => Response::empty(204),
+        Err(refusal) => {
+            log::info!(
+                "approval refused for controller {controller}: {}",
+                refusal.0
+            );
+            bad_request(&refusal.0)
+        }
+    }
+}
+
+/// A signed request: verified, answered by `route`, and the answer signed.
+pub(super) fn signed(
+    agency: &mut Agency,
+    request: &Request,
+    window: Duration,
+    route: impl FnOnce(&Request) -> Response,
+) -> Response {
+    let agent = match authenticate(agency, request, window) {
+        Ok(agent) => agent,
+        Err(reason) => {
+            log::info!("401 for {} {}: {reason}", request.method, request.path);
+            return Response::empty(401).header("Content-Type", "application/json");
+        }
+    };
+    let mut response = route(request);
+    for (name, value) in httpsig::response_headers(
+        agent.prefix(),
+        agent.signer(),
+        &request.method,
+        &request.path,
+        OffsetDateTime::now_utc(),
+    ) {
+        response = response.header(name, &value);
+    }
+    response
+}
+
+/// The agent whose controller signed `request`, or why the request is refused.
+fn authenticate<'a>(
+    agency: &'a mut Agency,
+    request: &Request,
+    window: Duration,
+) -> Result<&'a Agent, String> {
+    let controller = request
+        .header("signify-resource")
+        .filter(|value| !value.is_empty())
+        .ok_or("missing Signify-Resource header")?
+        .to_owned();
+    let agent = match agency.agent(&controller, Instant::now()) {
+        Ok(Some(agent)) => agent,
+        Ok(None) => return Err(format!("unknown controller {controller}")),
+        Err(err) => return Err(format!("{err:#}")),
+    };
+    let state = agent
+        .key_state(&controller)
+        .map_err(|err| format!("{err:#}"))?;
+    let key = state
+        .keys
+        .first()
+        .ok_or("the controller has no current key")?;
+    let input = httpsig::verify_request(
+        &request.method,
+        &request.path,
+        |name| request.header(name).map(str::to_owned),
+        key,
+    )
+    .map_err(|err| err.to_string())?;
+    let created = input
+        .params
+        .created
+        .ok_or("Signature-Input has no created parameter")?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        });
+    let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+    if (now - created).abs() > window {
+        return Err(format!(
+            "created {created} is more than {window}s from the server clock {now}"
+        ));
+    }
+    Ok(agent)
+}
+
+/// `GET /identifiers`: the controller's managed identifiers (none yet).
+pub(super) fn identifiers(request: &Request) -> Response {
+    let status = if request.header("range").is_some() {
+        206
+    } else {
+        200
+    };
+    Response::json_text(status, "[]".to_owned())
+        .header("Accept-Ranges", "aids")
+        .header("Content-Range", "aids 0-0/0")
+}
+
+/// `GET /operations`: long-running operations (none).
+pub(super) fn operations() -> Response {
+    Response::json_text(200, "[]".to_owned())
+}
+
+fn no_agent(controller: &str) -> Response {
+    Response::error(
+        404,
+        "404 Not Found",
+        &format!("not agent found for controller {controller}"),
+    )
+}
+
+fn bad_request(description: &str) -> Response {
+    Response::error(400, "400 Bad Request", description)
+}
+
+fn storage_error(err: &anyhow::Error) -> Response {
+    log::error!("{err:#}");
+    Response::error(
+        500,
+        "500 Internal Server Error",
+        "the agent's store could not be read",
+    )
+}
