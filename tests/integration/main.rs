@@ -3,6 +3,7 @@
 #![allow(unreachable_pub)]
 
 mod agency;
+mod boot_command;
 mod connect;
 mod generated;
 mod harness;
