@@ -174,7 +174,7 @@ impl Agency {
             if now.duration_since(self.agents[index].last_used()) >= timeout {
                 let agent = self.agents.remove(index);
                 log::info!("releasing idle agent {}", agent.prefix());
-                agent.close()?;
+                agent.close();
             }
         }
         Ok(())
@@ -188,23 +188,19 @@ impl Agency {
             .collect()
     }
 
-    /// Closes every agent, newest first, then the index store; returns the first error.
+    /// Closes every agent and its store, newest first, then the index store.
     pub fn close(mut self) -> Result<()> {
         let count = self.agents.len();
-        let mut first_error = None;
         while let Some(agent) = self.agents.pop() {
-            if let Err(err) = agent.close() {
-                log::error!("{err:#}");
-                first_error.get_or_insert(err);
-            }
+            agent.close();
         }
-        drop(self.index);
+        store::close(self.index);
         log::info!(
             "agency {} closed: {count} agents shut, index {} closed",
             self.name,
             self.index_path.display()
         );
-        first_error.map_or(Ok(()), Err)
+        Ok(())
     }
 
     fn store_path(&self, controller: &str) -> PathBuf {
@@ -215,7 +211,7 @@ impl Agency {
     /// Commits the controller ↔ agent mapping: the point from which the boot is acknowledged.
     fn record(&self, controller: &str, agent: &str) -> Result<()> {
         let write = || -> Result<()> {
-            let txn = self.index.begin_write()?;
+            let txn = store::begin_write(&self.index)?;
             txn.open_table(AGENTS)?.insert(controller, agent)?;
             txn.open_table(CONTROLLERS)?.insert(agent, controller)?;
             txn.commit()?;
@@ -284,7 +280,7 @@ fn unlock(
             let secrets = SecretBox::from_passcode(passcode, &salt)?;
             let check = secrets.check_value()?;
             let write = || -> Result<()> {
-                let txn = index.begin_write()?;
+                let txn = store::begin_write(index)?;
                 {
                     let mut meta = txn.open_table(META)?;
                     meta.insert("passcode.salt", salt.as_slice())?;

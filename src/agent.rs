@@ -79,7 +79,7 @@ impl Agent {
         let sealed_next = new.secrets.seal(next.seed())?;
         let store = store::open(path, AGENT_CACHE_BYTES)?;
         let write = || -> Result<()> {
-            let txn = store.begin_write()?;
+            let txn = store::begin_write(&store)?;
             {
                 let mut events = txn.open_table(EVENTS)?;
                 let mut signatures = txn.open_table(SIGNATURES)?;
@@ -299,7 +299,7 @@ impl Agent {
             .first()
             .and_then(|seal| Some((seal.prefix()?.to_owned(), seal.said()?.to_owned())));
         let write = || -> Result<()> {
-            let txn = self.store.begin_write()?;
+            let txn = store::begin_write(&self.store)?;
             {
                 txn.open_table(EVENTS)?
                     .insert((controller, sn), ixn.raw())?;
@@ -330,10 +330,9 @@ impl Agent {
     }
 
     /// Closes the agent's store.
-    pub fn close(self) -> Result<()> {
+    pub fn close(self) {
         let Self { store, prefix, .. } = self;
-        drop(store);
+        store::close(store);
         log::debug!("agent {prefix} closed");
-        Ok(())
     }
 }

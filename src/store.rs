@@ -62,6 +62,19 @@ pub fn open(path: &Path, cache_bytes: usize) -> Result<Database> {
         .with_context(|| format!("opening store {}", path.display()))
 }
 
+/// Begins a write transaction whose commit also records the allocator state, so that closing
+/// the store later needs no extra commit of its own.
+pub fn begin_write(database: &Database) -> Result<redb::WriteTransaction> {
+    let mut txn = database.begin_write()?;
+    txn.set_quick_repair(true);
+    Ok(txn)
+}
+
+/// Closes a store: redb flushes it and marks the file clean (two fsyncs).
+pub fn close(database: Database) {
+    drop(database);
+}
+
 /// Flushes a directory so a file just created in it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)

@@ -171,3 +171,61 @@ fn key_params(fields: &Map<String, Value>) -> Result<KeyParams, Box<Response>> {
     };
     Ok(KeyParams { stem, pidx, tier })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use proptest::prelude::*;
+
+    use super::boot;
+    use crate::agency::Agency;
+    use crate::cli::{Cli, Command};
+    use crate::config::StartConfig;
+
+    const VECTOR_BODY: &str = r#"{"icp":{"v":"KERI10JSON00012b_","t":"icp","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"0","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"a":[]},"sig":"AACJwsJ0mvb4VgxD87H4jIsiT1QtlzznUy9zrX3lGdd48jjQRTv8FxlJ8ClDsGtkvK4Eekg5p-oPYiPvK_1eTXEG","stem":"signify:controller","pidx":1,"tier":"low"}"#;
+
+    fn agency(dir: &std::path::Path) -> Agency {
+        let command_line = ["keria", "start", "--data-dir", dir.to_str().unwrap()];
+        let Command::Start(args) = Cli::try_parse_from(command_line).unwrap().command else {
+            unreachable!()
+        };
+        Agency::open(&StartConfig::try_from(args).unwrap()).unwrap()
+    }
+
+    fn stores(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir.join("keri/db")).unwrap().count()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn mutated_boot_bodies_never_panic_and_never_leave_a_store(
+            flips in proptest::collection::vec((0..VECTOR_BODY.len(), any::<u8>()), 1..4),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut agency = agency(dir.path());
+            let mut body = VECTOR_BODY.as_bytes().to_vec();
+            for (at, byte) in flips {
+                body[at] = byte;
+            }
+            let response = boot(&mut agency, &body);
+            let created = usize::from(response.status == 202);
+            prop_assert!(matches!(response.status, 202 | 400), "status {}", response.status);
+            prop_assert_eq!(agency.known(), created);
+            prop_assert_eq!(stores(dir.path()), created);
+            agency.close().unwrap();
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics_and_never_leaves_a_store(body in "\\PC{0,200}") {
+            let dir = tempfile::tempdir().unwrap();
+            let mut agency = agency(dir.path());
+            let response = boot(&mut agency, body.as_bytes());
+            prop_assert_eq!(response.status, 400);
+            prop_assert_eq!(agency.known(), 0);
+            prop_assert_eq!(stores(dir.path()), 0);
+            agency.close().unwrap();
+        }
+    }
+}
