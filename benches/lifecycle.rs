@@ -44,11 +44,15 @@ fn main() {
     if wants("health") {
         health_under_load(64, 200);
     }
+    if wants("signed") {
+        signed_requests(2000);
+    }
 }
 
 /// A running agency on fixed loopback ports in a temp dir.
 struct Agency {
     child: Child,
+    admin: u16,
     boot: u16,
     _dir: tempfile::TempDir,
 }
@@ -87,6 +91,7 @@ impl Agency {
             .unwrap();
         Self {
             child,
+            admin,
             boot,
             _dir: dir,
         }
@@ -299,6 +304,56 @@ fn health_under_load(connections: usize, requests: usize) {
         .collect();
     println!(
         "/health, {connections} concurrent keep-alive connections × {requests}: p50 {}, p99 {}",
+        ms(percentile(&mut latencies, 0.5)),
+        ms(percentile(&mut latencies, 0.99))
+    );
+    agency.stop();
+}
+
+/// Signed `GET /identifiers` over one keep-alive connection: verification, routing and the
+/// response signature, as a Signify client sees them.
+fn signed_requests(count: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let current = Signer::random().unwrap();
+    let (icp, sig) = inception_from_keys(&current, &Signer::random().unwrap());
+    let body = keria::boot_command::boot_body(&icp, &sig, Tier::Low);
+    let mut boot = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
+    let raw = format!(
+        "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(request(&mut boot, &raw).0, 202);
+    let requests: Vec<String> = (0..count)
+        .map(|_| {
+            let headers = keria::keri::httpsig::request_headers(
+                icp.prefix(),
+                &current,
+                "GET",
+                "/identifiers",
+                time::OffsetDateTime::now_utc(),
+            );
+            let extra: String = headers
+                .iter()
+                .map(|(name, value)| [name, ": ", value.as_str(), "\r\n"].concat())
+                .collect();
+            format!("GET /identifiers HTTP/1.1\r\nHost: x\r\n{extra}\r\n")
+        })
+        .collect();
+    let mut stream = TcpStream::connect(("127.0.0.1", agency.admin)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let started = Instant::now();
+    let mut latencies: Vec<Duration> = requests
+        .iter()
+        .map(|raw| {
+            let sent = Instant::now();
+            assert_eq!(request(&mut stream, raw).0, 200);
+            sent.elapsed()
+        })
+        .collect();
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "signed GET /identifiers ({count} sequential, loopback): p50 {}, p99 {}, {rate:.0} requests/s",
         ms(percentile(&mut latencies, 0.5)),
         ms(percentile(&mut latencies, 0.99))
     );
