@@ -115,6 +115,9 @@ impl Service {
         for event in &self.events {
             if event.token() == SIGNAL {
                 self.signals.drain_wake();
+                if self.signals.take_hangup() {
+                    reopen(self.log_file.as_ref());
+                }
             } else if Servers::owns(event.token()) {
                 let api = &mut self.api;
                 self.servers
@@ -126,19 +129,11 @@ impl Service {
         Ok(())
     }
 
-    /// One tock: timeouts, idle agents, the watchdog, a pending log reopen.
+    /// One tock: timeouts, idle agents, the watchdog.
     pub fn tick(&mut self, now: Instant) -> Result<()> {
         self.servers.tick(self.poll.registry(), now);
         self.api.agency_mut().tick(now)?;
         self.notifier.tick(now);
-        if self.signals.take_hangup() {
-            if let Some(log_file) = &self.log_file {
-                match log_file.reopen() {
-                    Ok(()) => log::info!("log file reopened"),
-                    Err(err) => log::error!("{err:#}"),
-                }
-            }
-        }
         Ok(())
     }
 
@@ -176,5 +171,15 @@ impl Service {
         } = self;
         servers.close(poll.registry());
         api.into_agency().close()
+    }
+}
+
+/// Reopens the log file after SIGHUP (logrotate moved the old one away).
+fn reopen(log_file: Option<&LogFile>) {
+    if let Some(log_file) = log_file {
+        match log_file.reopen() {
+            Ok(()) => log::info!("log file reopened"),
+            Err(err) => log::error!("{err:#}"),
+        }
     }
 }

@@ -288,3 +288,36 @@ fn approvals_are_checked_duplicates_accepted_and_forgeries_refused() {
     assert_eq!(state["controller"]["ee"]["t"], "icp");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+#[test]
+fn cors_exposes_the_signature_headers_when_enabled() {
+    let mut keria = Start::new().env("KERI_AGENT_CORS", "true").start();
+    let response = keria.request(keria.ports().boot, "GET /health HTTP/1.1\r\nHost: x\r\nOrigin: http://wallet.test\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some("http://wallet.test")
+    );
+    assert!(response
+        .header("access-control-expose-headers")
+        .unwrap()
+        .contains("signature-input"));
+    let preflight = keria.request(
+        keria.ports().admin,
+        "OPTIONS /identifiers HTTP/1.1\r\nHost: x\r\nOrigin: http://wallet.test\r\nAccess-Control-Request-Headers: signature, signature-input\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-headers"),
+        Some("signature, signature-input")
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    let mut plain = Start::new().start();
+    let response = plain.request(plain.ports().boot, "GET /health HTTP/1.1\r\nHost: x\r\nOrigin: http://wallet.test\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        None,
+        "CORS answered while disabled"
+    );
+    assert_eq!(plain.stop_with(Signal::TERM).code(), Some(0));
+}

@@ -524,3 +524,65 @@ fn sighup_reopens_the_log_file() {
         .unwrap()
         .contains("gracefully stopped"));
 }
+
+#[test]
+fn a_sighup_ignored_at_start_stays_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("keria.log");
+    let mut child = std::process::Command::new("nohup")
+        .arg(crate::harness::keria_bin())
+        .args([
+            "start",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+            "-a",
+            "0",
+            "-H",
+            "0",
+            "-B",
+            "0",
+        ])
+        .args(["--logfile", log.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("ready")
+    {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    let ready = std::fs::read_to_string(&log).unwrap();
+    let boot: u16 = ready
+        .split("boot port ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    rustix::process::kill_process(pid, Signal::HUP).unwrap();
+    // The one loop thread runs the handler before it serves anything more, so an answer after
+    // the SIGHUP means keria has dealt with it: it neither died nor reopened the log.
+    let mut stream = TcpStream::connect(("127.0.0.1", boot)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut stream).status, 200);
+    rustix::process::kill_process(pid, Signal::TERM).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("gracefully stopped"), "{text}");
+    assert!(
+        !text.contains("log file reopened"),
+        "an ignored SIGHUP reopened the log: {text}"
+    );
+}
