@@ -4,7 +4,6 @@
 //! that in reverse: servers first, then the agency, whose agents close last-opened first.
 
 use std::io;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -157,11 +156,6 @@ impl Service {
         let mut open = self.servers.describe_open();
         open.extend(self.api.agency().describe_open());
         open
-    }
-
-    /// The stop flag the handlers set (shared with the signal handlers).
-    pub fn stop_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
-        self.signals.stop_flag()
     }
 
     /// Closes in reverse order of opening: servers, then the agency.

@@ -15,8 +15,6 @@ use redb::{Database, TableDefinition};
 pub const AGENTS: TableDefinition<&str, &str> = TableDefinition::new("agents");
 /// Agency index: agent AID → controller AID.
 pub const CONTROLLERS: TableDefinition<&str, &str> = TableDefinition::new("controllers");
-/// Agency index: managed AID → controller AID.
-pub const MANAGED: TableDefinition<&str, &str> = TableDefinition::new("managed");
 /// Agency metadata: the passcode salt and check value.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
