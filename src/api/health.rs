@@ -5,11 +5,12 @@ use std::time::Instant;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::keri::state::format_datetime;
 use crate::server::http::Response;
 
 /// 200 while serving, 503 once the stop has begun.
 pub(super) fn health(stopping: bool, started: Instant, loaded: usize) -> Response {
-    let now = iso8601(OffsetDateTime::now_utc());
+    let now = format_datetime(OffsetDateTime::now_utc());
     let (status, state, message) = if stopping {
         (
             503,
@@ -29,19 +30,5 @@ pub(super) fn health(stopping: bool, started: Instant, loaded: usize) -> Respons
             "uptime": started.elapsed().as_secs_f64(),
             "agents": loaded,
         }),
-    )
-}
-
-/// `2024-01-02T03:04:05.678901+00:00`, as KERIA writes times.
-pub(crate) fn iso8601(now: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.microsecond()
     )
 }
