@@ -1,81 +1,104 @@
-//! The agency: its index store and every agent, one per Signify controller.
+//! The agency: its store and every loaded agent, one per Signify controller.
 //!
 //! Opened by `Service::open` before the servers bind; closed by `Service::close` after they
-//! are gone. Agents are loaded on first use (or created at boot) and kept in opening order;
-//! `close` and the releaser close them newest first, then the index store closes.
+//! are gone. Agents are loaded on first use (or created at boot) and released when idle;
+//! loading reads their rows, releasing drops them: neither touches a file.
+//!
+//! Durable writes are group-committed: handlers stage them into the one open batch
+//! (`stage_boot`, `stage_interaction`), and the service commits the batch once per poll
+//! wake-up (`commit`) before any of those requests is answered. A failed commit keeps nothing
+//! of the batch: agents it created are forgotten, agents it changed are dropped from memory
+//! so that their next use reloads what is durable.
 
 use std::collections::HashMap;
-use std::fs;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use redb::{Database, ReadableTable};
+use anyhow::{anyhow, bail, Context, Result};
 
-use crate::agent::{Agent, KeyParams, NewAgent};
+use crate::agent::{Accepted, Agent, KeyParams, NewAgent, Refusal};
 use crate::config::{StartConfig, Urls};
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::state::KeyStateRecord;
+use crate::legacy;
 use crate::secrets::{self, SecretBox};
-use crate::store::{self, AGENTS, CONTROLLERS, META};
+use crate::store::{self, Batch, Opened, Reader, Store};
 
-/// Page cache of the agency index.
-const AGENCY_CACHE_BYTES: usize = 1 << 20;
-/// File name extension of every store.
+/// File name extension of the store.
 const STORE_EXTENSION: &str = "redb";
+/// At most this many idle agents are released in one tick, so a mass expiry cannot stall it.
+pub const RELEASES_PER_TICK: usize = 64;
 
 /// Why a boot did not create an agent.
 #[derive(Debug)]
 pub enum BootError {
-    /// The controller already has an agent.
+    /// The controller already has an agent (acknowledged, or staged in this batch).
     Exists,
-    /// Storage failed; nothing was acknowledged.
+    /// Storage failed; nothing was kept.
     Storage(anyhow::Error),
+}
+
+/// A loaded agent and when it was loaded, for the newest-first close.
+struct Loaded {
+    agent: Agent,
+    order: u64,
+}
+
+/// The open write batch and what it changed in memory.
+struct Staging {
+    batch: Batch,
+    /// Agents created by boots in this batch, not yet acknowledged.
+    booted: Vec<Agent>,
+    /// Controllers whose loaded agent's cache moved with a staged event.
+    touched: Vec<String>,
 }
 
 /// The agents and what they share.
 pub struct Agency {
     name: String,
-    agents_dir: PathBuf,
-    index_path: PathBuf,
-    index: Database,
-    /// Controller AID → agent AID, for every agent ever acknowledged.
-    known: HashMap<String, String>,
-    /// Loaded agents, oldest first.
-    agents: Vec<Agent>,
+    store: Store,
+    loaded: HashMap<String, Loaded>,
+    next_order: u64,
+    staging: Option<Staging>,
     secrets: SecretBox,
     urls: Urls,
     release_timeout: Duration,
 }
 
 impl Agency {
-    /// Opens the index at `<data-dir>/keri/adb/<base>/<name>.redb` and removes agent stores
-    /// that a crashed boot left unacknowledged.
+    /// Opens the store at `<data-dir>/keri/adb/<base>/<name>.redb`, importing what keria
+    /// 0.1.0 wrote there first, and unlocks its secrets with the passcode.
     pub fn open(config: &StartConfig) -> Result<Self> {
         let keri = config.data_dir.join("keri");
-        let index_dir = keri.join("adb").join(&config.base);
-        let agents_dir = keri.join("db").join(&config.base);
-        store::private_dir(&index_dir)?;
-        store::private_dir(&agents_dir)?;
-        let index_path = index_dir.join(format!("{}.{STORE_EXTENSION}", config.name));
-        let index = store::open(&index_path, AGENCY_CACHE_BYTES)?;
-        let known = read_index(&index)
-            .with_context(|| format!("reading agency index {}", index_path.display()))?;
-        let secrets = unlock(
-            &index,
-            &index_path,
-            config.passcode.as_deref(),
-            known.is_empty(),
-        )?;
-        remove_unacknowledged(&agents_dir, &known)?;
+        let store_dir = keri.join("adb").join(&config.base);
+        store::private_dir(&store_dir)?;
+        let path = store_dir.join(format!("{}.{STORE_EXTENSION}", config.name));
+        legacy::finish_interrupted(&path)?;
+        let store = match Store::open(&path, config.store_cache)? {
+            Opened::Ready(store) => store,
+            Opened::Legacy => {
+                legacy::import(&path, &keri.join("db").join(&config.base))?;
+                match Store::open(&path, config.store_cache)? {
+                    Opened::Ready(store) => store,
+                    Opened::Legacy => bail!("{} is still in the 0.1.0 format", path.display()),
+                }
+            }
+        };
+        let secrets = match unlock(&store, config.passcode.as_deref()) {
+            Ok(secrets) => secrets,
+            Err(err) => {
+                if let Err(close_err) = store.close() {
+                    log::error!("{close_err:#}");
+                }
+                return Err(err);
+            }
+        };
         Ok(Self {
             name: config.name.clone(),
-            agents_dir,
-            index_path,
-            index,
-            known,
-            agents: Vec::new(),
+            store,
+            loaded: HashMap::new(),
+            next_order: 0,
+            staging: None,
             secrets,
             urls: config.urls.clone(),
             release_timeout: config.release_timeout,
@@ -83,17 +106,22 @@ impl Agency {
     }
 
     /// How many controllers have an agent here.
-    pub fn known(&self) -> usize {
-        self.known.len()
+    pub fn known(&self) -> Result<u64> {
+        self.store.read()?.agent_count()
     }
 
     /// How many agents are loaded now.
     pub fn loaded(&self) -> usize {
-        self.agents.len()
+        self.loaded.len()
     }
 
-    /// Creates the agent of a verified controller inception; durable before it returns.
-    pub fn boot(
+    /// A consistent view of what is durable.
+    pub fn read(&self) -> Result<Reader> {
+        self.store.read()
+    }
+
+    /// Stages the agent of a verified controller inception; acknowledged once `commit` succeeds.
+    pub fn stage_boot(
         &mut self,
         icp: &Event,
         sigs: &[Siger],
@@ -101,16 +129,12 @@ impl Agency {
         first_seen: &str,
         now: Instant,
     ) -> Result<KeyStateRecord, BootError> {
-        let controller = icp.prefix().to_owned();
-        if self.known.contains_key(&controller) {
-            return Err(BootError::Exists);
-        }
-        let path = self.store_path(&controller);
-        // A store without an index entry was never acknowledged: start it afresh.
-        if path.exists() {
-            fs::remove_file(&path)
-                .with_context(|| format!("removing {}", path.display()))
-                .map_err(BootError::Storage)?;
+        let controller = icp.prefix();
+        let staging = open_staging(&mut self.staging, &self.store).map_err(BootError::Storage)?;
+        match staging.batch.agent_of(controller) {
+            Ok(Some(_)) => return Err(BootError::Exists),
+            Ok(None) => {}
+            Err(err) => return Err(BootError::Storage(err)),
         }
         let new = NewAgent {
             controller_icp: icp,
@@ -120,158 +144,192 @@ impl Agency {
             secrets: &self.secrets,
             first_seen,
         };
-        let created = Agent::create(&path, &new, now).and_then(|agent| {
-            store::sync_dir(&self.agents_dir)?;
-            let state = agent.key_state(agent.prefix())?;
-            self.record(&controller, agent.prefix())?;
-            Ok((agent, state))
-        });
-        match created {
-            Ok((agent, state)) => {
-                self.known.insert(controller, agent.prefix().to_owned());
-                self.agents.push(agent);
-                Ok(state)
+        let (agent, dip) =
+            Agent::create(&mut staging.batch, &new, now).map_err(BootError::Storage)?;
+        let state = KeyStateRecord::from_kel(std::slice::from_ref(&dip), first_seen)
+            .map_err(|err| BootError::Storage(anyhow!("key state of the new agent: {err}")))?;
+        staging.booted.push(agent);
+        Ok(state)
+    }
+
+    /// Stages the controller's interaction event (the delegation approval).
+    pub fn stage_interaction(
+        &mut self,
+        controller: &str,
+        ixn: &Event,
+        sigs: &[Siger],
+        first_seen: &str,
+        now: Instant,
+    ) -> Result<Option<Accepted>, Refusal> {
+        if self
+            .agent(controller, now)
+            .map_err(|err| Refusal(format!("{err:#}")))?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let staging = open_staging(&mut self.staging, &self.store)
+            .map_err(|err| Refusal(format!("{err:#}")))?;
+        let Some(loaded) = self.loaded.get_mut(controller) else {
+            return Ok(None);
+        };
+        let accepted =
+            loaded
+                .agent
+                .accept_interaction(&mut staging.batch, ixn, sigs, first_seen)?;
+        if accepted == Accepted::Added {
+            staging.touched.push(controller.to_owned());
+        }
+        Ok(Some(accepted))
+    }
+
+    /// Whether writes wait for `commit`.
+    pub fn has_staged(&self) -> bool {
+        self.staging.is_some()
+    }
+
+    /// Makes the open batch durable (one commit), then acknowledges what it staged. On a
+    /// failure nothing of the batch is kept, in the store or in memory.
+    pub fn commit(&mut self, now: Instant) -> Result<usize> {
+        let Some(Staging {
+            batch,
+            booted,
+            touched,
+        }) = self.staging.take()
+        else {
+            return Ok(0);
+        };
+        let staged = booted.len() + touched.len();
+        match batch.commit() {
+            Ok(()) => {
+                for mut agent in booted {
+                    agent.touch(now);
+                    self.insert(agent);
+                }
+                Ok(staged)
             }
             Err(err) => {
-                // Not acknowledged: leave nothing behind so the same boot can be retried.
-                let _ = fs::remove_file(&path);
-                Err(BootError::Storage(err))
+                for controller in &touched {
+                    self.loaded.remove(controller);
+                }
+                Err(err.context(format!("{staged} staged writes were not kept")))
             }
         }
     }
 
     /// The loaded agent of `controller`, loading it on first use; None if it has none.
     pub fn agent(&mut self, controller: &str, now: Instant) -> Result<Option<&mut Agent>> {
-        if !self.known.contains_key(controller) {
-            return Ok(None);
-        }
-        let loaded = self
-            .agents
-            .iter()
-            .position(|agent| agent.controller() == controller);
-        let position = if let Some(position) = loaded {
-            position
-        } else {
-            let agent = Agent::open(&self.store_path(controller), controller, &self.secrets, now)?;
+        if !self.loaded.contains_key(controller) {
+            let reader = self.store.read()?;
+            if reader.agent_of(controller)?.is_none() {
+                return Ok(None);
+            }
+            let agent = Agent::load(&reader, controller, &self.secrets, now)?;
             log::debug!(
                 "agent {} loaded for controller {controller}",
                 agent.prefix()
             );
-            self.agents.push(agent);
-            self.agents.len() - 1
-        };
-        let agent = &mut self.agents[position];
-        agent.touch(now);
-        Ok(Some(agent))
+            self.insert(agent);
+        }
+        Ok(self.loaded.get_mut(controller).map(|loaded| {
+            loaded.agent.touch(now);
+            &mut loaded.agent
+        }))
     }
 
-    /// One tock: releases agents idle longer than the release timeout, newest first.
-    pub fn tick(&mut self, now: Instant) -> Result<()> {
+    /// One tock: releases agents idle longer than the release timeout, at most
+    /// `RELEASES_PER_TICK` of them, the longest idle first.
+    pub fn tick(&mut self, now: Instant) {
         let timeout = self.release_timeout;
-        let mut index = self.agents.len();
-        while index > 0 {
-            index -= 1;
-            if now.duration_since(self.agents[index].last_used()) >= timeout {
-                let agent = self.agents.remove(index);
-                log::info!("releasing idle agent {}", agent.prefix());
-                agent.close();
+        let mut idle: Vec<(Instant, String)> = self
+            .loaded
+            .iter()
+            .filter(|(_, loaded)| now.duration_since(loaded.agent.last_used()) >= timeout)
+            .map(|(controller, loaded)| (loaded.agent.last_used(), controller.clone()))
+            .collect();
+        idle.sort_unstable();
+        for (_, controller) in idle.into_iter().take(RELEASES_PER_TICK) {
+            if let Some(loaded) = self.loaded.remove(&controller) {
+                log::info!("releasing idle agent {}", loaded.agent.prefix());
             }
         }
-        Ok(())
     }
 
-    /// The loaded agents, for the log at the shutdown deadline.
+    /// What is open, for the log at the shutdown deadline.
     pub fn describe_open(&self) -> Vec<String> {
-        self.agents
-            .iter()
-            .map(|agent| format!("agent {} ({})", agent.prefix(), agent.path().display()))
-            .collect()
+        vec![format!(
+            "agency store {} with {} agents loaded",
+            self.store.path().display(),
+            self.loaded.len()
+        )]
     }
 
-    /// Closes every agent and its store, newest first, then the index store.
-    pub fn close(mut self) -> Result<()> {
-        let count = self.agents.len();
-        while let Some(agent) = self.agents.pop() {
-            agent.close();
+    /// Closes every agent, newest first, then the store; `closed` records each step.
+    pub fn close(self, closed: &mut Vec<String>) -> Result<()> {
+        let Self {
+            name,
+            store,
+            loaded,
+            staging,
+            ..
+        } = self;
+        if let Some(staging) = staging {
+            log::warn!(
+                "closing with {} boots and {} events staged and not committed: none acknowledged",
+                staging.booted.len(),
+                staging.touched.len()
+            );
         }
-        store::close(self.index);
-        log::info!(
-            "agency {} closed: {count} agents shut, index {} closed",
-            self.name,
-            self.index_path.display()
-        );
+        let mut agents: Vec<Loaded> = loaded.into_values().collect();
+        agents.sort_unstable_by_key(|loaded| std::cmp::Reverse(loaded.order));
+        let count = agents.len();
+        for loaded in agents {
+            closed.push(format!("agent {}", loaded.agent.prefix()));
+        }
+        let path = store.path().display().to_string();
+        store.close()?;
+        closed.push(format!("store {path}"));
+        log::info!("agency {name} closed: {count} agents shut, store {path} closed");
         Ok(())
     }
 
-    fn store_path(&self, controller: &str) -> PathBuf {
-        self.agents_dir
-            .join(format!("{controller}.{STORE_EXTENSION}"))
-    }
-
-    /// Commits the controller ↔ agent mapping: the point from which the boot is acknowledged.
-    fn record(&self, controller: &str, agent: &str) -> Result<()> {
-        let write = || -> Result<()> {
-            let txn = store::begin_write(&self.index)?;
-            txn.open_table(AGENTS)?.insert(controller, agent)?;
-            txn.open_table(CONTROLLERS)?.insert(agent, controller)?;
-            txn.commit()?;
-            Ok(())
-        };
-        write().with_context(|| format!("recording agent {agent} in {}", self.index_path.display()))
+    fn insert(&mut self, agent: Agent) {
+        let order = self.next_order;
+        self.next_order += 1;
+        self.loaded
+            .insert(agent.controller().to_owned(), Loaded { agent, order });
     }
 }
 
-/// The stored passcode salt and check value, when the store has them.
-type PasscodeRecord = (Option<Vec<u8>>, Option<Vec<u8>>);
-
-fn read_index(index: &Database) -> Result<HashMap<String, String>> {
-    let txn = index.begin_read()?;
-    let table = match txn.open_table(AGENTS) {
-        Ok(table) => table,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(HashMap::new()),
-        Err(err) => return Err(err.into()),
-    };
-    let mut known = HashMap::new();
-    for entry in table.iter()? {
-        let (controller, agent) = entry?;
-        known.insert(controller.value().to_owned(), agent.value().to_owned());
+/// The open batch, begun on the first write of a wake-up.
+fn open_staging<'s>(staging: &'s mut Option<Staging>, store: &Store) -> Result<&'s mut Staging> {
+    if staging.is_none() {
+        *staging = Some(Staging {
+            batch: store.write()?,
+            booted: Vec::new(),
+            touched: Vec::new(),
+        });
     }
-    Ok(known)
+    staging.as_mut().ok_or_else(|| anyhow!("no open batch"))
 }
 
 /// Checks the passcode against the store, or records it in a new store.
-fn unlock(
-    index: &Database,
-    path: &Path,
-    passcode: Option<&str>,
-    is_new: bool,
-) -> Result<SecretBox> {
-    let read = || -> Result<PasscodeRecord> {
-        let txn = index.begin_read()?;
-        let meta = match txn.open_table(META) {
-            Ok(meta) => meta,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok((None, None)),
-            Err(err) => return Err(err.into()),
-        };
-        let salt = meta
-            .get("passcode.salt")?
-            .map(|value| value.value().to_vec());
-        let check = meta
-            .get("passcode.check")?
-            .map(|value| value.value().to_vec());
-        Ok((salt, check))
-    };
-    let (salt, check) = read().with_context(|| format!("reading {}", path.display()))?;
+fn unlock(store: &Store, passcode: Option<&str>) -> Result<SecretBox> {
+    let path = store.path().display();
+    let reader = store.read()?;
+    let salt = reader.meta("passcode.salt")?;
+    let check = reader.meta("passcode.check")?;
+    let is_new = reader.agent_count()? == 0;
+    drop(reader);
     match (passcode, salt, check) {
         (None, None, _) => Ok(SecretBox::plain()),
-        (None, Some(_), _) => bail!(
-            "the store {} is encrypted: give its passcode (--passcode or KERIA_PASSCODE)",
-            path.display()
-        ),
+        (None, Some(_), _) => {
+            bail!("the store {path} is encrypted: give its passcode (--passcode or KERIA_PASSCODE)")
+        }
         (Some(passcode), Some(salt), Some(check)) => {
             let secrets = SecretBox::from_passcode(passcode, &salt)?;
             if !secrets.matches_check(&check) {
-                bail!("wrong passcode for the store {}", path.display());
+                bail!("wrong passcode for the store {path}");
             }
             Ok(secrets)
         }
@@ -279,53 +337,19 @@ fn unlock(
             let salt = secrets::new_salt()?;
             let secrets = SecretBox::from_passcode(passcode, &salt)?;
             let check = secrets.check_value()?;
-            let write = || -> Result<()> {
-                let txn = store::begin_write(index)?;
-                {
-                    let mut meta = txn.open_table(META)?;
-                    meta.insert("passcode.salt", salt.as_slice())?;
-                    meta.insert("passcode.check", check.as_slice())?;
-                }
-                txn.commit()?;
-                Ok(())
-            };
-            write()
-                .with_context(|| format!("recording the passcode check in {}", path.display()))?;
+            let mut batch = store.write()?;
+            batch.set_meta("passcode.salt", &salt)?;
+            batch.set_meta("passcode.check", &check)?;
+            batch
+                .commit()
+                .with_context(|| format!("recording the passcode check in {path}"))?;
             Ok(secrets)
         }
-        (Some(_), None, _) => bail!(
-            "the store {} was created without a passcode; start it without one",
-            path.display()
-        ),
-        (Some(_), Some(_), None) => bail!(
-            "the store {} has a passcode salt but no check value",
-            path.display()
-        ),
-    }
-}
-
-/// Removes agent stores that have no index entry: boots that crashed before their commit.
-fn remove_unacknowledged(agents_dir: &Path, known: &HashMap<String, String>) -> Result<()> {
-    for entry in
-        fs::read_dir(agents_dir).with_context(|| format!("listing {}", agents_dir.display()))?
-    {
-        let path = entry
-            .with_context(|| format!("listing {}", agents_dir.display()))?
-            .path();
-        let Some(controller) = path.file_stem().and_then(|stem| stem.to_str()) else {
-            continue;
-        };
-        if path
-            .extension()
-            .is_some_and(|extension| extension == STORE_EXTENSION)
-            && !known.contains_key(controller)
-        {
-            log::warn!(
-                "removing {}: its boot was never acknowledged",
-                path.display()
-            );
-            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        (Some(_), None, _) => {
+            bail!("the store {path} was created without a passcode; start it without one")
+        }
+        (Some(_), Some(_), None) => {
+            bail!("the store {path} has a passcode salt but no check value")
         }
     }
-    Ok(())
 }

@@ -1,24 +1,22 @@
-//! One agent: the cloud half of a Signify controller, with its own store.
+//! One agent: the cloud half of a Signify controller, held in memory while loaded.
 //!
-//! `Agent::create` (at boot) or `Agent::open` (on first use after a restart) opens the store;
-//! `Agent::close` drops it. The agency owns every agent and closes them newest first.
+//! An agent owns no file: its rows live in the agency store under its controller's AID.
+//! `Agent::create` stages a new agent's rows into a batch (at boot); `Agent::load` reads them
+//! back (on first use after a restart). A loaded agent caches its signing key and its
+//! controller's current key state, so a signed request does no store read to find the key;
+//! the cache moves only with an accepted controller event. Releasing an agent drops it.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use redb::Database;
 use serde_json::Value;
 
 use crate::config::Urls;
-use crate::keri::cesr::{Diger, Siger, Signer};
+use crate::keri::cesr::{Diger, Siger, Signer, Verfer};
 use crate::keri::event::{self, Event, Ilk};
 use crate::keri::state::KeyStateRecord;
 use crate::secrets::SecretBox;
-use crate::store::{self, APPROVALS, EVENTS, FIRST_SEEN, SECRETS, SETTINGS, SIGNATURES};
-
-/// Page cache of one agent store: small, since an agent's working set is a few events.
-const AGENT_CACHE_BYTES: usize = 64 * 1024;
+use crate::store::{Batch, OwnerReader, Reader, StoredEvent};
 
 /// Key-manager parameters Signify sent at boot.
 #[derive(Debug, Clone)]
@@ -42,7 +40,7 @@ pub struct NewAgent<'a> {
 /// What `accept_interaction` did with an event.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Accepted {
-    /// Appended to the KEL.
+    /// Staged for the KEL.
     Added,
     /// Identical to the event already accepted at that sequence number.
     Duplicate,
@@ -52,20 +50,45 @@ pub enum Accepted {
 #[derive(Debug)]
 pub struct Refusal(pub String);
 
+/// The controller's key state as far as signed requests need it.
+#[derive(Debug, Clone)]
+struct ControllerKeys {
+    /// The current signing keys (from the latest establishment event).
+    keys: Vec<Verfer>,
+    /// Sequence number and SAID of the latest event.
+    sn: u64,
+    said: String,
+}
+
+impl ControllerKeys {
+    fn from_kel(kel: &[Event]) -> Result<Self> {
+        let (Some(latest), Some(establishment)) = (
+            kel.last(),
+            kel.iter().rfind(|event| event.ilk().is_establishment()),
+        ) else {
+            bail!("no key event log");
+        };
+        Ok(Self {
+            keys: establishment.keys(),
+            sn: latest.sn(),
+            said: latest.said().to_owned(),
+        })
+    }
+}
+
 /// A loaded agent.
 pub struct Agent {
     controller: String,
     prefix: String,
     signer: Signer,
-    store: Database,
-    path: PathBuf,
+    controller_keys: ControllerKeys,
     last_used: Instant,
 }
 
 impl Agent {
-    /// Makes the agent's keys and `dip`, and writes them with the controller's KEL in one
-    /// durable commit to a new store at `path`.
-    pub fn create(path: &Path, new: &NewAgent<'_>, now: Instant) -> Result<Self> {
+    /// Makes the agent's keys and `dip`, and stages them with the controller's inception in
+    /// `batch`. Nothing is durable (or acknowledged) until the batch commits.
+    pub fn create(batch: &mut Batch, new: &NewAgent<'_>, now: Instant) -> Result<(Self, Event)> {
         let controller = new.controller_icp.prefix().to_owned();
         let signer = Signer::random()?;
         let next = Signer::random()?;
@@ -77,66 +100,60 @@ impl Agent {
         let prefix = dip.prefix().to_owned();
         let sealed_current = new.secrets.seal(signer.seed())?;
         let sealed_next = new.secrets.seal(next.seed())?;
-        let store = store::open(path, AGENT_CACHE_BYTES)?;
-        let write = || -> Result<()> {
-            let txn = store::begin_write(&store)?;
-            {
-                let mut events = txn.open_table(EVENTS)?;
-                let mut signatures = txn.open_table(SIGNATURES)?;
-                let mut first_seen = txn.open_table(FIRST_SEEN)?;
-                events.insert((controller.as_str(), 0), new.controller_icp.raw())?;
-                let sigs: Vec<String> = new.controller_sigs.iter().map(Siger::qb64).collect();
-                signatures.insert((controller.as_str(), 0), sigs.join(",").as_str())?;
-                first_seen.insert((controller.as_str(), 0), new.first_seen)?;
-                events.insert((prefix.as_str(), 0), dip.raw())?;
-                first_seen.insert((prefix.as_str(), 0), new.first_seen)?;
-                let mut secrets = txn.open_table(SECRETS)?;
-                secrets.insert("agent.current", sealed_current.as_slice())?;
-                secrets.insert("agent.next", sealed_next.as_slice())?;
-                let mut settings = txn.open_table(SETTINGS)?;
-                settings.insert("controller", controller.as_str())?;
-                settings.insert("agent", prefix.as_str())?;
-                settings.insert("stem", new.params.stem.as_str())?;
-                settings.insert("pidx", new.params.pidx.to_string().as_str())?;
-                settings.insert("tier", new.params.tier.as_str())?;
-                settings.insert("curls", new.urls.curls.join(";").as_str())?;
-                settings.insert("iurls", new.urls.iurls.join(";").as_str())?;
-                settings.insert("durls", new.urls.durls.join(";").as_str())?;
-                txn.open_table(APPROVALS)?;
-            }
-            txn.commit()?;
-            Ok(())
+        let stage = |batch: &mut Batch| -> Result<()> {
+            let mut rows = batch.owner(&controller);
+            rows.put_event(
+                &controller,
+                0,
+                &StoredEvent {
+                    raw: new.controller_icp.raw().to_vec(),
+                    sigs: join_sigs(new.controller_sigs),
+                    first_seen: new.first_seen.to_owned(),
+                },
+            )?;
+            rows.put_event(
+                &prefix,
+                0,
+                &StoredEvent {
+                    raw: dip.raw().to_vec(),
+                    sigs: String::new(),
+                    first_seen: new.first_seen.to_owned(),
+                },
+            )?;
+            rows.put_secret("agent.current", &sealed_current)?;
+            rows.put_secret("agent.next", &sealed_next)?;
+            rows.put_setting("agent", &prefix)?;
+            rows.put_setting("stem", &new.params.stem)?;
+            rows.put_setting("pidx", &new.params.pidx.to_string())?;
+            rows.put_setting("tier", &new.params.tier)?;
+            rows.put_setting("curls", &new.urls.curls.join(";"))?;
+            rows.put_setting("iurls", &new.urls.iurls.join(";"))?;
+            rows.put_setting("durls", &new.urls.durls.join(";"))?;
+            batch.add_agent(&controller, &prefix)
         };
-        write().with_context(|| format!("writing agent store {}", path.display()))?;
-        Ok(Self {
+        stage(batch).with_context(|| format!("staging agent {prefix}"))?;
+        let controller_keys = ControllerKeys::from_kel(std::slice::from_ref(new.controller_icp))?;
+        let agent = Self {
             controller,
             prefix,
             signer,
-            store,
-            path: path.to_path_buf(),
+            controller_keys,
             last_used: now,
-        })
+        };
+        Ok((agent, dip))
     }
 
-    /// Opens the store of an existing agent and reads its signing key.
-    pub fn open(path: &Path, controller: &str, secrets: &SecretBox, now: Instant) -> Result<Self> {
-        let store = store::open(path, AGENT_CACHE_BYTES)?;
-        let read = || -> Result<(Option<String>, Option<Vec<u8>>)> {
-            let txn = store.begin_read()?;
-            let prefix = txn
-                .open_table(SETTINGS)?
-                .get("agent")?
-                .map(|value| value.value().to_owned());
-            let seed = txn
-                .open_table(SECRETS)?
-                .get("agent.current")?
-                .map(|value| value.value().to_vec());
-            Ok((prefix, seed))
-        };
-        let (prefix, seed) =
-            read().with_context(|| format!("reading agent store {}", path.display()))?;
-        let (Some(prefix), Some(seed)) = (prefix, seed) else {
-            bail!("agent store {} has no agent keys", path.display());
+    /// Reads an existing agent's keys and its controller's key state from the store.
+    pub fn load(
+        reader: &Reader,
+        controller: &str,
+        secrets: &SecretBox,
+        now: Instant,
+    ) -> Result<Self> {
+        let rows = reader.owner(controller);
+        let (Some(prefix), Some(seed)) = (rows.setting("agent")?, rows.secret("agent.current")?)
+        else {
+            bail!("the store has no agent keys for controller {controller}");
         };
         let seed = secrets
             .open(&seed)
@@ -145,12 +162,14 @@ impl Agent {
             .as_slice()
             .try_into()
             .map_err(|_| anyhow!("agent {prefix}: stored seed has the wrong length"))?;
+        let kel = events(&rows.kel(controller)?, controller)?;
+        let controller_keys =
+            ControllerKeys::from_kel(&kel).with_context(|| format!("controller {controller}"))?;
         Ok(Self {
             controller: controller.to_owned(),
             prefix,
             signer: Signer::from_seed(&seed),
-            store,
-            path: path.to_path_buf(),
+            controller_keys,
             last_used: now,
         })
     }
@@ -170,7 +189,12 @@ impl Agent {
         &self.signer
     }
 
-    /// Marks the agent used now (the releaser closes agents idle too long).
+    /// The controller's current signing keys, from the cache.
+    pub fn controller_keys(&self) -> &[Verfer] {
+        &self.controller_keys.keys
+    }
+
+    /// Marks the agent used now (the releaser drops agents idle too long).
     pub fn touch(&mut self, now: Instant) {
         self.last_used = now;
     }
@@ -180,61 +204,34 @@ impl Agent {
         self.last_used
     }
 
-    /// Every event of `prefix`'s KEL, oldest first, with when each was first seen.
-    pub fn kel(&self, prefix: &str) -> Result<Vec<(Event, String)>> {
-        let read = || -> Result<Vec<(Vec<u8>, String)>> {
-            let txn = self.store.begin_read()?;
-            let events = txn.open_table(EVENTS)?;
-            let first_seen = txn.open_table(FIRST_SEEN)?;
-            let mut kel = Vec::new();
-            for entry in events.range((prefix, 0)..=(prefix, u64::MAX))? {
-                let (key, raw) = entry?;
-                let seen = first_seen
-                    .get(key.value())?
-                    .map(|value| value.value().to_owned())
-                    .unwrap_or_default();
-                kel.push((raw.value().to_vec(), seen));
-            }
-            Ok(kel)
-        };
-        let raw = read().with_context(|| format!("reading the KEL of {prefix}"))?;
-        raw.into_iter()
-            .map(|(bytes, seen)| {
-                let value: Value = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("stored event of {prefix} is not JSON"))?;
-                let event = Event::verify(&value)
-                    .map_err(|err| anyhow!("stored event of {prefix} is invalid: {err}"))?;
-                Ok((event, seen))
-            })
-            .collect()
-    }
-
-    /// The key state of `prefix` from its KEL in this store.
-    pub fn key_state(&self, prefix: &str) -> Result<KeyStateRecord> {
-        let kel = self.kel(prefix)?;
-        let Some((_, seen)) = kel.last() else {
+    /// The key state of `prefix` (the agent's or the controller's) from the store.
+    pub fn key_state(&self, reader: &Reader, prefix: &str) -> Result<KeyStateRecord> {
+        let rows = reader.owner(&self.controller);
+        let stored = rows.kel(prefix)?;
+        let Some(last) = stored.last() else {
             bail!("no KEL for {prefix} in agent {}", self.prefix);
         };
-        let seen = seen.clone();
-        let events: Vec<Event> = kel.into_iter().map(|(event, _)| event).collect();
-        KeyStateRecord::from_kel(&events, &seen)
-            .map_err(|err| anyhow!("key state of {prefix}: {err}"))
+        let seen = last.first_seen.clone();
+        let kel = events(&stored, prefix)?;
+        KeyStateRecord::from_kel(&kel, &seen).map_err(|err| anyhow!("key state of {prefix}: {err}"))
     }
 
     /// The controller's latest establishment event.
-    pub fn controller_establishment(&self) -> Result<Event> {
-        self.kel(&self.controller)?
+    pub fn controller_establishment(&self, reader: &Reader) -> Result<Event> {
+        controller_kel(&reader.owner(&self.controller), &self.controller)?
             .into_iter()
-            .map(|(event, _)| event)
             .rfind(|event| event.ilk().is_establishment())
             .ok_or_else(|| anyhow!("no establishment event for controller {}", self.controller))
     }
 
-    /// Appends the controller's interaction event `ixn` after checking it continues the KEL
+    /// Stages the controller's interaction event `ixn` after checking it continues the KEL
     /// (sequence, prior, signatures by the current keys), and records the approval its first
-    /// seal gives. The event already accepted at that sequence number is a duplicate.
+    /// seal gives. The event already accepted at that sequence number is a duplicate. The
+    /// cached key state moves with the staged event; if the batch then fails to commit, the
+    /// agency drops this agent so that it reloads from what is durable.
     pub fn accept_interaction(
-        &self,
+        &mut self,
+        batch: &mut Batch,
         ixn: &Event,
         sigs: &[Siger],
         first_seen: &str,
@@ -252,25 +249,19 @@ impl Agent {
                 ixn.prefix()
             )));
         }
-        let kel: Vec<Event> = self
-            .kel(&self.controller)
-            .map_err(|err| Refusal(format!("{err:#}")))?
-            .into_iter()
-            .map(|(event, _)| event)
-            .collect();
-        let (Some(latest), Some(establishment)) = (
-            kel.last(),
-            kel.iter().rfind(|event| event.ilk().is_establishment()),
-        ) else {
-            return Err(Refusal(format!(
-                "no key event log for controller {}",
-                self.controller
-            )));
-        };
-        ixn.verify_signatures(&establishment.keys(), sigs)
+        ixn.verify_signatures(&self.controller_keys.keys, sigs)
             .map_err(|err| Refusal(format!("signatures: {err}")))?;
-        if let Some(accepted) = usize::try_from(ixn.sn()).ok().and_then(|sn| kel.get(sn)) {
-            if accepted.said() == ixn.said() {
+        let latest = &self.controller_keys;
+        if ixn.sn() <= latest.sn {
+            let rows = batch.owner(&self.controller);
+            let accepted = rows
+                .kel(&self.controller)
+                .map_err(|err| Refusal(format!("{err:#}")))?;
+            let same = usize::try_from(ixn.sn())
+                .ok()
+                .and_then(|sn| accepted.get(sn))
+                .is_some_and(|stored| stored.raw == ixn.raw());
+            if same {
                 return Ok(Accepted::Duplicate);
             }
             return Err(Refusal(format!(
@@ -278,61 +269,68 @@ impl Agent {
                 ixn.sn()
             )));
         }
-        if ixn.sn() != latest.sn() + 1 {
+        if ixn.sn() != latest.sn + 1 {
             return Err(Refusal(format!(
                 "sequence number must be {:x}, not {:x}",
-                latest.sn() + 1,
+                latest.sn + 1,
                 ixn.sn()
             )));
         }
-        if ixn.prior() != Some(latest.said()) {
+        if ixn.prior() != Some(latest.said.as_str()) {
             return Err(Refusal(format!(
                 "prior p must be {}, the SAID of event {:x}",
-                latest.said(),
-                latest.sn()
+                latest.said, latest.sn
             )));
         }
-        let controller = self.controller.as_str();
         let sn = ixn.sn();
         let approval = ixn
             .seals()
             .first()
             .and_then(|seal| Some((seal.prefix()?.to_owned(), seal.said()?.to_owned())));
-        let write = || -> Result<()> {
-            let txn = store::begin_write(&self.store)?;
-            {
-                txn.open_table(EVENTS)?
-                    .insert((controller, sn), ixn.raw())?;
-                let sigs: Vec<String> = sigs.iter().map(Siger::qb64).collect();
-                txn.open_table(SIGNATURES)?
-                    .insert((controller, sn), sigs.join(",").as_str())?;
-                txn.open_table(FIRST_SEEN)?
-                    .insert((controller, sn), first_seen)?;
-                if let Some((prefix, said)) = &approval {
-                    txn.open_table(APPROVALS)?.insert(
-                        (prefix.as_str(), said.as_str()),
-                        format!("{sn:x},{}", ixn.said()).as_str(),
-                    )?;
-                }
+        let controller = self.controller.clone();
+        let stage = |batch: &mut Batch| -> Result<()> {
+            let mut rows = batch.owner(&controller);
+            rows.put_event(
+                &controller,
+                sn,
+                &StoredEvent {
+                    raw: ixn.raw().to_vec(),
+                    sigs: join_sigs(sigs),
+                    first_seen: first_seen.to_owned(),
+                },
+            )?;
+            if let Some((prefix, said)) = &approval {
+                rows.put_approval(prefix, said, &format!("{sn:x},{}", ixn.said()))?;
             }
-            txn.commit()?;
             Ok(())
         };
-        write()
-            .with_context(|| format!("storing event {sn:x} of {controller}"))
+        stage(batch)
+            .with_context(|| format!("staging event {sn:x} of {controller}"))
             .map_err(|err| Refusal(format!("{err:#}")))?;
+        self.controller_keys.sn = sn;
+        ixn.said().clone_into(&mut self.controller_keys.said);
         Ok(Accepted::Added)
     }
+}
 
-    /// The store file, for the log.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+fn join_sigs(sigs: &[Siger]) -> String {
+    sigs.iter().map(Siger::qb64).collect::<Vec<_>>().join(",")
+}
 
-    /// Closes the agent's store.
-    pub fn close(self) {
-        let Self { store, prefix, .. } = self;
-        store::close(store);
-        log::debug!("agent {prefix} closed");
-    }
+/// The controller's KEL, parsed and verified.
+fn controller_kel(rows: &OwnerReader<'_>, controller: &str) -> Result<Vec<Event>> {
+    events(&rows.kel(controller)?, controller)
+}
+
+/// Parses and verifies stored events.
+fn events(stored: &[StoredEvent], prefix: &str) -> Result<Vec<Event>> {
+    stored
+        .iter()
+        .map(|event| {
+            let value: Value = serde_json::from_slice(&event.raw)
+                .with_context(|| format!("stored event of {prefix} is not JSON"))?;
+            Event::verify(&value)
+                .map_err(|err| anyhow!("stored event of {prefix} is invalid: {err}"))
+        })
+        .collect()
 }

@@ -32,8 +32,7 @@ Environment:
 
 Files:
   <data-dir>/keria.pid                    the data-dir lock, holding the pid of the agency
-  <data-dir>/keri/adb/<base>/<name>.redb  the agency index (controller ↔ agent)
-  <data-dir>/keri/db/<base>/<caid>.redb   one store per agent";
+  <data-dir>/keri/adb/<base>/<name>.redb  the agency store (every agent, one file)";
 
 const STATUS_AFTER_HELP: &str = "\
 Exit status, as LSB init scripts:
@@ -72,8 +71,7 @@ Environment:
 
 Files:
   <data-dir>/keria.pid                  lock and pid of the running agency
-  <data-dir>/keri/adb/<base>/<name>.redb  the agency index
-  <data-dir>/keri/db/<base>/<caid>.redb   one store per agent";
+  <data-dir>/keri/adb/<base>/<name>.redb  the agency store (every agent, one file)";
 
 /// KERI Agent in the cloud: hosts one agent per Signify controller.
 #[derive(Debug, Parser)]
@@ -234,6 +232,9 @@ pub struct StartArgs {
     /// Seconds a client may take to send a request's headers and body before it is closed.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub header_timeout: f64,
+    /// Most memory the agency store's page cache may hold, in MiB.
+    #[arg(long, default_value_t = crate::config::DEFAULT_STORE_CACHE_MIB, value_name = "MIB")]
+    pub store_cache: usize,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,9 @@ use crate::server::http::{Limits, DEFAULT_LIMITS};
 /// Shortest passcode accepted, as Signify requires.
 pub const MIN_PASSCODE_LEN: usize = 21;
 
+/// Default bound of the agency store's page cache, in MiB.
+pub const DEFAULT_STORE_CACHE_MIB: usize = 16;
+
 /// Basic-auth credentials required on `POST /boot`.
 #[derive(Debug, Clone)]
 pub struct BootCredentials {
@@ -65,6 +68,8 @@ pub struct StartConfig {
     pub limits: Limits,
     pub max_connections: usize,
     pub header_timeout: Duration,
+    /// Bound of the agency store's page cache, in bytes.
+    pub store_cache: usize,
 }
 
 impl TryFrom<StartArgs> for StartConfig {
@@ -139,6 +144,10 @@ impl TryFrom<StartArgs> for StartConfig {
             },
             max_connections: args.max_connections.max(1),
             header_timeout: seconds(args.header_timeout, "--header-timeout")?,
+            store_cache: args
+                .store_cache
+                .checked_mul(1 << 20)
+                .context("--store-cache is too large")?,
         })
     }
 }

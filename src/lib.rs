@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod exit_code;
 pub mod keri;
+pub mod legacy;
 pub mod lock;
 pub mod logging;
 pub mod notify;

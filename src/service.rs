@@ -28,6 +28,7 @@ pub struct Service {
     notifier: Notifier,
     log_file: Option<LogFile>,
     api: Api,
+    agency: Agency,
     servers: Servers,
 }
 
@@ -64,7 +65,7 @@ impl Service {
         let servers = match Servers::bind(settings, poll.registry()) {
             Ok(servers) => servers,
             Err(err) => {
-                if let Err(close_err) = agency.close() {
+                if let Err(close_err) = agency.close(&mut Vec::new()) {
                     log::error!("closing the agency after a failed start: {close_err:#}");
                 }
                 return Err(err);
@@ -83,12 +84,14 @@ impl Service {
             port(Port::Http),
             port(Port::Boot)
         );
-        let api = Api::new(config, agency);
+        let api = Api::new(config);
+        let known = agency
+            .known()
+            .map_or_else(|err| format!("? ({err})"), |known| known.to_string());
         log::info!(
-            "keria {} ready: {summary} (pid {}, {} agents known)",
+            "keria {} ready: {summary} (pid {}, {known} agents known)",
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
-            api.agency().known()
         );
         notifier.ready(&format!("serving on {summary}"));
         Ok(Self {
@@ -98,6 +101,7 @@ impl Service {
             notifier,
             log_file,
             api,
+            agency,
             servers,
         })
     }
@@ -118,10 +122,10 @@ impl Service {
                     reopen(self.log_file.as_ref());
                 }
             } else if Servers::owns(event.token()) {
-                let api = &mut self.api;
+                let (api, agency) = (&self.api, &mut self.agency);
                 self.servers
                     .handle(registry, event, now, &mut |port, request| {
-                        api.handle(port, request)
+                        api.handle(agency, port, request)
                     });
             }
         }
@@ -131,7 +135,7 @@ impl Service {
     /// One tock: timeouts, idle agents, the watchdog.
     pub fn tick(&mut self, now: Instant) -> Result<()> {
         self.servers.tick(self.poll.registry(), now);
-        self.api.agency_mut().tick(now)?;
+        self.agency.tick(now);
         self.notifier.tick(now);
         Ok(())
     }
@@ -139,7 +143,7 @@ impl Service {
     /// Begins the stop: /health answers 503, STOPPING=1 is sent, the listeners close.
     pub fn begin_stop(&mut self) {
         self.api.begin_stop();
-        let loaded = self.api.agency().loaded();
+        let loaded = self.agency.loaded();
         log::info!("stopping: closing listeners, then {loaded} loaded agents");
         self.notifier
             .stopping(&format!("stopping: closing {loaded} loaded agents"));
@@ -154,17 +158,22 @@ impl Service {
     /// What is still open, for the log when the deadline passes.
     pub fn describe_open(&self) -> Vec<String> {
         let mut open = self.servers.describe_open();
-        open.extend(self.api.agency().describe_open());
+        open.extend(self.agency.describe_open());
         open
     }
 
-    /// Closes in reverse order of opening: servers, then the agency.
-    pub fn close(self) -> Result<()> {
+    /// Closes in reverse order of opening: servers, then the agency (its agents newest first,
+    /// then its store). `closed` records each step as it is done.
+    pub fn close(self, closed: &mut Vec<String>) -> Result<()> {
         let Self {
-            poll, servers, api, ..
+            poll,
+            servers,
+            agency,
+            ..
         } = self;
         servers.close(poll.registry());
-        api.into_agency().close()
+        closed.push("servers".to_owned());
+        agency.close(closed)
     }
 }
 

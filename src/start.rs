@@ -1,8 +1,9 @@
 //! `keria start`: the lifecycle of the agency process, written as one visible sequence.
 //!
 //! Opens, in order: signal handlers, the log, the data-dir lock, the service (agency, then
-//! servers). Closes in reverse: servers, agency, lock. Every path out of `run` passes
-//! through that close, whether the loop stopped, failed, panicked or outlived its deadline.
+//! servers). Closes in reverse: servers, agents newest first, the store, the lock. Every path
+//! out of `run` passes through that close, whether the loop stopped, failed, panicked or
+//! outlived its deadline; each step is recorded as it is done, and the record is logged.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::panic::{self, AssertUnwindSafe};
@@ -27,19 +28,37 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
     let log_file = config.log_file.as_deref().map(LogFile::open).transpose()?;
     logging::init(config.log_level, log_file.as_ref());
     let notifier = Notifier::from_env()?;
+    let mut closed = Vec::new();
+    let code = lifecycle(&config, signals, notifier, log_file, &mut closed)?;
+    if code == ExitCode::Success {
+        log::info!("Agent {} gracefully stopped", config.name);
+    }
+    Ok(code)
+}
+
+/// Takes the data-dir lock, serves until the stop, and closes; `closed` records each step of
+/// the close in order (servers, each agent, the store, the lock).
+pub fn lifecycle(
+    config: &StartConfig,
+    signals: Signals,
+    notifier: Notifier,
+    log_file: Option<LogFile>,
+    closed: &mut Vec<String>,
+) -> Result<ExitCode> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let lock = DataDirLock::acquire(&config.data_dir)?;
-    let outcome = serve(&config, signals, notifier, log_file);
+    let outcome = serve(config, signals, notifier, log_file, closed);
     let released = lock.release();
+    if released.is_ok() {
+        closed.push("lock".to_owned());
+    }
+    log::debug!("closed, in order: {}", closed.join(", "));
     let code = outcome?;
     released?;
-    if code == ExitCode::Success {
-        log::info!("Agent {} gracefully stopped", config.name);
-    }
     Ok(code)
 }
 
@@ -49,6 +68,7 @@ fn serve(
     signals: Signals,
     notifier: Notifier,
     log_file: Option<LogFile>,
+    closed: &mut Vec<String>,
 ) -> Result<ExitCode> {
     let stop = signals.stop_flag();
     let mut service = Service::open(config, signals, notifier, log_file)?;
@@ -56,7 +76,7 @@ fn serve(
         run_loop::run(&stop, &mut service, config.tock, config.shutdown_timeout)
     }))
     .unwrap_or_else(|panic| Err(anyhow!("the run loop panicked: {}", panic_message(&*panic))));
-    let closed = service.close();
+    let closed = service.close(closed);
     match ended {
         Ok(Ended::Stopped) => {
             closed?;

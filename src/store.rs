@@ -1,35 +1,357 @@
-//! The embedded stores (redb: ACID, crash-safe, one file each) and their tables.
+//! The agency store: one redb file (ACID, crash-safe) holding the index and every agent's rows.
 //!
-//! Each store is a private file (0600) in a private folder (0700) whatever the umask; a store
-//! that others can read is refused. redb takes its own file lock and closes on drop: the owner
-//! (the agency for its index, each agent for its own store) drops it in its `close`.
+//! Every agent table is keyed by a tuple that begins with the owning controller's AID, so one
+//! owner's range can never reach into another's. Code outside this module reaches an agent's
+//! rows only through a handle scoped to its controller: `Reader::owner` to read,
+//! `Batch::owner` to stage writes. A `Batch` is one write transaction: everything staged in
+//! it becomes durable together at `commit`, or not at all.
+//!
+//! The file is private (0600) in a private folder (0700) whatever the umask; a store that
+//! others can read is refused. redb takes its own file lock; `close` returns redb's close error.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use redb::{Database, TableDefinition};
+use redb::backends::FileBackend;
+use redb::{
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
 
-/// Agency index: controller AID → agent AID.
-pub const AGENTS: TableDefinition<&str, &str> = TableDefinition::new("agents");
-/// Agency index: agent AID → controller AID.
-pub const CONTROLLERS: TableDefinition<&str, &str> = TableDefinition::new("controllers");
-/// Agency metadata: the passcode salt and check value.
-pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Agency metadata: the store format, the passcode salt and check value.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The index: controller AID → agent AID, one row per acknowledged boot.
+const AGENTS: TableDefinition<&str, &str> = TableDefinition::new("agents");
+/// (owner, prefix, sequence number) → the event's serialized bytes.
+const EVENTS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("events");
+/// (owner, prefix, sequence number) → its indexed signatures (qb64, comma-separated).
+const SIGNATURES: TableDefinition<(&str, &str, u64), &str> = TableDefinition::new("signatures");
+/// (owner, prefix, sequence number) → when the event was first seen (ISO-8601).
+const FIRST_SEEN: TableDefinition<(&str, &str, u64), &str> = TableDefinition::new("first_seen");
+/// (owner, name) → the agent's key seeds (sealed when a passcode is set).
+const SECRETS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("secrets");
+/// (owner, name) → settings (key-manager parameters, OOBI URLs).
+const SETTINGS: TableDefinition<(&str, &str), &str> = TableDefinition::new("settings");
+/// (owner, delegate prefix, delegate SAID) → the approving event "sn,SAID".
+const APPROVALS: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("approvals");
 
-/// Agent store: (prefix, sequence number) → the event's serialized bytes.
-pub const EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("events");
-/// Agent store: (prefix, sequence number) → its indexed signatures (qb64, comma-separated).
-pub const SIGNATURES: TableDefinition<(&str, u64), &str> = TableDefinition::new("signatures");
-/// Agent store: (prefix, sequence number) → when the event was first seen (ISO-8601).
-pub const FIRST_SEEN: TableDefinition<(&str, u64), &str> = TableDefinition::new("first_seen");
-/// Agent store: the agent's key seeds (sealed when a passcode is set).
-pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
-/// Agent store: settings (controller, agent, key-manager parameters, OOBI URLs).
-pub const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
-/// Agent store: (delegate prefix, delegate SAID) → the approving event "sn,SAID".
-pub const APPROVALS: TableDefinition<(&str, &str), &str> = TableDefinition::new("approvals");
+/// The META key naming the store format, and the format this code writes.
+const FORMAT_KEY: &str = "format";
+const FORMAT: &[u8] = b"keria-agency-store-1";
+
+/// How the store file was found.
+pub enum Opened {
+    /// Open and ready.
+    Ready(Store),
+    /// The file is in the format keria 0.1.0 wrote (redb 2): it must be imported first.
+    Legacy,
+}
+
+/// An event as stored: its bytes, signatures and first-seen time.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub raw: Vec<u8>,
+    pub sigs: String,
+    pub first_seen: String,
+}
+
+/// The open agency store.
+pub struct Store {
+    database: Database,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates, 0600) the store at `path` with a page cache of at most `cache_bytes`.
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Opened> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("opening store {}", path.display()))?;
+        refuse_shared(path)?;
+        let backend =
+            FileBackend::new(file).with_context(|| format!("opening store {}", path.display()))?;
+        let database = match Database::builder()
+            .set_cache_size(cache_bytes)
+            .create_with_backend(backend)
+        {
+            Ok(database) => database,
+            Err(DatabaseError::UpgradeRequired(_)) => return Ok(Opened::Legacy),
+            Err(err) => {
+                return Err(err).with_context(|| format!("opening store {}", path.display()))
+            }
+        };
+        let store = Self {
+            database,
+            path: path.to_path_buf(),
+        };
+        store
+            .prepare()
+            .with_context(|| format!("preparing store {}", path.display()))?;
+        Ok(Opened::Ready(store))
+    }
+
+    /// Creates every table once, so that reads never meet a missing one.
+    fn prepare(&self) -> Result<()> {
+        let format = self.read()?.meta(FORMAT_KEY)?;
+        match format.as_deref() {
+            Some(FORMAT) => Ok(()),
+            Some(other) => bail!("unknown store format {:?}", String::from_utf8_lossy(other)),
+            None => {
+                let mut batch = self.write()?;
+                {
+                    let txn = &batch.txn;
+                    txn.open_table(AGENTS)?;
+                    txn.open_table(EVENTS)?;
+                    txn.open_table(SIGNATURES)?;
+                    txn.open_table(FIRST_SEEN)?;
+                    txn.open_table(SECRETS)?;
+                    txn.open_table(SETTINGS)?;
+                    txn.open_table(APPROVALS)?;
+                }
+                batch.set_meta(FORMAT_KEY, FORMAT)?;
+                batch.commit()
+            }
+        }
+    }
+
+    /// The store file, for the log.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A consistent view of the committed rows.
+    pub fn read(&self) -> Result<Reader> {
+        let txn = self
+            .database
+            .begin_read()
+            .with_context(|| format!("reading store {}", self.path.display()))?;
+        Ok(Reader { txn })
+    }
+
+    /// Begins a write transaction. Its commit also records the allocator state, so that the
+    /// store's close needs no commit of its own.
+    pub fn write(&self) -> Result<Batch> {
+        let mut txn = self
+            .database
+            .begin_write()
+            .with_context(|| format!("writing store {}", self.path.display()))?;
+        txn.set_quick_repair(true);
+        Ok(Batch { txn })
+    }
+
+    /// Closes the store: redb flushes it and marks the file clean.
+    pub fn close(self) -> Result<()> {
+        let Self { database, path } = self;
+        database
+            .close()
+            .with_context(|| format!("closing store {}", path.display()))
+    }
+}
+
+/// A read transaction over the committed rows.
+pub struct Reader {
+    txn: ReadTransaction,
+}
+
+impl Reader {
+    /// A metadata value.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let table = match self.txn.open_table(META) {
+            Ok(table) => table,
+            // Only a store not yet prepared has no metadata.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        Ok(table.get(key)?.map(|value| value.value().to_vec()))
+    }
+
+    /// The agent AID of `controller`, if its boot was acknowledged.
+    pub fn agent_of(&self, controller: &str) -> Result<Option<String>> {
+        let table = self.txn.open_table(AGENTS)?;
+        Ok(table.get(controller)?.map(|value| value.value().to_owned()))
+    }
+
+    /// How many controllers have an agent.
+    pub fn agent_count(&self) -> Result<u64> {
+        Ok(self.txn.open_table(AGENTS)?.len()?)
+    }
+
+    /// The rows of `controller`'s agent.
+    pub fn owner<'r>(&'r self, controller: &'r str) -> OwnerReader<'r> {
+        OwnerReader {
+            txn: &self.txn,
+            owner: controller,
+        }
+    }
+}
+
+/// Reads one controller's rows.
+pub struct OwnerReader<'r> {
+    txn: &'r ReadTransaction,
+    owner: &'r str,
+}
+
+impl OwnerReader<'_> {
+    /// Every event of `prefix`'s KEL, oldest first.
+    pub fn kel(&self, prefix: &str) -> Result<Vec<StoredEvent>> {
+        kel(
+            &self.txn.open_table(EVENTS)?,
+            &self.txn.open_table(SIGNATURES)?,
+            &self.txn.open_table(FIRST_SEEN)?,
+            self.owner,
+            prefix,
+        )
+    }
+
+    /// A setting.
+    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+        let table = self.txn.open_table(SETTINGS)?;
+        Ok(table
+            .get((self.owner, name))?
+            .map(|value| value.value().to_owned()))
+    }
+
+    /// A (sealed) secret.
+    pub fn secret(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let table = self.txn.open_table(SECRETS)?;
+        Ok(table
+            .get((self.owner, name))?
+            .map(|value| value.value().to_vec()))
+    }
+}
+
+/// One write transaction: rows staged together, durable together at `commit`.
+pub struct Batch {
+    txn: WriteTransaction,
+}
+
+impl Batch {
+    /// Sets a metadata value.
+    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.txn.open_table(META)?.insert(key, value)?;
+        Ok(())
+    }
+
+    /// The agent AID of `controller`, counting agents staged in this batch.
+    pub fn agent_of(&self, controller: &str) -> Result<Option<String>> {
+        let table = self.txn.open_table(AGENTS)?;
+        let agent = table.get(controller)?.map(|value| value.value().to_owned());
+        Ok(agent)
+    }
+
+    /// Records the controller ↔ agent mapping: the row that acknowledges a boot.
+    pub fn add_agent(&mut self, controller: &str, agent: &str) -> Result<()> {
+        self.txn.open_table(AGENTS)?.insert(controller, agent)?;
+        Ok(())
+    }
+
+    /// Stages rows of `controller`'s agent.
+    pub fn owner<'b>(&'b mut self, controller: &'b str) -> OwnerWriter<'b> {
+        OwnerWriter {
+            txn: &self.txn,
+            owner: controller,
+        }
+    }
+
+    /// Makes everything staged durable (one fsync-bound commit).
+    pub fn commit(self) -> Result<()> {
+        self.txn.commit().context("committing to the store")
+    }
+}
+
+/// Stages (and reads back, staged rows included) one controller's rows.
+pub struct OwnerWriter<'b> {
+    txn: &'b WriteTransaction,
+    owner: &'b str,
+}
+
+impl OwnerWriter<'_> {
+    /// Every event of `prefix`'s KEL, oldest first, staged events included.
+    pub fn kel(&self, prefix: &str) -> Result<Vec<StoredEvent>> {
+        kel(
+            &self.txn.open_table(EVENTS)?,
+            &self.txn.open_table(SIGNATURES)?,
+            &self.txn.open_table(FIRST_SEEN)?,
+            self.owner,
+            prefix,
+        )
+    }
+
+    /// Appends (or replaces) event `sn` of `prefix`.
+    pub fn put_event(&mut self, prefix: &str, sn: u64, event: &StoredEvent) -> Result<()> {
+        let key = (self.owner, prefix, sn);
+        self.txn
+            .open_table(EVENTS)?
+            .insert(key, event.raw.as_slice())?;
+        self.txn
+            .open_table(SIGNATURES)?
+            .insert(key, event.sigs.as_str())?;
+        self.txn
+            .open_table(FIRST_SEEN)?
+            .insert(key, event.first_seen.as_str())?;
+        Ok(())
+    }
+
+    /// Sets a setting.
+    pub fn put_setting(&mut self, name: &str, value: &str) -> Result<()> {
+        self.txn
+            .open_table(SETTINGS)?
+            .insert((self.owner, name), value)?;
+        Ok(())
+    }
+
+    /// Stores a (sealed) secret.
+    pub fn put_secret(&mut self, name: &str, value: &[u8]) -> Result<()> {
+        self.txn
+            .open_table(SECRETS)?
+            .insert((self.owner, name), value)?;
+        Ok(())
+    }
+
+    /// Records that event `approval` ("sn,SAID") approved the delegate `prefix`'s `said`.
+    pub fn put_approval(&mut self, prefix: &str, said: &str, approval: &str) -> Result<()> {
+        self.txn
+            .open_table(APPROVALS)?
+            .insert((self.owner, prefix, said), approval)?;
+        Ok(())
+    }
+}
+
+/// The events of `(owner, prefix)` in sequence order.
+fn kel(
+    events: &impl ReadableTable<(&'static str, &'static str, u64), &'static [u8]>,
+    signatures: &impl ReadableTable<(&'static str, &'static str, u64), &'static str>,
+    first_seen: &impl ReadableTable<(&'static str, &'static str, u64), &'static str>,
+    owner: &str,
+    prefix: &str,
+) -> Result<Vec<StoredEvent>> {
+    let mut kel = Vec::new();
+    for entry in events.range((owner, prefix, 0)..=(owner, prefix, u64::MAX))? {
+        let (key, raw) = entry?;
+        let key = key.value();
+        let sigs = signatures
+            .get(key)?
+            .map(|value| value.value().to_owned())
+            .unwrap_or_default();
+        let seen = first_seen
+            .get(key)?
+            .map(|value| value.value().to_owned())
+            .unwrap_or_default();
+        kel.push(StoredEvent {
+            raw: raw.value().to_vec(),
+            sigs,
+            first_seen: seen,
+        });
+    }
+    Ok(kel)
+}
 
 /// Creates `dir` (and parents) as 0700, or checks an existing one is private.
 pub fn private_dir(dir: &Path) -> Result<()> {
@@ -43,45 +365,8 @@ pub fn private_dir(dir: &Path) -> Result<()> {
     refuse_shared(dir)
 }
 
-/// Opens (or creates, 0600) the store at `path` with a page cache of `cache_bytes`.
-pub fn open(path: &Path, cache_bytes: usize) -> Result<Database> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("opening store {}", path.display()))?;
-    refuse_shared(path)?;
-    Database::builder()
-        .set_cache_size(cache_bytes)
-        .create_file(file)
-        .with_context(|| format!("opening store {}", path.display()))
-}
-
-/// Begins a write transaction whose commit also records the allocator state, so that closing
-/// the store later needs no extra commit of its own.
-pub fn begin_write(database: &Database) -> Result<redb::WriteTransaction> {
-    let mut txn = database.begin_write()?;
-    txn.set_quick_repair(true);
-    Ok(txn)
-}
-
-/// Closes a store: redb flushes it and marks the file clean (two fsyncs).
-pub fn close(database: Database) {
-    drop(database);
-}
-
-/// Flushes a directory so a file just created in it survives a crash.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|dir_file| dir_file.sync_all())
-        .with_context(|| format!("syncing {}", dir.display()))
-}
-
 /// Refuses a file or folder that group or others may read, write or enter.
-fn refuse_shared(path: &Path) -> Result<()> {
+pub fn refuse_shared(path: &Path) -> Result<()> {
     let mode = fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .permissions()
@@ -100,7 +385,14 @@ fn refuse_shared(path: &Path) -> Result<()> {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
-    use super::{open, private_dir};
+    use super::{private_dir, Opened, Store, StoredEvent};
+
+    fn open(path: &std::path::Path) -> Store {
+        match Store::open(path, 1 << 16).unwrap() {
+            Opened::Ready(store) => store,
+            Opened::Legacy => panic!("a new store is not legacy"),
+        }
+    }
 
     #[test]
     fn stores_are_private_whatever_the_umask_and_shared_ones_are_refused() {
@@ -112,16 +404,80 @@ mod tests {
             0o700
         );
         let path = folder.join("s.redb");
-        drop(open(&path, 1 << 16).unwrap());
+        open(&path).close().unwrap();
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = open(&path, 1 << 16).unwrap_err().to_string();
+        let err = Store::open(&path, 1 << 16).err().unwrap().to_string();
         assert!(
             err.contains("accessible to other users (mode 644)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn one_owners_rows_never_reach_into_anothers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("s.redb"));
+        let event = |n: u8| StoredEvent {
+            raw: vec![n],
+            sigs: format!("sig{n}"),
+            first_seen: format!("seen{n}"),
+        };
+        let mut batch = store.write().unwrap();
+        // "A" is a prefix of "AB" as text: the tuple keys must still keep them apart.
+        batch.owner("A").put_event("P", 0, &event(1)).unwrap();
+        batch.owner("A").put_event("P", 1, &event(2)).unwrap();
+        batch.owner("AB").put_event("P", 0, &event(3)).unwrap();
+        batch.owner("A").put_event("PQ", 0, &event(4)).unwrap();
+        batch.owner("A").put_setting("s", "a").unwrap();
+        batch.owner("AB").put_setting("s", "ab").unwrap();
+        assert_eq!(
+            batch.owner("A").kel("P").unwrap().len(),
+            2,
+            "staged rows read back"
+        );
+        batch.commit().unwrap();
+        let reader = store.read().unwrap();
+        let kel: Vec<u8> = reader
+            .owner("A")
+            .kel("P")
+            .unwrap()
+            .iter()
+            .map(|event| event.raw[0])
+            .collect();
+        assert_eq!(kel, [1, 2]);
+        assert_eq!(reader.owner("AB").kel("P").unwrap()[0].sigs, "sig3");
+        assert!(reader.owner("B").kel("P").unwrap().is_empty());
+        assert_eq!(
+            reader.owner("AB").setting("s").unwrap().as_deref(),
+            Some("ab")
+        );
+        drop(reader);
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn a_batch_dropped_without_commit_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let store = open(&path);
+        let mut batch = store.write().unwrap();
+        batch.add_agent("C", "A").unwrap();
+        assert_eq!(batch.agent_of("C").unwrap().as_deref(), Some("A"));
+        drop(batch);
+        assert_eq!(store.read().unwrap().agent_of("C").unwrap(), None);
+        let mut batch = store.write().unwrap();
+        batch.add_agent("C", "A").unwrap();
+        batch.commit().unwrap();
+        store.close().unwrap();
+        let store = open(&path);
+        let reader = store.read().unwrap();
+        assert_eq!(reader.agent_of("C").unwrap().as_deref(), Some("A"));
+        assert_eq!(reader.agent_count().unwrap(), 1);
+        drop(reader);
+        store.close().unwrap();
     }
 }

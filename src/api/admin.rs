@@ -16,15 +16,19 @@ use crate::server::http::{Request, Response};
 
 /// `GET /agent/{caid}`: the agent's and the controller's key state.
 pub(super) fn agent_state(agency: &mut Agency, controller: &str) -> Response {
+    let reader = match agency.read() {
+        Ok(reader) => reader,
+        Err(err) => return storage_error(&err),
+    };
     let agent = match agency.agent(controller, Instant::now()) {
         Ok(Some(agent)) => agent,
         Ok(None) => return no_agent(controller),
         Err(err) => return storage_error(&err),
     };
     let body = (|| -> anyhow::Result<Value> {
-        let agent_state = agent.key_state(agent.prefix())?;
-        let controller_state = agent.key_state(controller)?;
-        let establishment = agent.controller_establishment()?;
+        let agent_state = agent.key_state(&reader, agent.prefix())?;
+        let controller_state = agent.key_state(&reader, controller)?;
+        let establishment = agent.controller_establishment(&reader)?;
         Ok(json!({
             "agent": agent_state.to_value(),
             "controller": { "state": controller_state.to_value(), "ee": establishment.value() },
@@ -42,13 +46,6 @@ pub(super) fn approve(agency: &mut Agency, controller: &str, request: &Request) 
     if request.query_param("type") != Some("ixn") {
         return bad_request("only type=ixn (delegation approval) is supported");
     }
-    let agent = match agency.agent(controller, Instant::now()) {
-        Ok(Some(agent)) => agent,
-        Ok(None) => {
-            return Response::error(404, "404 Not Found", &format!("no agent for {controller}"))
-        }
-        Err(err) => return storage_error(&err),
-    };
     let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&request.body) else {
         return bad_request("the body must be a JSON object");
     };
@@ -70,16 +67,17 @@ pub(super) fn approve(agency: &mut Agency, controller: &str, request: &Request) 
     let Some(sigs) = sigs.filter(|sigs| !sigs.is_empty()) else {
         return bad_request("sigs must be a non-empty list of qb64 indexed signatures");
     };
-    match agent.accept_interaction(&ixn, &sigs, &format_datetime(OffsetDateTime::now_utc())) {
-        Ok(Accepted::Added) => {
+    let first_seen = format_datetime(OffsetDateTime::now_utc());
+    match agency.stage_interaction(controller, &ixn, &sigs, &first_seen, Instant::now()) {
+        Ok(Some(Accepted::Added)) => {
             log::info!(
-                "controller {controller} approved agent {} with event {:x}",
-                agent.prefix(),
+                "controller {controller} approved its agent with event {:x}",
                 ixn.sn()
             );
             Response::empty(204)
         }
-        Ok(Accepted::Duplicate) => Response::empty(204),
+        Ok(Some(Accepted::Duplicate)) => Response::empty(204),
+        Ok(None) => Response::error(404, "404 Not Found", &format!("no agent for {controller}")),
         Err(refusal) => {
             log::info!(
                 "approval refused for controller {controller}: {}",
@@ -133,11 +131,8 @@ fn authenticate<'a>(
         Ok(None) => return Err(format!("unknown controller {controller}")),
         Err(err) => return Err(format!("{err:#}")),
     };
-    let state = agent
-        .key_state(&controller)
-        .map_err(|err| format!("{err:#}"))?;
-    let key = state
-        .keys
+    let key = agent
+        .controller_keys()
         .first()
         .ok_or("the controller has no current key")?;
     let input = httpsig::verify_request(

@@ -1,6 +1,6 @@
 //! Request routing for the three ports, and what every response carries (CORS).
 //!
-//! `Api` owns the agency while the service runs; `Service::close` takes it back to close it.
+//! The `Service` owns the agency; `Api` borrows it for each request.
 
 mod admin;
 mod auth;
@@ -17,9 +17,8 @@ use crate::server::Port;
 /// Headers a browser running signify-ts must be able to read.
 const EXPOSED_HEADERS: &str = "cesr-attachment, cesr-date, content-type, signature, signature-input, signify-resource, signify-timestamp";
 
-/// The handlers' state: the agency and the settings they consult.
+/// The settings the handlers consult, and whether the stop has begun.
 pub struct Api {
-    agency: Agency,
     started: Instant,
     stopping: bool,
     cors: bool,
@@ -29,10 +28,8 @@ pub struct Api {
 }
 
 impl Api {
-    /// Takes ownership of the open agency.
-    pub fn new(config: &StartConfig, agency: Agency) -> Self {
+    pub fn new(config: &StartConfig) -> Self {
         Self {
-            agency,
             started: Instant::now(),
             stopping: false,
             cors: config.cors,
@@ -42,34 +39,22 @@ impl Api {
         }
     }
 
-    /// The agency, for reading.
-    pub fn agency(&self) -> &Agency {
-        &self.agency
-    }
-
-    /// The agency, for its tick.
-    pub fn agency_mut(&mut self) -> &mut Agency {
-        &mut self.agency
-    }
-
-    /// Gives the agency back, to be closed.
-    pub fn into_agency(self) -> Agency {
-        self.agency
-    }
-
     /// From now on /health answers 503.
     pub fn begin_stop(&mut self) {
         self.stopping = true;
     }
 
     /// Answers one request.
-    pub fn handle(&mut self, port: Port, request: &Request) -> Response {
+    pub fn handle(&self, agency: &mut Agency, port: Port, request: &Request) -> Response {
         let started = Instant::now();
         let mut response = match port {
-            Port::Boot => self.boot_port(request),
-            Port::Admin => self.admin_port(request),
+            Port::Boot => self.boot_port(agency, request),
+            Port::Admin => self.admin_port(agency, request),
             Port::Http => not_found(request),
         };
+        if agency.has_staged() {
+            response = commit(agency, response);
+        }
         if self.cors {
             response = with_cors(response, request);
         }
@@ -86,7 +71,7 @@ impl Api {
         response
     }
 
-    fn admin_port(&mut self, request: &Request) -> Response {
+    fn admin_port(&self, agency: &mut Agency, request: &Request) -> Response {
         if request.method == "OPTIONS" && self.cors {
             return Response::empty(204)
                 .header(
@@ -102,27 +87,24 @@ impl Api {
         }
         if let Some(controller) = request.path.strip_prefix("/agent/") {
             return match request.method.as_str() {
-                "GET" => admin::agent_state(&mut self.agency, controller),
-                "PUT" => admin::approve(&mut self.agency, controller, request),
+                "GET" => admin::agent_state(agency, controller),
+                "PUT" => admin::approve(agency, controller, request),
                 _ => method_not_allowed("GET, PUT, OPTIONS"),
             };
         }
-        admin::signed(
-            &mut self.agency,
-            request,
-            self.signature_window,
-            |request| match (request.method.as_str(), request.path.as_str()) {
+        admin::signed(agency, request, self.signature_window, |request| {
+            match (request.method.as_str(), request.path.as_str()) {
                 ("GET", "/identifiers") => admin::identifiers(request),
                 ("GET", "/operations") => admin::operations(),
                 ("GET" | "POST" | "PUT" | "DELETE", _) => not_found(request),
                 _ => method_not_allowed("GET, POST, PUT, DELETE, OPTIONS"),
-            },
-        )
+            }
+        })
     }
 
-    fn boot_port(&mut self, request: &Request) -> Response {
+    fn boot_port(&self, agency: &mut Agency, request: &Request) -> Response {
         match (request.method.as_str(), request.path.as_str()) {
-            ("GET", "/health") => health::health(self.stopping, self.started, self.agency.loaded()),
+            ("GET", "/health") => health::health(self.stopping, self.started, agency.loaded()),
             (_, "/health") => method_not_allowed("GET, OPTIONS"),
             ("POST", "/boot") => {
                 if let Some(refusal) = self
@@ -132,10 +114,25 @@ impl Api {
                 {
                     return refusal;
                 }
-                boot::boot(&mut self.agency, &request.body)
+                boot::boot(agency, &request.body)
             }
             (_, "/boot") => method_not_allowed("POST, OPTIONS"),
             _ => not_found(request),
+        }
+    }
+}
+
+/// Commits what the request staged; its answer stands only if the commit succeeds.
+fn commit(agency: &mut Agency, response: Response) -> Response {
+    match agency.commit(Instant::now()) {
+        Ok(_) => response,
+        Err(err) => {
+            log::error!("{err:#}");
+            Response::error(
+                500,
+                "500 Internal Server Error",
+                "the store could not commit; nothing was kept, retry",
+            )
         }
     }
 }

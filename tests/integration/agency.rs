@@ -26,14 +26,25 @@ pub fn random_boot_body() -> (String, String) {
     (boot_body(&icp, &sig, Tier::Low), icp.prefix().to_owned())
 }
 
-/// Every agent store file in the data dir.
-fn agent_stores(data_dir: &Path) -> Vec<PathBuf> {
-    let dir = data_dir.join("keri/db");
-    let mut stores: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
-        .unwrap_or_default();
-    stores.sort();
-    stores
+/// The agency store of a data dir with the default name.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("keri/adb/keria.redb")
+}
+
+/// The controllers with an acknowledged agent, read from the store of a stopped agency.
+pub fn stored_controllers(data_dir: &Path) -> Vec<String> {
+    use redb::{ReadableDatabase, ReadableTable};
+    let database = redb::Database::open(store_path(data_dir)).unwrap();
+    let txn = database.begin_read().unwrap();
+    let table = txn
+        .open_table(redb::TableDefinition::<&str, &str>::new("agents"))
+        .unwrap();
+    let controllers = table
+        .iter()
+        .unwrap()
+        .map(|entry| entry.unwrap().0.value().to_owned())
+        .collect();
+    controllers
 }
 
 #[test]
@@ -217,11 +228,6 @@ fn bad_boot_bodies_get_precise_400s_and_leave_nothing_behind() {
             "{body} → {error}"
         );
     }
-    assert!(
-        agent_stores(&keria.data_dir).is_empty(),
-        "a refused boot left a store: {:?}",
-        agent_stores(&keria.data_dir)
-    );
     let response = keria.post(boot, "/boot", VECTOR_BODY, "");
     assert_eq!(
         response.status, 202,
@@ -229,6 +235,11 @@ fn bad_boot_bodies_get_precise_400s_and_leave_nothing_behind() {
         response.body
     );
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+    assert_eq!(
+        stored_controllers(&keria.data_dir),
+        [VECTOR_CONTROLLER],
+        "a refused boot left an agent"
+    );
 }
 
 #[test]
@@ -255,7 +266,6 @@ fn boot_credentials_are_required_when_configured() {
         "Authorization: Basic b3BzOndyb25n\r\n",
     );
     assert_eq!(wrong.status, 401);
-    assert!(agent_stores(&keria.data_dir).is_empty());
     let urls = signify::urls(keria.ports());
     let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
     args.extend([
@@ -271,6 +281,10 @@ fn boot_credentials_are_required_when_configured() {
     assert!(ok, "{out}");
     assert_eq!(out["boot_status"], 202);
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+    assert!(
+        !stored_controllers(&keria.data_dir).contains(&VECTOR_CONTROLLER.to_owned()),
+        "a refused boot created an agent"
+    );
 }
 
 /// Boots `bodies` from `threads` connections at once; the controllers that got a 202.
@@ -339,7 +353,8 @@ fn every_acknowledged_boot_survives_sigkill_at_a_random_moment() {
                 response.body
             );
         }
-        let bodies: Vec<(String, String)> = (0..24).map(|_| random_boot_body()).collect();
+        let bodies: Vec<(String, String)> =
+            (0..BOOTS_PER_ROUND).map(|_| random_boot_body()).collect();
         let by_controller: std::collections::HashMap<String, String> = bodies
             .iter()
             .map(|(body, controller)| (controller.clone(), body.clone()))
@@ -350,21 +365,33 @@ fn every_acknowledged_boot_survives_sigkill_at_a_random_moment() {
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .subsec_micros()
-                % 40_000,
+                % 20_000,
         ));
+        let log = keria.log_handle();
+        // The kill lands after the first acknowledged boot, at a random moment of the stream.
         let killer = std::thread::spawn(move || {
+            log.wait_for("booted for controller")
+                .expect("no boot was acknowledged");
             std::thread::sleep(delay);
             let _ = rustix::process::kill_process(
                 rustix::process::Pid::from_raw(pid).unwrap(),
                 Signal::KILL,
             );
         });
-        let (acked, statuses) = boot_concurrently(boot, bodies, 4);
+        let (acked, statuses) = boot_concurrently(boot, bodies, 16);
         killer.join().unwrap();
         keria.wait_exit();
         assert!(
             !statuses.contains(&500),
             "round {round}: a boot answered 500: {statuses:?}"
+        );
+        assert!(
+            !acked.is_empty(),
+            "round {round}: no boot was acknowledged before the kill"
+        );
+        assert!(
+            statuses.len() < BOOTS_PER_ROUND,
+            "round {round}: the kill landed after every boot was answered"
         );
         acknowledged.extend(
             acked
@@ -384,25 +411,11 @@ fn every_acknowledged_boot_survives_sigkill_at_a_random_moment() {
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
 
-/// Opens `path` with redb and reports whether it had to be repaired (it was not closed).
-fn needed_repair(path: &Path) -> bool {
-    let repaired = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = Arc::clone(&repaired);
-    let database = redb::Database::builder()
-        .set_repair_callback(move |_| flag.store(true, std::sync::atomic::Ordering::Relaxed))
-        .open(path)
-        .unwrap_or_else(|err| {
-            panic!(
-                "cannot open {} exclusively after the stop: {err}",
-                path.display()
-            )
-        });
-    drop(database);
-    repaired.load(std::sync::atomic::Ordering::Relaxed)
-}
+/// Boots sent per SIGKILL round: enough that the kill lands while boots are in flight.
+const BOOTS_PER_ROUND: usize = 400;
 
 #[test]
-fn a_graceful_stop_closes_every_agent_newest_first_and_every_store() {
+fn a_graceful_stop_closes_servers_then_agents_newest_first_then_the_store_then_the_lock() {
     let mut keria = Start::new().env("RUST_LOG", "keria=debug").start();
     let boot = keria.ports().boot;
     let mut agents = Vec::new();
@@ -419,22 +432,16 @@ fn a_graceful_stop_closes_every_agent_newest_first_and_every_store() {
         keria.log()
     );
     let log = keria.log();
-    let closed: Vec<&str> = log
+    let order = log
         .lines()
-        .filter_map(|line| line.split("agent ").nth(1)?.strip_suffix(" closed"))
-        .collect();
-    let expected: Vec<&str> = agents.iter().rev().map(String::as_str).collect();
-    assert_eq!(
-        closed, expected,
-        "agents did not close newest first; log:\n{log}"
-    );
-    let index = keria.data_dir.join("keri/adb/keria.redb");
-    assert!(!needed_repair(&index), "the agency index was not closed");
-    let stores = agent_stores(&keria.data_dir);
-    assert_eq!(stores.len(), 5);
-    for store in stores {
-        assert!(!needed_repair(&store), "{} was not closed", store.display());
-    }
+        .find_map(|line| line.split("closed, in order: ").nth(1))
+        .unwrap_or_else(|| panic!("no close record; log:\n{log}"));
+    let store = store_path(&keria.data_dir);
+    let mut expected = vec!["servers".to_owned()];
+    expected.extend(agents.iter().rev().map(|agent| format!("agent {agent}")));
+    expected.push(format!("store {}", store.display()));
+    expected.push("lock".to_owned());
+    assert_eq!(order, expected.join(", "), "log:\n{log}");
 }
 
 #[test]
@@ -535,9 +542,6 @@ fn idle_agents_are_released_through_the_shut_path() {
     keria
         .wait_for_log(&format!("releasing idle agent {agent}"))
         .expect("the idle agent was not released");
-    keria
-        .wait_for_log(&format!("agent {agent} closed"))
-        .unwrap();
     assert_eq!(keria.get(keria.ports().boot, "/health").json()["agents"], 0);
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }

@@ -26,6 +26,34 @@ struct Lines {
     changed: Condvar,
 }
 
+impl Lines {
+    /// Waits for a line containing `needle`; None after PATIENCE.
+    fn wait_for(&self, needle: &str) -> Option<String> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut lines = self.lines.lock().unwrap();
+        loop {
+            if let Some(line) = lines.iter().find(|line| line.contains(needle)) {
+                return Some(line.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            lines = self.changed.wait_timeout(lines, deadline - now).unwrap().0;
+        }
+    }
+}
+
+/// A spawned keria's log, shared with another thread.
+pub struct LogHandle(Arc<Lines>);
+
+impl LogHandle {
+    /// Waits for a log line containing `needle`; None after PATIENCE.
+    pub fn wait_for(&self, needle: &str) -> Option<String> {
+        self.0.wait_for(needle)
+    }
+}
+
 /// A builder for one `keria start`.
 pub struct Start {
     args: Vec<String>,
@@ -197,23 +225,12 @@ impl Keria {
 
     /// Waits for a log line containing `needle`; None after PATIENCE.
     pub fn wait_for_log(&self, needle: &str) -> Option<String> {
-        let deadline = Instant::now() + PATIENCE;
-        let mut lines = self.lines.lines.lock().unwrap();
-        loop {
-            if let Some(line) = lines.iter().find(|line| line.contains(needle)) {
-                return Some(line.clone());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            lines = self
-                .lines
-                .changed
-                .wait_timeout(lines, deadline - now)
-                .unwrap()
-                .0;
-        }
+        self.lines.wait_for(needle)
+    }
+
+    /// The log, for another thread to wait on.
+    pub fn log_handle(&self) -> LogHandle {
+        LogHandle(Arc::clone(&self.lines))
     }
 
     /// Everything logged so far.
