@@ -7,6 +7,7 @@ mod boot_command;
 mod connect;
 mod generated;
 mod harness;
+mod import;
 mod launcher;
 mod signify;
 mod tls;
