@@ -37,6 +37,10 @@ fn main() {
     }
     if wants("boot") {
         boot_latency(500);
+        boot_concurrent(16, 4000);
+    }
+    if wants("restart") {
+        restart_to_ready(1000);
     }
     if wants("memory") {
         memory(1000);
@@ -67,6 +71,11 @@ fn free_port() -> u16 {
 
 impl Agency {
     fn spawn(dir: tempfile::TempDir) -> Self {
+        Self::spawn_in(dir)
+    }
+
+    /// Spawns keria on the data dir `dir` holds.
+    fn spawn_in(dir: tempfile::TempDir) -> Self {
         let (admin, http, boot) = (free_port(), free_port(), free_port());
         let child = Command::new(env!("CARGO_BIN_EXE_keria"))
             .args([
@@ -116,7 +125,12 @@ impl Agency {
     }
 
     /// SIGTERM, then the time until the process has exited.
-    fn stop(mut self) -> Duration {
+    fn stop(self) -> Duration {
+        self.stop_keeping_dir().0
+    }
+
+    /// Stops, and hands back the data dir for a restart.
+    fn stop_keeping_dir(mut self) -> (Duration, tempfile::TempDir) {
         let started = Instant::now();
         rustix::process::kill_process(
             rustix::process::Pid::from_raw(self.pid()).unwrap(),
@@ -126,7 +140,7 @@ impl Agency {
         let status = self.child.wait().unwrap();
         let elapsed = started.elapsed();
         assert!(status.success(), "keria exited with {status}");
-        elapsed
+        (elapsed, self._dir)
     }
 
     fn rss_kib(&self) -> u64 {
@@ -143,30 +157,39 @@ impl Agency {
     }
 }
 
-/// Sends one request on a keep-alive stream and reads the response: (status, body).
+/// Sends one request on a keep-alive stream and reads the response: (status, body). The
+/// server answers one request at a time, so nothing after the response is read.
 fn request(stream: &mut TcpStream, raw: &str) -> (u16, String) {
     stream.write_all(raw.as_bytes()).unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0_u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).unwrap_or(0) == 0 {
+    let mut received = Vec::with_capacity(4096);
+    let mut chunk = [0_u8; 4096];
+    loop {
+        if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8(received[..end].to_vec()).unwrap();
+            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|value| value.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            let body_start = end + 4;
+            while received.len() < body_start + length {
+                let n = stream.read(&mut chunk).unwrap();
+                assert!(n > 0, "the connection closed mid-response");
+                received.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8(received[body_start..body_start + length].to_vec());
+            return (status, body.unwrap());
+        }
+        let n = stream.read(&mut chunk).unwrap_or(0);
+        if n == 0 {
             return (0, String::new());
         }
-        head.push(byte[0]);
+        received.extend_from_slice(&chunk[..n]);
     }
-    let head = String::from_utf8(head).unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let length: usize = head
-        .lines()
-        .find_map(|line| {
-            line.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|value| value.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0_u8; length];
-    stream.read_exact(&mut body).unwrap();
-    (status, String::from_utf8(body).unwrap())
 }
 
 /// A fresh controller's boot body (random keys), as Signify sends it.
@@ -259,6 +282,80 @@ fn boot_latency(count: usize) {
         ms(percentile(&mut latencies, 0.99))
     );
     agency.stop();
+}
+
+/// `clients` connections boot `count` agents between them at once: throughput, and the
+/// commits' batching (boots per commit) read from keria's own count.
+fn boot_concurrent(clients: usize, count: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let bodies: Vec<String> = (0..count).map(|_| boot_body()).collect();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies));
+    let boot = agency.boot;
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let queue = std::sync::Arc::clone(&queue);
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(("127.0.0.1", boot)).unwrap();
+                stream.set_nodelay(true).unwrap();
+                let mut latencies = Vec::new();
+                while let Some(body) = queue.lock().unwrap().pop() {
+                    let raw = format!(
+                        "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let sent = Instant::now();
+                    let (status, answer) = request(&mut stream, &raw);
+                    assert_eq!(status, 202, "{answer}");
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|thread| thread.join().unwrap())
+        .collect();
+    let elapsed = started.elapsed();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = count as f64 / elapsed.as_secs_f64();
+    println!(
+        "POST /boot ({count} from {clients} concurrent clients): {rate:.0} boots/s, p50 {}, p99 {}",
+        ms(percentile(&mut latencies, 0.5)),
+        ms(percentile(&mut latencies, 0.99))
+    );
+    agency.stop();
+}
+
+/// exec → /health 200 on an empty data dir, and on one holding `agents` agents.
+fn restart_to_ready(agents: usize) {
+    let time_start = |dir: tempfile::TempDir| -> (Duration, tempfile::TempDir) {
+        let started = Instant::now();
+        let agency = Agency::spawn_in(dir);
+        agency.wait_healthy();
+        let elapsed = started.elapsed();
+        (elapsed, agency.stop_keeping_dir().1)
+    };
+    let empty: Vec<Duration> = (0..RUNS)
+        .map(|_| time_start(tempfile::tempdir().unwrap()).0)
+        .collect();
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    boot_agents(&agency, agents);
+    let (_, mut dir) = agency.stop_keeping_dir();
+    let mut full = Vec::new();
+    for _ in 0..RUNS {
+        let (elapsed, kept) = time_start(dir);
+        full.push(elapsed);
+        dir = kept;
+    }
+    println!(
+        "restart to ready, median: empty {}, {agents} agents on disk {}",
+        ms(median(empty)),
+        ms(median(full))
+    );
 }
 
 fn memory(agents: usize) {

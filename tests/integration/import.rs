@@ -111,11 +111,7 @@ fn a_0_1_0_data_dir_is_imported_once_and_signify_reconnects_to_the_same_agent() 
         assert!(old.with_extension("redb.0.1.0").exists());
     }
     let mut keria = Start::new().data_dir(dir.path()).start();
-    assert!(
-        !keria.log().contains("imported"),
-        "log:\n{}",
-        keria.log()
-    );
+    assert!(!keria.log().contains("imported"), "log:\n{}", keria.log());
     assert_agents(&keria, &PLAIN);
     let (code, stdout, stderr) = run_keria(
         &[
