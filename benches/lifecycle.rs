@@ -58,7 +58,7 @@ struct Agency {
     child: Child,
     admin: u16,
     boot: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn free_port() -> u16 {
@@ -102,7 +102,7 @@ impl Agency {
             child,
             admin,
             boot,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -140,7 +140,7 @@ impl Agency {
         let status = self.child.wait().unwrap();
         let elapsed = started.elapsed();
         assert!(status.success(), "keria exited with {status}");
-        (elapsed, self._dir)
+        (elapsed, self.dir)
     }
 
     fn rss_kib(&self) -> u64 {
