@@ -532,13 +532,22 @@ impl<'v> Fields<'v> {
             .collect()
     }
 
-    fn seals(&self) -> Result<Vec<Seal>, EventError> {
+    /// The seals in `a`: objects only when `only_seals`, otherwise any data, of which the
+    /// objects are the seals (Signify anchors bare SAIDs in interactions).
+    fn seals(&self, only_seals: bool) -> Result<Vec<Seal>, EventError> {
         let value = self.get("a")?;
-        let items = value.as_array().ok_or_else(|| EventError::FieldType {
-            field: "a".to_owned(),
-            expected: "an array",
-            got: shown(value),
-        })?;
+        let items = value
+            .as_array()
+            .filter(|items| !only_seals || items.iter().all(Value::is_object))
+            .ok_or_else(|| EventError::FieldType {
+                field: "a".to_owned(),
+                expected: if only_seals {
+                    "an array of seal objects"
+                } else {
+                    "an array"
+                },
+                got: shown(value),
+            })?;
         Ok(items
             .iter()
             .filter_map(|item| item.as_object().map(|map| Seal(map.clone())))
@@ -594,7 +603,7 @@ impl Event {
         let said = fields.string("d")?;
         let prefix = fields.string("i")?;
         let sn = fields.hex("s")?;
-        let seals = fields.seals()?;
+        let seals = fields.seals(ilk.is_inception())?;
         let mut event = Event {
             raw: Vec::new(),
             value: value.clone(),
@@ -1118,8 +1127,8 @@ mod tests {
             "field b must be an array of strings; got [1]"
         );
         assert_eq!(
-            error_of(&ICP.replacen(r#""a":[]"#, r#""a":"x""#, 1)),
-            "field a must be an array; got \"x\""
+            error_of(&ICP.replacen(r#""a":[]"#, r#""a":["x"]"#, 1)),
+            "field a must be an array of seal objects; got [\"x\"]"
         );
         assert_eq!(
             error_of(&ICP.replacen(CONTROLLER_KEY, "Xbc", 1)),
