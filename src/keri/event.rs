@@ -1,17 +1,19 @@
-//! KERI v1 JSON key events: inception (`icp`), delegated inception (`dip`) and interaction
-//! (`ixn`).
+//! KERI v1 JSON key events: inception (`icp`), delegated inception (`dip`), rotation (`rot`),
+//! delegated rotation (`drt`) and interaction (`ixn`).
 //!
 //! An `Event` is either built here (`incept`, `delegated_incept`, `interact`) or verified from
 //! received JSON (`Event::verify`), and keeps the compact serialization that signatures cover.
 //! Serialization is compact JSON in the received key order; the version string carries the
 //! serialized size; the SAID is the Blake3-256 digest of the event with `#` dummies in its
-//! SAID fields.
+//! SAID fields. An inception's prefix is either self-addressing (`i` is the SAID) or basic (`i`
+//! is the single key; a non-transferable `B` key commits to no next keys, backers or seals).
 
 use std::fmt;
 
 use serde_json::{Map, Value};
 
 use super::cesr::{CesrError, Diger, Siger, Verfer};
+use super::threshold::Threshold;
 
 /// Placeholder written into SAID fields while the SAID is computed.
 pub const DUMMY: &str = "############################################";
@@ -31,6 +33,10 @@ pub enum Ilk {
     Dip,
     /// Interaction.
     Ixn,
+    /// Rotation.
+    Rot,
+    /// Delegated rotation.
+    Drt,
 }
 
 impl Ilk {
@@ -40,6 +46,8 @@ impl Ilk {
             Ilk::Icp => "icp",
             Ilk::Dip => "dip",
             Ilk::Ixn => "ixn",
+            Ilk::Rot => "rot",
+            Ilk::Drt => "drt",
         }
     }
 
@@ -49,6 +57,8 @@ impl Ilk {
             "icp" => Some(Ilk::Icp),
             "dip" => Some(Ilk::Dip),
             "ixn" => Some(Ilk::Ixn),
+            "rot" => Some(Ilk::Rot),
+            "drt" => Some(Ilk::Drt),
             _ => None,
         }
     }
@@ -63,11 +73,19 @@ impl Ilk {
                 "v", "t", "d", "i", "s", "kt", "k", "nt", "n", "bt", "b", "c", "a", "di",
             ],
             Ilk::Ixn => &["v", "t", "d", "i", "s", "p", "a"],
+            Ilk::Rot | Ilk::Drt => &[
+                "v", "t", "d", "i", "s", "p", "kt", "k", "nt", "n", "bt", "br", "ba", "a",
+            ],
         }
     }
 
-    /// Whether the event establishes keys (an inception).
+    /// Whether the event establishes keys (an inception or a rotation).
     pub fn is_establishment(self) -> bool {
+        !matches!(self, Ilk::Ixn)
+    }
+
+    /// Whether the event starts a key event log.
+    pub fn is_inception(self) -> bool {
         matches!(self, Ilk::Icp | Ilk::Dip)
     }
 }
@@ -139,12 +157,16 @@ pub enum EventError {
         /// How many keys there are.
         keys: usize,
     },
-    /// Too few signatures verify.
+    /// Two signatures carry the same index.
+    DuplicateIndex(u32),
+    /// The signatures that verify do not meet the signing threshold.
     Signatures {
         /// How many distinct keys signed validly.
         verified: usize,
-        /// How many are required.
-        threshold: u64,
+        /// How many signatures were given.
+        given: usize,
+        /// The threshold, as written in the event.
+        threshold: String,
     },
     /// A list of events is not a well-formed key event log.
     Kel(String),
@@ -160,7 +182,9 @@ impl fmt::Display for EventError {
                 formatter,
                 "version string v must be KERI10JSON, 6 lowercase hex digits of size and _; got {got}"
             ),
-            EventError::Ilk(got) => write!(formatter, "event type t must be icp, dip or ixn; got {got}"),
+            EventError::Ilk(got) => {
+                write!(formatter, "event type t must be icp, dip, rot, drt or ixn; got {got}")
+            }
             EventError::FieldOrder { ilk, got } => write!(
                 formatter,
                 "field order must be {}; got {}",
@@ -183,9 +207,17 @@ impl fmt::Display for EventError {
             EventError::SignatureIndex { index, keys } => {
                 write!(formatter, "signature index {index} has no key among the {keys} current keys")
             }
-            EventError::Signatures { verified, threshold } => write!(
+            EventError::DuplicateIndex(index) => {
+                write!(formatter, "two signatures carry the same index {index}")
+            }
+            EventError::Signatures {
+                verified,
+                given,
+                threshold,
+            } => write!(
                 formatter,
-                "{verified} valid signatures, the signing threshold is {threshold}"
+                "{verified} of {given} signatures verify against the current keys, \
+                 the signing threshold {threshold} is not met"
             ),
         }
     }
@@ -238,11 +270,13 @@ pub struct Event {
     prefix: String,
     sn: u64,
     keys: Vec<Verfer>,
-    signing_threshold: Option<u64>,
+    signing_threshold: Option<Threshold>,
     next_digests: Vec<Diger>,
-    next_threshold: Option<u64>,
+    next_threshold: Option<Threshold>,
     backer_threshold: Option<u64>,
     backers: Vec<String>,
+    removed_backers: Vec<String>,
+    added_backers: Vec<String>,
     traits: Vec<String>,
     seals: Vec<Seal>,
     prior: Option<String>,
@@ -280,7 +314,7 @@ pub fn interact(prefix: &str, sn: u64, prior: &str, seals: Vec<Seal>) -> Event {
         "a".into(),
         Value::Array(seals.iter().map(Seal::to_value).collect()),
     );
-    let (value, raw, said) = saidify(map, Ilk::Ixn);
+    let (value, raw, said) = saidify(map, false);
     Event {
         raw,
         value,
@@ -294,6 +328,8 @@ pub fn interact(prefix: &str, sn: u64, prior: &str, seals: Vec<Seal>) -> Event {
         next_threshold: None,
         backer_threshold: None,
         backers: Vec::new(),
+        removed_backers: Vec::new(),
+        added_backers: Vec::new(),
         traits: Vec::new(),
         seals,
         prior: Some(prior.to_owned()),
@@ -332,7 +368,7 @@ fn inception(keys: &[Verfer], next_digests: &[Diger], delegator: Option<&str>) -
     if let Some(delegator) = delegator {
         map.insert("di".into(), delegator.into());
     }
-    let (value, raw, said) = saidify(map, ilk);
+    let (value, raw, said) = saidify(map, true);
     Event {
         raw,
         value,
@@ -341,11 +377,13 @@ fn inception(keys: &[Verfer], next_digests: &[Diger], delegator: Option<&str>) -
         said,
         sn: 0,
         keys: keys.to_vec(),
-        signing_threshold: Some(signing_threshold),
+        signing_threshold: Some(Threshold::count(signing_threshold)),
         next_digests: next_digests.to_vec(),
-        next_threshold: Some(next_threshold),
+        next_threshold: Some(Threshold::count(next_threshold)),
         backer_threshold: Some(0),
         backers: Vec::new(),
+        removed_backers: Vec::new(),
+        added_backers: Vec::new(),
         traits: Vec::new(),
         seals: Vec::new(),
         prior: None,
@@ -359,7 +397,7 @@ fn version(size: usize) -> String {
 }
 
 /// Reads the size out of a version string.
-fn version_size(text: &str) -> Option<usize> {
+pub(super) fn version_size(text: &str) -> Option<usize> {
     let digits = text.strip_prefix(VERSION_PREFIX)?.strip_suffix('_')?;
     if text.len() != VERSION_LENGTH
         || !digits
@@ -372,7 +410,7 @@ fn version_size(text: &str) -> Option<usize> {
 }
 
 /// Reads a lowercase hex number without leading zeros.
-fn parse_hex(text: &str) -> Option<u64> {
+pub(super) fn parse_hex(text: &str) -> Option<u64> {
     let canonical = !text.is_empty()
         && text.len() <= 16
         && text
@@ -385,15 +423,16 @@ fn parse_hex(text: &str) -> Option<u64> {
 }
 
 /// Compact JSON of `value`, in its key order.
-fn compact(value: &Value) -> Vec<u8> {
+pub(super) fn compact(value: &Value) -> Vec<u8> {
     value.to_string().into_bytes()
 }
 
-/// Computes the SAID of `map` and writes it, with the final version string, into the event.
-/// Returns the event, its serialization and its SAID.
-fn saidify(mut map: Map<String, Value>, ilk: Ilk) -> (Value, Vec<u8>, String) {
+/// Computes the SAID of `map` and writes it, with the final version string, into the message;
+/// `prefix_too` makes the prefix `i` self-addressing as well. Returns the message, its
+/// serialization and its SAID.
+pub(super) fn saidify(mut map: Map<String, Value>, prefix_too: bool) -> (Value, Vec<u8>, String) {
     map.insert("d".into(), DUMMY.into());
-    if ilk.is_establishment() {
+    if prefix_too {
         map.insert("i".into(), DUMMY.into());
     }
     map.insert("v".into(), version(0).into());
@@ -401,7 +440,7 @@ fn saidify(mut map: Map<String, Value>, ilk: Ilk) -> (Value, Vec<u8>, String) {
     map.insert("v".into(), version(size).into());
     let said = Diger::blake3(&compact(&Value::Object(map.clone()))).qb64();
     map.insert("d".into(), said.clone().into());
-    if ilk.is_establishment() {
+    if prefix_too {
         map.insert("i".into(), said.clone().into());
     }
     let value = Value::Object(map);
@@ -410,7 +449,7 @@ fn saidify(mut map: Map<String, Value>, ilk: Ilk) -> (Value, Vec<u8>, String) {
 }
 
 /// A shortened compact rendering of a received value, for error messages.
-fn shown(value: &Value) -> String {
+pub(super) fn shown(value: &Value) -> String {
     const LIMIT: usize = 80;
     let text = value.to_string();
     match text.char_indices().nth(LIMIT) {
@@ -462,6 +501,20 @@ impl<'v> Fields<'v> {
         })
     }
 
+    fn owned_strings(&self, field: &'static str) -> Result<Vec<String>, EventError> {
+        Ok(self
+            .strings(field)?
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    fn threshold(&self, field: &'static str) -> Result<Threshold, EventError> {
+        let value = self.get(field)?;
+        Threshold::parse(value)
+            .map_err(|error| EventError::Invalid(format!("field {field}: {error}")))
+    }
+
     fn primitives<T>(
         &self,
         field: &'static str,
@@ -479,20 +532,39 @@ impl<'v> Fields<'v> {
             .collect()
     }
 
-    fn seals(&self) -> Result<Vec<Seal>, EventError> {
+    /// The seals in `a`: objects only when `only_seals`, otherwise any data, of which the
+    /// objects are the seals (Signify anchors bare SAIDs in interactions).
+    fn seals(&self, only_seals: bool) -> Result<Vec<Seal>, EventError> {
         let value = self.get("a")?;
-        let seals = value.as_array().and_then(|items| {
-            items
-                .iter()
-                .map(|item| item.as_object().map(|map| Seal(map.clone())))
-                .collect::<Option<Vec<_>>>()
-        });
-        seals.ok_or_else(|| EventError::FieldType {
-            field: "a".to_owned(),
-            expected: "an array of seal objects",
-            got: shown(value),
-        })
+        let items = value
+            .as_array()
+            .filter(|items| !only_seals || items.iter().all(Value::is_object))
+            .ok_or_else(|| EventError::FieldType {
+                field: "a".to_owned(),
+                expected: if only_seals {
+                    "an array of seal objects"
+                } else {
+                    "an array"
+                },
+                got: shown(value),
+            })?;
+        Ok(items
+            .iter()
+            .filter_map(|item| item.as_object().map(|map| Seal(map.clone())))
+            .collect())
     }
+}
+
+/// Refuses a backer list with repeated entries.
+fn check_backers(backers: &[String], field: &str) -> Result<(), EventError> {
+    for (position, backer) in backers.iter().enumerate() {
+        if backers[..position].contains(backer) {
+            return Err(EventError::Invalid(format!(
+                "backer {backer} appears twice in {field}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Event {
@@ -531,7 +603,7 @@ impl Event {
         let said = fields.string("d")?;
         let prefix = fields.string("i")?;
         let sn = fields.hex("s")?;
-        let seals = fields.seals()?;
+        let seals = fields.seals(ilk.is_inception())?;
         let mut event = Event {
             raw: Vec::new(),
             value: value.clone(),
@@ -545,19 +617,25 @@ impl Event {
             next_threshold: None,
             backer_threshold: None,
             backers: Vec::new(),
+            removed_backers: Vec::new(),
+            added_backers: Vec::new(),
             traits: Vec::new(),
             seals,
             prior: None,
             delegator: None,
         };
-        if ilk.is_establishment() {
-            event.read_establishment(&fields)?;
+        if ilk.is_inception() {
+            event.read_inception(&fields)?;
         } else {
             event.prior = Some(fields.string("p")?.to_owned());
             if sn == 0 {
-                return Err(EventError::Invalid(
-                    "interaction sequence number s must be at least 1".into(),
-                ));
+                return Err(EventError::Invalid(format!(
+                    "{} sequence number s must be at least 1",
+                    ilk.as_str()
+                )));
+            }
+            if ilk.is_establishment() {
+                event.read_rotation(&fields)?;
             }
         }
         event.raw = compact(value);
@@ -567,7 +645,8 @@ impl Event {
                 actual: event.raw.len(),
             });
         }
-        let (_, _, computed) = saidify(map.clone(), ilk);
+        let self_addressing = ilk.is_inception() && Verfer::parse(prefix).is_err();
+        let (_, _, computed) = saidify(map.clone(), self_addressing);
         if said != computed {
             return Err(EventError::SaidMismatch {
                 field: "d",
@@ -575,7 +654,7 @@ impl Event {
                 computed,
             });
         }
-        if ilk.is_establishment() && prefix != computed {
+        if self_addressing && prefix != computed {
             return Err(EventError::SaidMismatch {
                 field: "i",
                 got: prefix.to_owned(),
@@ -585,29 +664,46 @@ impl Event {
         Ok(event)
     }
 
-    /// Reads and checks the key, threshold and backer fields of an inception.
-    fn read_establishment(&mut self, fields: &Fields<'_>) -> Result<(), EventError> {
+    /// Reads and checks the key and threshold fields of an establishment event.
+    fn read_keys(&mut self, fields: &Fields<'_>) -> Result<(), EventError> {
+        let signing_threshold = fields.threshold("kt")?;
+        self.keys = fields.primitives("k", Verfer::parse)?;
+        let next_threshold = fields.threshold("nt")?;
+        self.next_digests = fields.primitives("n", Diger::parse)?;
+        self.backer_threshold = Some(fields.hex("bt")?);
+        if !signing_threshold.fits(self.keys.len(), true) {
+            return Err(EventError::Invalid(format!(
+                "signing threshold kt {signing_threshold} does not fit the {} keys in k",
+                self.keys.len()
+            )));
+        }
+        if !next_threshold.fits(self.next_digests.len(), false) {
+            return Err(EventError::Invalid(format!(
+                "next threshold nt {next_threshold} does not fit the {} digests in n",
+                self.next_digests.len()
+            )));
+        }
+        if self.next_digests.is_empty() != (next_threshold.as_count() == Some(0)) {
+            return Err(EventError::Invalid(format!(
+                "next threshold nt {next_threshold} must be 0 exactly when n is empty"
+            )));
+        }
+        self.signing_threshold = Some(signing_threshold);
+        self.next_threshold = Some(next_threshold);
+        Ok(())
+    }
+
+    /// Reads and checks an inception's keys, backers, traits, delegator and prefix kind.
+    fn read_inception(&mut self, fields: &Fields<'_>) -> Result<(), EventError> {
         if self.sn != 0 {
             return Err(EventError::Invalid(format!(
                 "inception sequence number s must be 0; got {:x}",
                 self.sn
             )));
         }
-        let signing_threshold = fields.hex("kt")?;
-        self.keys = fields.primitives("k", Verfer::parse)?;
-        let next_threshold = fields.hex("nt")?;
-        self.next_digests = fields.primitives("n", Diger::parse)?;
-        let backer_threshold = fields.hex("bt")?;
-        self.backers = fields
-            .strings("b")?
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        self.traits = fields
-            .strings("c")?
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        self.read_keys(fields)?;
+        self.backers = fields.owned_strings("b")?;
+        self.traits = fields.owned_strings("c")?;
         if self.ilk == Ilk::Dip {
             let delegator = fields.string("di")?;
             if delegator.is_empty() {
@@ -615,30 +711,47 @@ impl Event {
             }
             self.delegator = Some(delegator.to_owned());
         }
-        let within = |threshold: u64, count: usize| {
-            usize::try_from(threshold).is_ok_and(|value| value <= count)
-        };
-        if signing_threshold == 0 || !within(signing_threshold, self.keys.len()) {
+        check_backers(&self.backers, "b")?;
+        self.check_backer_threshold(self.backers.len())?;
+        if let Ok(basic) = Verfer::parse(&self.prefix) {
+            if self.keys != [basic.clone()] {
+                return Err(EventError::Invalid(format!(
+                    "basic prefix i {} must be the one key in k",
+                    self.prefix
+                )));
+            }
+            let no_data = fields.get("a")?.as_array().is_some_and(Vec::is_empty);
+            let empty = self.next_digests.is_empty() && self.backers.is_empty() && no_data;
+            if !basic.is_transferable() && !empty {
+                return Err(EventError::Invalid(format!(
+                    "non-transferable prefix i {} must have empty n, b and a",
+                    self.prefix
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and checks a rotation's keys and backer changes.
+    fn read_rotation(&mut self, fields: &Fields<'_>) -> Result<(), EventError> {
+        self.read_keys(fields)?;
+        self.removed_backers = fields.owned_strings("br")?;
+        self.added_backers = fields.owned_strings("ba")?;
+        check_backers(&self.removed_backers, "br")?;
+        check_backers(&self.added_backers, "ba")?;
+        Ok(())
+    }
+
+    /// Checks `bt` against the number of backers the event leaves.
+    pub(super) fn check_backer_threshold(&self, backers: usize) -> Result<(), EventError> {
+        let threshold = self.backer_threshold.unwrap_or_default();
+        let fits = usize::try_from(threshold)
+            .is_ok_and(|threshold| threshold <= backers && (backers == 0 || threshold > 0));
+        if !fits {
             return Err(EventError::Invalid(format!(
-                "signing threshold kt {signing_threshold:x} must be between 1 and the {} keys in k",
-                self.keys.len()
+                "backer threshold bt {threshold:x} does not fit the {backers} backers"
             )));
         }
-        if !within(next_threshold, self.next_digests.len()) {
-            return Err(EventError::Invalid(format!(
-                "next threshold nt {next_threshold:x} exceeds the {} digests in n",
-                self.next_digests.len()
-            )));
-        }
-        if !within(backer_threshold, self.backers.len()) {
-            return Err(EventError::Invalid(format!(
-                "backer threshold bt {backer_threshold:x} exceeds the {} backers in b",
-                self.backers.len()
-            )));
-        }
-        self.signing_threshold = Some(signing_threshold);
-        self.next_threshold = Some(next_threshold);
-        self.backer_threshold = Some(backer_threshold);
         Ok(())
     }
 
@@ -677,9 +790,21 @@ impl Event {
         self.keys.clone()
     }
 
-    /// The signing threshold `kt` (`None` for an interaction).
+    /// The numeric signing threshold `kt` (`None` for an interaction or a weighted threshold).
     pub fn signing_threshold(&self) -> Option<u64> {
         self.signing_threshold
+            .as_ref()
+            .and_then(Threshold::as_count)
+    }
+
+    /// The signing threshold `kt`, numeric or weighted (`None` for an interaction).
+    pub fn kt(&self) -> Option<&Threshold> {
+        self.signing_threshold.as_ref()
+    }
+
+    /// The next threshold `nt`, numeric or weighted (`None` for an interaction).
+    pub fn nt(&self) -> Option<&Threshold> {
+        self.next_threshold.as_ref()
     }
 
     /// The next key digests `n` (empty for an interaction).
@@ -687,9 +812,9 @@ impl Event {
         self.next_digests.clone()
     }
 
-    /// The next threshold `nt` (`None` for an interaction).
+    /// The numeric next threshold `nt` (`None` for an interaction or a weighted threshold).
     pub fn next_threshold(&self) -> Option<u64> {
-        self.next_threshold
+        self.next_threshold.as_ref().and_then(Threshold::as_count)
     }
 
     /// The backer threshold `bt` (`None` for an interaction).
@@ -702,12 +827,22 @@ impl Event {
         self.backers.clone()
     }
 
+    /// The backers a rotation removes (`br`).
+    pub fn removed_backers(&self) -> &[String] {
+        &self.removed_backers
+    }
+
+    /// The backers a rotation adds (`ba`).
+    pub fn added_backers(&self) -> &[String] {
+        &self.added_backers
+    }
+
     /// The configuration traits `c` (empty for an interaction).
     pub fn traits(&self) -> Vec<String> {
         self.traits.clone()
     }
 
-    /// The prior event's SAID `p` (interactions only).
+    /// The prior event's SAID `p` (`None` for an inception).
     pub fn prior(&self) -> Option<&str> {
         self.prior.as_deref()
     }
@@ -717,46 +852,54 @@ impl Event {
         self.delegator.as_deref()
     }
 
-    /// The anchored seals `a`.
+    /// The anchored seals: the objects in `a` (other data there is kept in the event only).
     pub fn seals(&self) -> Vec<Seal> {
         self.seals.clone()
     }
 
     /// Checks indexed signatures of this event against `keys` with a signing threshold of 1.
     pub fn verify_signatures(&self, keys: &[Verfer], sigs: &[Siger]) -> Result<(), EventError> {
-        self.verify_signatures_with_threshold(keys, 1, sigs)
+        check_signatures(&self.raw, keys, &Threshold::count(1), sigs).map(|_| ())
     }
+}
 
-    /// Checks that at least `threshold` distinct keys of `keys` signed this event. Every
-    /// index must point to a key; signatures that do not verify are not counted.
-    pub fn verify_signatures_with_threshold(
-        &self,
-        keys: &[Verfer],
-        threshold: u64,
-        sigs: &[Siger],
-    ) -> Result<(), EventError> {
-        let mut signed = vec![false; keys.len()];
-        for siger in sigs {
-            let slot = usize::try_from(siger.index())
-                .ok()
-                .and_then(|index| keys.get(index).zip(signed.get_mut(index)));
-            let Some((key, signed)) = slot else {
-                return Err(EventError::SignatureIndex {
-                    index: siger.index(),
-                    keys: keys.len(),
-                });
-            };
-            *signed |= key.verify(&self.raw, siger.raw());
-        }
-        let verified = signed.iter().filter(|signed| **signed).count();
-        if (verified as u64) < threshold.max(1) {
-            return Err(EventError::Signatures {
-                verified,
-                threshold: threshold.max(1),
+/// Checks the indexed signatures `sigs` of `message` against `keys` and `threshold`, and
+/// returns the indices of the keys whose signatures verify. Every index must point to a key
+/// and appear once; signatures that do not verify are not counted.
+pub(super) fn check_signatures(
+    message: &[u8],
+    keys: &[Verfer],
+    threshold: &Threshold,
+    sigs: &[Siger],
+) -> Result<Vec<usize>, EventError> {
+    let mut seen = Vec::with_capacity(sigs.len());
+    let mut verified = Vec::with_capacity(sigs.len());
+    for siger in sigs {
+        let slot = usize::try_from(siger.index())
+            .ok()
+            .and_then(|index| keys.get(index).map(|key| (index, key)));
+        let Some((index, key)) = slot else {
+            return Err(EventError::SignatureIndex {
+                index: siger.index(),
+                keys: keys.len(),
             });
+        };
+        if seen.contains(&index) {
+            return Err(EventError::DuplicateIndex(siger.index()));
         }
-        Ok(())
+        seen.push(index);
+        if key.verify(message, siger.raw()) {
+            verified.push(index);
+        }
     }
+    if verified.is_empty() || !threshold.is_satisfied_by(&verified) {
+        return Err(EventError::Signatures {
+            verified: verified.len(),
+            given: sigs.len(),
+            threshold: threshold.to_string(),
+        });
+    }
+    Ok(verified)
 }
 
 #[cfg(test)]
@@ -970,12 +1113,12 @@ mod tests {
     fn wrong_field_types_are_refused() {
         assert_eq!(error_of("[]"), "event must be a JSON object");
         assert_eq!(
-            error_of(&ICP.replacen(r#""t":"icp""#, r#""t":"rot""#, 1)),
-            "event type t must be icp, dip or ixn; got \"rot\""
+            error_of(&ICP.replacen(r#""t":"icp""#, r#""t":"rct""#, 1)),
+            "event type t must be icp, dip, rot, drt or ixn; got \"rct\""
         );
         assert_eq!(
             error_of(&ICP.replacen(r#""kt":"1""#, r#""kt":1"#, 1)),
-            "field kt must be a lowercase hex number string without leading zeros, at most 16 digits; got 1"
+            "field kt: threshold 1 must be a hex string or a non-empty list of weights"
         );
         assert!(error_of(&ICP.replacen(r#""s":"0""#, r#""s":"00""#, 1))
             .starts_with("field s must be a lowercase hex"));
@@ -993,7 +1136,7 @@ mod tests {
         );
         assert_eq!(
             error_of(&ICP.replacen(r#""kt":"1""#, r#""kt":"2""#, 1)),
-            "signing threshold kt 2 must be between 1 and the 1 keys in k"
+            "signing threshold kt 2 does not fit the 1 keys in k"
         );
         assert_eq!(
             error_of(&ICP.replacen(r#""s":"0""#, r#""s":"1""#, 1)),
@@ -1013,7 +1156,7 @@ mod tests {
                 .verify_signatures(&keys, &[bad])
                 .unwrap_err()
                 .to_string(),
-            "0 valid signatures, the signing threshold is 1"
+            "0 of 1 signatures verify against the current keys, the signing threshold 1 is not met"
         );
         let misplaced = controller_signer().sign_indexed(event.raw(), 1);
         assert_eq!(
@@ -1119,13 +1262,20 @@ mod tests {
         assert_eq!(event.signing_threshold(), Some(2));
         assert_eq!(event.next_threshold(), Some(0));
         assert_eq!(Event::verify(event.value()).unwrap(), event);
+        let two_keys = Threshold::count(2);
         let one = [signers[0].sign_indexed(event.raw(), 0)];
-        assert!(event
-            .verify_signatures_with_threshold(&keys, 2, &one)
-            .is_err());
+        assert!(check_signatures(event.raw(), &keys, &two_keys, &one).is_err());
         let two = [one[0].clone(), signers[2].sign_indexed(event.raw(), 2)];
-        event
-            .verify_signatures_with_threshold(&keys, 2, &two)
-            .unwrap();
+        assert_eq!(
+            check_signatures(event.raw(), &keys, &two_keys, &two).unwrap(),
+            vec![0, 2]
+        );
+        let twice = [one[0].clone(), one[0].clone()];
+        assert_eq!(
+            check_signatures(event.raw(), &keys, &two_keys, &twice)
+                .unwrap_err()
+                .to_string(),
+            "two signatures carry the same index 0"
+        );
     }
 }

@@ -9,5 +9,9 @@
 pub mod cesr;
 pub mod event;
 pub mod httpsig;
+pub mod kel;
 pub mod passcode;
 pub mod state;
+pub mod threshold;
+#[cfg(test)]
+mod vectors;

@@ -1,7 +1,7 @@
 //! Key state records: the current state of an identifier, derived from its key event log.
 //!
-//! `KeyStateRecord::from_kel` folds a verified KEL into the record Signify reads at boot and
-//! connect; `to_value` gives its JSON with the keys in their fixed order. `python_json` writes
+//! `KeyStateRecord::new` writes a `KeyState` as the record Signify reads (`GET /agent`,
+//! `GET /identifiers/{name}`, `GET /states`); `from_kel` replays a stored KEL into one; `to_value` gives its JSON with the keys in their fixed order. `python_json` writes
 //! any JSON the way Python's `json.dumps` does by default, and `format_datetime` writes
 //! timestamps the way Python's `isoformat` does with microseconds.
 
@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::cesr::{Diger, Verfer};
-use super::event::{Event, EventError, Ilk};
+use super::event::{Event, Ilk};
+use super::kel::{FirstSeen, KelError, KeyState};
+use super::threshold::Threshold;
 
 /// The latest establishment event of a key state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +44,11 @@ pub struct KeyStateRecord {
     /// Type `et` of the latest event.
     pub latest_ilk: Ilk,
     /// Current signing threshold `kt`.
-    pub signing_threshold: u64,
+    pub signing_threshold: Threshold,
     /// Current signing keys `k`.
     pub keys: Vec<Verfer>,
     /// Next threshold `nt`.
-    pub next_threshold: u64,
+    pub next_threshold: Threshold,
     /// Next key digests `n`.
     pub next_digests: Vec<Diger>,
     /// Backer threshold `bt`.
@@ -62,67 +64,39 @@ pub struct KeyStateRecord {
 }
 
 impl KeyStateRecord {
-    /// The state after `events`, a KEL in order from its inception; `datetime` is the
+    /// The record of `state`, whose latest event was first seen as `first_seen`; the record's
+    /// `dt` is that first-seen time.
+    pub fn new(state: &KeyState, first_seen: &FirstSeen) -> Self {
+        Self {
+            prefix: state.prefix.clone(),
+            sn: state.sn,
+            prior: state.prior.clone(),
+            said: state.said.clone(),
+            first_seen: first_seen.ordinal,
+            datetime: first_seen.datetime.clone(),
+            latest_ilk: state.latest_ilk,
+            signing_threshold: state.signing_threshold.clone(),
+            keys: state.keys.clone(),
+            next_threshold: state.next_threshold.clone(),
+            next_digests: state.next_digests.clone(),
+            backer_threshold: state.backer_threshold,
+            backers: state.backers.clone(),
+            traits: state.traits.clone(),
+            establishment: state.establishment.clone(),
+            delegator: state.delegator.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The state after `events`, a stored KEL in order from its inception; `datetime` is the
     /// record's time. Each event must follow the previous one (same prefix, next sequence
-    /// number, interactions chained by `p`).
-    pub fn from_kel(events: &[Event], datetime: &str) -> Result<Self, EventError> {
-        let (Some(inception), Some(latest)) = (events.first(), events.last()) else {
-            return Err(EventError::Kel("key event log is empty".into()));
-        };
-        if !inception.ilk().is_establishment() {
-            return Err(EventError::Kel(format!(
-                "key event log must start with an inception, not {}",
-                inception.ilk()
-            )));
-        }
-        let mut establishment = inception;
-        for (ordinal, pair) in events.windows(2).enumerate() {
-            let (previous, event) = (&pair[0], &pair[1]);
-            let sn = ordinal as u64 + 1;
-            if event.prefix() != inception.prefix() || event.sn() != sn {
-                return Err(EventError::Kel(format!(
-                    "event {sn:x} of {} is {} {:x} of {}",
-                    inception.prefix(),
-                    event.ilk(),
-                    event.sn(),
-                    event.prefix()
-                )));
-            }
-            match event.prior() {
-                Some(prior) if prior != previous.said() => {
-                    return Err(EventError::Kel(format!(
-                        "event {sn:x} of {} has prior {prior}, not {}",
-                        inception.prefix(),
-                        previous.said()
-                    )));
-                }
-                Some(_) => {}
-                None => establishment = event,
-            }
-        }
-        Ok(Self {
-            prefix: latest.prefix().to_owned(),
-            sn: latest.sn(),
-            prior: latest.prior().unwrap_or_default().to_owned(),
-            said: latest.said().to_owned(),
-            first_seen: events.len() as u64 - 1,
+    /// number, chained by `p`); signatures are not checked again.
+    pub fn from_kel(events: &[Event], datetime: &str) -> Result<Self, KelError> {
+        let state = KeyState::replay(events)?;
+        let first_seen = FirstSeen {
+            ordinal: events.len() as u64 - 1,
             datetime: datetime.to_owned(),
-            latest_ilk: latest.ilk(),
-            signing_threshold: establishment.signing_threshold().unwrap_or(1),
-            keys: establishment.keys(),
-            next_threshold: establishment.next_threshold().unwrap_or(0),
-            next_digests: establishment.next_digests(),
-            backer_threshold: establishment.backer_threshold().unwrap_or(0),
-            backers: establishment.backers(),
-            traits: establishment.traits(),
-            establishment: EstablishmentState {
-                sn: establishment.sn(),
-                said: establishment.said().to_owned(),
-                removed_backers: Vec::new(),
-                added_backers: Vec::new(),
-            },
-            delegator: inception.delegator().unwrap_or_default().to_owned(),
-        })
+        };
+        Ok(Self::new(&state, &first_seen))
     }
 
     /// The record as JSON, keys in the order `vn, i, s, p, d, f, dt, et, kt, k, nt, n, bt, b,
@@ -144,12 +118,12 @@ impl KeyStateRecord {
         map.insert("f".into(), format!("{:x}", self.first_seen).into());
         map.insert("dt".into(), self.datetime.clone().into());
         map.insert("et".into(), self.latest_ilk.as_str().into());
-        map.insert("kt".into(), format!("{:x}", self.signing_threshold).into());
+        map.insert("kt".into(), self.signing_threshold.to_value());
         map.insert(
             "k".into(),
             Value::Array(self.keys.iter().map(|key| key.qb64().into()).collect()),
         );
-        map.insert("nt".into(), format!("{:x}", self.next_threshold).into());
+        map.insert("nt".into(), self.next_threshold.to_value());
         map.insert(
             "n".into(),
             Value::Array(

@@ -1,0 +1,889 @@
+//! Key event logs: validating each event against the key state it follows.
+//!
+//! `KeyState` is the state of an identifier after some events; `KeyState::incept` starts it
+//! from a signed inception and `KeyState::apply` accepts the next signed interaction or
+//! rotation, or says precisely why not. `Kel` keeps the accepted events with their signatures
+//! and first-seen times, and tells a duplicate (the accepted event again) from a duplicitous
+//! event (another event at a used sequence number). Nothing here stores anything.
+
+use std::fmt;
+
+use super::cesr::{Diger, Siger, Verfer};
+use super::event::{check_signatures, Event, EventError, Ilk};
+use super::state::{EstablishmentState, KeyStateRecord};
+use super::threshold::Threshold;
+
+/// The configuration trait that forbids interaction events.
+const ESTABLISHMENT_ONLY: &str = "EO";
+
+/// Why an event was not accepted into a key event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KelError {
+    /// The event itself, or its signatures, did not verify.
+    Event(EventError),
+    /// A log must start with an inception.
+    NotInception(Ilk),
+    /// An inception can only start a log.
+    LateInception,
+    /// The event belongs to another identifier.
+    Prefix {
+        /// The log's prefix.
+        expected: String,
+        /// The event's prefix.
+        got: String,
+    },
+    /// The identifier committed to no next keys, so it accepts no further events.
+    NonTransferable(String),
+    /// The sequence number is not the next one.
+    Sequence {
+        /// The next sequence number.
+        expected: u64,
+        /// The event's.
+        got: u64,
+    },
+    /// `p` is not the SAID of the latest event.
+    Prior {
+        /// The latest event's SAID.
+        expected: String,
+        /// The event's `p`.
+        got: String,
+    },
+    /// The identifier's configuration forbids interaction events.
+    EstablishmentOnly,
+    /// A delegated identifier rotates with `drt`, any other with `rot`.
+    RotationKind {
+        /// The kind the identifier needs.
+        expected: Ilk,
+        /// The kind received.
+        got: Ilk,
+    },
+    /// The keys that signed a rotation do not fulfil the prior next-key commitment.
+    NextKeys(String),
+    /// A rotation's backer changes do not apply.
+    Backers(String),
+    /// A different event is already accepted at this sequence number.
+    Duplicitous {
+        /// The sequence number.
+        sn: u64,
+        /// The SAID already accepted there.
+        accepted: String,
+        /// The SAID received.
+        got: String,
+    },
+}
+
+impl fmt::Display for KelError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KelError::Event(error) => error.fmt(formatter),
+            KelError::NotInception(ilk) => write!(
+                formatter,
+                "a key event log must start with an inception (icp or dip), not {ilk}"
+            ),
+            KelError::LateInception => {
+                formatter.write_str("an inception can only start a key event log")
+            }
+            KelError::Prefix { expected, got } => {
+                write!(
+                    formatter,
+                    "event of {got} does not belong to the key event log of {expected}"
+                )
+            }
+            KelError::NonTransferable(prefix) => write!(
+                formatter,
+                "{prefix} is non-transferable (no next keys): it accepts no further events"
+            ),
+            KelError::Sequence { expected, got } => {
+                write!(
+                    formatter,
+                    "sequence number s must be {expected:x}, not {got:x}"
+                )
+            }
+            KelError::Prior { expected, got } => write!(
+                formatter,
+                "prior p must be {expected}, the SAID of the latest event, not {got}"
+            ),
+            KelError::EstablishmentOnly => formatter
+                .write_str("configuration trait EO allows only establishment events, not ixn"),
+            KelError::RotationKind { expected, got } => {
+                write!(
+                    formatter,
+                    "this identifier rotates with {expected}, not {got}"
+                )
+            }
+            KelError::NextKeys(reason) | KelError::Backers(reason) => formatter.write_str(reason),
+            KelError::Duplicitous { sn, accepted, got } => write!(
+                formatter,
+                "event {got} at sequence number {sn:x} conflicts with the accepted event {accepted}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KelError {}
+
+impl From<EventError> for KelError {
+    fn from(error: EventError) -> Self {
+        KelError::Event(error)
+    }
+}
+
+/// The state of an identifier after the events accepted so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    pub(super) prefix: String,
+    pub(super) sn: u64,
+    pub(super) said: String,
+    /// SAID of the event before the latest, empty at inception.
+    pub(super) prior: String,
+    pub(super) latest_ilk: Ilk,
+    pub(super) establishment: EstablishmentState,
+    pub(super) keys: Vec<Verfer>,
+    pub(super) signing_threshold: Threshold,
+    pub(super) next_digests: Vec<Diger>,
+    pub(super) next_threshold: Threshold,
+    pub(super) backers: Vec<String>,
+    pub(super) backer_threshold: u64,
+    pub(super) traits: Vec<String>,
+    pub(super) delegator: Option<String>,
+}
+
+impl KeyState {
+    /// The state an inception starts, once `sigs` by its own keys meet its threshold `kt`.
+    /// A `dip`'s approval by its delegator is checked by whoever holds the delegator's log.
+    pub fn incept(event: &Event, sigs: &[Siger]) -> Result<Self, KelError> {
+        let state = Self::from_inception(event)?;
+        check_signatures(event.raw(), &state.keys, &state.signing_threshold, sigs)?;
+        Ok(state)
+    }
+
+    /// The state after `event`, the next `ixn`, `rot` or `drt`, signed by `sigs`.
+    ///
+    /// An interaction must be signed by the current keys to their threshold. A rotation must be
+    /// signed by its new keys to its new threshold, and the new keys that signed must reveal
+    /// the prior commitment: the Blake3 digest of the key at index `i` must be the prior
+    /// `n[i]`, and those indices must meet the prior next threshold.
+    pub fn apply(&self, event: &Event, sigs: &[Siger]) -> Result<Self, KelError> {
+        self.check_follows(event)?;
+        if event.ilk().is_establishment() {
+            let (keys, threshold) = establishment_keys(event)?;
+            let verified = check_signatures(event.raw(), &keys, threshold, sigs)?;
+            self.check_commitment(&keys, &verified)?;
+        } else {
+            check_signatures(event.raw(), &self.keys, &self.signing_threshold, sigs)?;
+        }
+        self.advanced(event)
+    }
+
+    /// The state of a stored log, re-checking its structure and chaining but not signatures
+    /// (they were checked when each event was accepted).
+    pub(super) fn replay(events: &[Event]) -> Result<Self, KelError> {
+        let Some((inception, rest)) = events.split_first() else {
+            return Err(KelError::Event(EventError::Kel(
+                "key event log is empty".into(),
+            )));
+        };
+        let mut state = Self::from_inception(inception)?;
+        for event in rest {
+            state.check_follows(event)?;
+            state = state.advanced(event)?;
+        }
+        Ok(state)
+    }
+
+    fn from_inception(event: &Event) -> Result<Self, KelError> {
+        if !event.ilk().is_inception() {
+            return Err(KelError::NotInception(event.ilk()));
+        }
+        let (keys, threshold) = establishment_keys(event)?;
+        Ok(Self {
+            prefix: event.prefix().to_owned(),
+            sn: 0,
+            said: event.said().to_owned(),
+            prior: String::new(),
+            latest_ilk: event.ilk(),
+            establishment: EstablishmentState {
+                sn: 0,
+                said: event.said().to_owned(),
+                removed_backers: Vec::new(),
+                added_backers: Vec::new(),
+            },
+            keys,
+            signing_threshold: threshold.clone(),
+            next_digests: event.next_digests(),
+            next_threshold: event.nt().cloned().unwrap_or_else(|| Threshold::count(0)),
+            backers: event.backers(),
+            backer_threshold: event.backer_threshold().unwrap_or_default(),
+            traits: event.traits(),
+            delegator: event.delegator().map(str::to_owned),
+        })
+    }
+
+    /// Checks that `event` may come next: same identifier, still transferable, next sequence
+    /// number, chained to the latest event, of a kind this identifier may use.
+    fn check_follows(&self, event: &Event) -> Result<(), KelError> {
+        if event.ilk().is_inception() {
+            return Err(KelError::LateInception);
+        }
+        if event.prefix() != self.prefix {
+            return Err(KelError::Prefix {
+                expected: self.prefix.clone(),
+                got: event.prefix().to_owned(),
+            });
+        }
+        if self.next_digests.is_empty() {
+            return Err(KelError::NonTransferable(self.prefix.clone()));
+        }
+        if event.sn() != self.sn + 1 {
+            return Err(KelError::Sequence {
+                expected: self.sn + 1,
+                got: event.sn(),
+            });
+        }
+        let prior = event.prior().unwrap_or_default();
+        if prior != self.said {
+            return Err(KelError::Prior {
+                expected: self.said.clone(),
+                got: prior.to_owned(),
+            });
+        }
+        let rotation = if self.delegator.is_some() {
+            Ilk::Drt
+        } else {
+            Ilk::Rot
+        };
+        match event.ilk() {
+            Ilk::Ixn if self.traits.iter().any(|c| c == ESTABLISHMENT_ONLY) => {
+                Err(KelError::EstablishmentOnly)
+            }
+            ilk @ (Ilk::Rot | Ilk::Drt) if ilk != rotation => Err(KelError::RotationKind {
+                expected: rotation,
+                got: ilk,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that the signing new `keys` at `verified` indices reveal the prior next keys.
+    fn check_commitment(&self, keys: &[Verfer], verified: &[usize]) -> Result<(), KelError> {
+        let mut exposed = Vec::with_capacity(verified.len());
+        let mut mismatches = Vec::new();
+        for index in verified {
+            let digest = keys
+                .get(*index)
+                .map(|key| Diger::blake3(key.qb64().as_bytes()));
+            match (digest, self.next_digests.get(*index)) {
+                (Some(digest), Some(committed)) if digest == *committed => exposed.push(*index),
+                _ => mismatches.push(format!("k[{index}]")),
+            }
+        }
+        if self.next_threshold.is_satisfied_by(&exposed) {
+            return Ok(());
+        }
+        let detail = if mismatches.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; the digest of {} is not the prior n at the same index",
+                mismatches.join(", ")
+            )
+        };
+        Err(KelError::NextKeys(format!(
+            "rotation keys do not satisfy the prior next threshold {}: {} of the signing keys \
+             match the prior next key digests{detail}",
+            self.next_threshold,
+            exposed.len()
+        )))
+    }
+
+    /// The state once `event` (already checked to follow) is accepted.
+    fn advanced(&self, event: &Event) -> Result<Self, KelError> {
+        let mut next = self.clone();
+        next.sn = event.sn();
+        event.said().clone_into(&mut next.said);
+        self.said.clone_into(&mut next.prior);
+        next.latest_ilk = event.ilk();
+        if !event.ilk().is_establishment() {
+            return Ok(next);
+        }
+        let (keys, threshold) = establishment_keys(event)?;
+        next.backers = self.rotated_backers(event)?;
+        event.check_backer_threshold(next.backers.len())?;
+        next.keys = keys;
+        next.signing_threshold = threshold.clone();
+        next.next_digests = event.next_digests();
+        next.next_threshold = event.nt().cloned().unwrap_or_else(|| Threshold::count(0));
+        next.backer_threshold = event.backer_threshold().unwrap_or_default();
+        next.establishment = EstablishmentState {
+            sn: event.sn(),
+            said: event.said().to_owned(),
+            removed_backers: event.removed_backers().to_vec(),
+            added_backers: event.added_backers().to_vec(),
+        };
+        Ok(next)
+    }
+
+    /// The backers after a rotation removes `br` and then adds `ba`.
+    fn rotated_backers(&self, event: &Event) -> Result<Vec<String>, KelError> {
+        let mut backers = self.backers.clone();
+        for removed in event.removed_backers() {
+            let Some(position) = backers.iter().position(|backer| backer == removed) else {
+                return Err(KelError::Backers(format!(
+                    "br removes {removed}, which is not a current backer"
+                )));
+            };
+            backers.remove(position);
+        }
+        for added in event.added_backers() {
+            if backers.contains(added) {
+                return Err(KelError::Backers(format!(
+                    "ba adds {added}, which is already a backer"
+                )));
+            }
+            backers.push(added.clone());
+        }
+        Ok(backers)
+    }
+
+    /// The identifier prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The latest sequence number.
+    pub fn sn(&self) -> u64 {
+        self.sn
+    }
+
+    /// The latest event's SAID.
+    pub fn said(&self) -> &str {
+        &self.said
+    }
+
+    /// The current signing keys.
+    pub fn keys(&self) -> &[Verfer] {
+        &self.keys
+    }
+
+    /// The current signing threshold.
+    pub fn signing_threshold(&self) -> &Threshold {
+        &self.signing_threshold
+    }
+
+    /// The latest establishment event's sequence number and SAID.
+    pub fn establishment(&self) -> (u64, &str) {
+        (self.establishment.sn, &self.establishment.said)
+    }
+
+    /// The delegator, for a delegated identifier.
+    pub fn delegator(&self) -> Option<&str> {
+        self.delegator.as_deref()
+    }
+}
+
+/// An establishment event's keys and signing threshold.
+fn establishment_keys(event: &Event) -> Result<(Vec<Verfer>, &Threshold), KelError> {
+    let threshold = event.kt().ok_or_else(|| {
+        KelError::Event(EventError::Invalid(format!(
+            "{} {} has no signing threshold",
+            event.ilk(),
+            event.said()
+        )))
+    })?;
+    Ok((event.keys(), threshold))
+}
+
+/// Where a delegated event's approval is: the delegator's event at `sn` with SAID `said`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealSource {
+    /// Sequence number of the delegator's approving event.
+    pub sn: u64,
+    /// SAID of the delegator's approving event.
+    pub said: String,
+}
+
+/// An event with what was received along with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedEvent {
+    /// The verified event.
+    pub event: Event,
+    /// The controller's indexed signatures.
+    pub sigs: Vec<Siger>,
+    /// For a delegated event, where its delegator approved it.
+    pub delegation: Option<SealSource>,
+}
+
+/// When an event was first seen: its ordinal among the log's accepted events, and the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstSeen {
+    /// First-seen ordinal `f`.
+    pub ordinal: u64,
+    /// ISO-8601 time with microseconds and `+00:00`.
+    pub datetime: String,
+}
+
+/// One accepted event of a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KelEntry {
+    /// The event and its signatures.
+    pub signed: SignedEvent,
+    /// When it was accepted.
+    pub first_seen: FirstSeen,
+}
+
+/// What `Kel::append` did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// The event is now the latest.
+    Accepted,
+    /// The same event was already accepted at its sequence number; nothing changed.
+    Duplicate,
+}
+
+/// A validated key event log and the state it leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kel {
+    entries: Vec<KelEntry>,
+    state: KeyState,
+}
+
+impl Kel {
+    /// Starts a log with a signed inception first seen at `datetime`.
+    pub fn incept(signed: SignedEvent, datetime: &str) -> Result<Self, KelError> {
+        let state = KeyState::incept(&signed.event, &signed.sigs)?;
+        Ok(Self {
+            entries: vec![KelEntry {
+                signed,
+                first_seen: FirstSeen {
+                    ordinal: 0,
+                    datetime: datetime.to_owned(),
+                },
+            }],
+            state,
+        })
+    }
+
+    /// Accepts the next signed event, first seen at `datetime`. The event already accepted at
+    /// its sequence number is a `Duplicate`; a different one there is refused as duplicitous.
+    pub fn append(&mut self, signed: SignedEvent, datetime: &str) -> Result<Appended, KelError> {
+        let accepted = usize::try_from(signed.event.sn())
+            .ok()
+            .and_then(|sn| self.entries.get(sn))
+            .filter(|_| signed.event.prefix() == self.state.prefix);
+        if let Some(accepted) = accepted {
+            if accepted.signed.event.said() == signed.event.said() {
+                return Ok(Appended::Duplicate);
+            }
+            return Err(KelError::Duplicitous {
+                sn: signed.event.sn(),
+                accepted: accepted.signed.event.said().to_owned(),
+                got: signed.event.said().to_owned(),
+            });
+        }
+        self.state = self.state.apply(&signed.event, &signed.sigs)?;
+        self.entries.push(KelEntry {
+            signed,
+            first_seen: FirstSeen {
+                ordinal: self.entries.len() as u64,
+                datetime: datetime.to_owned(),
+            },
+        });
+        Ok(Appended::Accepted)
+    }
+
+    /// The accepted events, from the inception.
+    pub fn entries(&self) -> &[KelEntry] {
+        &self.entries
+    }
+
+    /// The current key state.
+    pub fn state(&self) -> &KeyState {
+        &self.state
+    }
+
+    /// The key state record of the latest event, dated when that event was first seen.
+    pub fn record(&self) -> KeyStateRecord {
+        let last = &self.entries[self.entries.len() - 1];
+        KeyStateRecord::new(&self.state, &last.first_seen)
+    }
+
+    /// The establishment event at `sn` whose SAID is `said`, if this log accepted one.
+    pub fn establishment_event(&self, sn: u64, said: &str) -> Option<&Event> {
+        let entry = self.entries.get(usize::try_from(sn).ok()?)?;
+        let event = &entry.signed.event;
+        (event.said() == said && event.ilk().is_establishment()).then_some(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keri::cesr::Signer;
+    use crate::keri::event::{incept, interact, saidify};
+    use crate::keri::vectors::{
+        AID1_ICP, AID1_ICP_SIG, AID1_IXN, AID1_IXN_SIG, AID1_ROT, AID1_ROT_SIG,
+        AID1_STATE_AFTER_ICP, AID1_STATE_AFTER_ROT,
+    };
+    use serde_json::{json, Value};
+
+    const ICP_SEEN: &str = "2026-11-24T21:59:10.739045+00:00";
+    const IXN_SEEN: &str = "2026-11-24T21:59:11.239146+00:00";
+    const ROT_SEEN: &str = "2026-11-24T21:59:12.020623+00:00";
+
+    fn event(text: &str) -> Event {
+        Event::parse(text.as_bytes()).unwrap()
+    }
+
+    fn sig(text: &str) -> Siger {
+        Siger::parse(text).unwrap()
+    }
+
+    fn signed(event: Event, sigs: Vec<Siger>) -> SignedEvent {
+        SignedEvent {
+            event,
+            sigs,
+            delegation: None,
+        }
+    }
+
+    fn aid1_kel() -> Kel {
+        let mut kel =
+            Kel::incept(signed(event(AID1_ICP), vec![sig(AID1_ICP_SIG)]), ICP_SEEN).unwrap();
+        let ixn = signed(event(AID1_IXN), vec![sig(AID1_IXN_SIG)]);
+        assert_eq!(kel.append(ixn, IXN_SEEN), Ok(Appended::Accepted));
+        let rot = signed(event(AID1_ROT), vec![sig(AID1_ROT_SIG)]);
+        assert_eq!(kel.append(rot, ROT_SEEN), Ok(Appended::Accepted));
+        kel
+    }
+
+    /// An event with the fields of `value`, its SAID (and self-addressing prefix) computed.
+    fn build(value: &Value, prefix_too: bool) -> Event {
+        let (value, _, _) = saidify(value.as_object().unwrap().clone(), prefix_too);
+        Event::verify(&value).unwrap()
+    }
+
+    fn digest(signer: &Signer) -> String {
+        Diger::blake3(signer.verfer().qb64().as_bytes()).qb64()
+    }
+
+    fn signers(count: u8) -> Vec<Signer> {
+        (1..=count)
+            .map(|byte| Signer::from_seed(&[byte; 32]))
+            .collect()
+    }
+
+    fn rotation(
+        state: &KeyState,
+        keys: &[&Signer],
+        kt: &Value,
+        next: &[&Signer],
+        nt: &Value,
+    ) -> Event {
+        build(
+            &json!({
+                "v": "", "t": "rot", "d": "", "i": state.prefix(), "s": format!("{:x}", state.sn() + 1),
+                "p": state.said(), "kt": kt, "k": keys.iter().map(|key| key.verfer().qb64()).collect::<Vec<_>>(),
+                "nt": nt, "n": next.iter().map(|key| digest(key)).collect::<Vec<_>>(),
+                "bt": "0", "br": [], "ba": [], "a": []
+            }),
+            false,
+        )
+    }
+
+    fn sign_all(event: &Event, keys: &[(&Signer, u32)]) -> Vec<Siger> {
+        keys.iter()
+            .map(|(signer, index)| signer.sign_indexed(event.raw(), *index))
+            .collect()
+    }
+
+    #[test]
+    fn the_captured_kel_of_aid1_is_accepted_step_by_step() {
+        let kel = aid1_kel();
+        assert_eq!(kel.state().sn(), 2);
+        assert_eq!(kel.state().said(), event(AID1_ROT).said());
+        assert_eq!(kel.state().keys(), event(AID1_ROT).keys());
+        assert_eq!(kel.state().establishment(), (2, event(AID1_ROT).said()));
+        assert_eq!(kel.record().to_value().to_string(), AID1_STATE_AFTER_ROT);
+        let first =
+            Kel::incept(signed(event(AID1_ICP), vec![sig(AID1_ICP_SIG)]), ICP_SEEN).unwrap();
+        assert_eq!(first.record().to_value().to_string(), AID1_STATE_AFTER_ICP);
+        assert_eq!(kel.entries()[1].first_seen.ordinal, 1);
+        assert_eq!(kel.entries()[2].first_seen.datetime, ROT_SEEN);
+        assert!(kel.establishment_event(2, event(AID1_ROT).said()).is_some());
+        assert!(kel.establishment_event(1, event(AID1_IXN).said()).is_none());
+        assert!(kel.establishment_event(0, event(AID1_ROT).said()).is_none());
+    }
+
+    #[test]
+    fn replays_are_duplicates_and_conflicts_are_refused() {
+        let mut kel = aid1_kel();
+        let before = kel.clone();
+        let ixn = signed(event(AID1_IXN), vec![sig(AID1_IXN_SIG)]);
+        assert_eq!(kel.append(ixn.clone(), IXN_SEEN), Ok(Appended::Duplicate));
+        let icp = signed(event(AID1_ICP), vec![sig(AID1_ICP_SIG)]);
+        assert_eq!(kel.append(icp, ICP_SEEN), Ok(Appended::Duplicate));
+        assert_eq!(kel, before);
+        let other = interact(kel.state().prefix(), 1, event(AID1_ICP).said(), Vec::new());
+        let error = kel
+            .append(signed(other.clone(), Vec::new()), IXN_SEEN)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "event {} at sequence number 1 conflicts with the accepted event {}",
+                other.said(),
+                event(AID1_IXN).said()
+            )
+        );
+        let replayed = kel.state().apply(&ixn.event, &ixn.sigs).unwrap_err();
+        assert_eq!(replayed.to_string(), "sequence number s must be 3, not 1");
+    }
+
+    #[test]
+    fn forged_steps_of_the_captured_kel_are_refused() {
+        let icp = KeyState::incept(&event(AID1_ICP), &[sig(AID1_ICP_SIG)]).unwrap();
+        let ixn = event(AID1_IXN);
+        let mut flipped = *sig(AID1_IXN_SIG).raw();
+        flipped[5] ^= 1;
+        let error = icp
+            .apply(&ixn, &[Siger::new(flipped, 0).unwrap()])
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "0 of 1 signatures verify against the current keys, the signing threshold 1 is not met"
+        );
+        let tampered = AID1_IXN.replacen(r#""a":["E"#, r#""a":["F"#, 1);
+        assert!(Event::parse(tampered.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .starts_with("SAID mismatch: d is ECtqs5"));
+        let after_ixn = icp.apply(&ixn, &[sig(AID1_IXN_SIG)]).unwrap();
+        let rot = event(AID1_ROT);
+        let by_old_key = sig(AID1_IXN_SIG);
+        assert!(after_ixn
+            .apply(&rot, &[by_old_key])
+            .unwrap_err()
+            .to_string()
+            .starts_with("0 of 1 signatures verify"));
+        assert_eq!(
+            icp.apply(&rot, &[sig(AID1_ROT_SIG)])
+                .unwrap_err()
+                .to_string(),
+            "sequence number s must be 1, not 2"
+        );
+        let skipped = interact(icp.prefix(), 2, icp.said(), Vec::new());
+        assert_eq!(
+            after_ixn.apply(&skipped, &[]).unwrap_err(),
+            KelError::Prior {
+                expected: ixn.said().to_owned(),
+                got: icp.said().to_owned()
+            }
+        );
+        let wrong_sn = interact(icp.prefix(), 3, ixn.said(), Vec::new());
+        assert_eq!(
+            after_ixn.apply(&wrong_sn, &[]).unwrap_err().to_string(),
+            "sequence number s must be 2, not 3"
+        );
+        assert_eq!(
+            after_ixn
+                .apply(&event(AID1_ICP), &[sig(AID1_ICP_SIG)])
+                .unwrap_err()
+                .to_string(),
+            "an inception can only start a key event log"
+        );
+        assert_eq!(
+            KeyState::incept(&ixn, &[]).unwrap_err().to_string(),
+            "a key event log must start with an inception (icp or dip), not ixn"
+        );
+        let stranger = incept(&[signers(1)[0].verfer()], &[]);
+        let foreign = interact(stranger.prefix(), 1, icp.said(), Vec::new());
+        assert!(icp
+            .apply(&foreign, &[])
+            .unwrap_err()
+            .to_string()
+            .ends_with(&format!(
+                "does not belong to the key event log of {}",
+                icp.prefix()
+            )));
+    }
+
+    #[test]
+    fn rotations_must_reveal_the_committed_next_keys() {
+        let keys = signers(4);
+        let icp = incept(
+            &[keys[0].verfer()],
+            &[Diger::parse(&digest(&keys[1])).unwrap()],
+        );
+        let state = KeyState::incept(&icp, &sign_all(&icp, &[(&keys[0], 0)])).unwrap();
+        let wrong = rotation(&state, &[&keys[2]], &json!("1"), &[&keys[3]], &json!("1"));
+        let error = state
+            .apply(&wrong, &sign_all(&wrong, &[(&keys[2], 0)]))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "rotation keys do not satisfy the prior next threshold 1: 0 of the signing keys match \
+             the prior next key digests; the digest of k[0] is not the prior n at the same index"
+        );
+        let right = rotation(&state, &[&keys[1]], &json!("1"), &[&keys[3]], &json!("1"));
+        assert!(state
+            .apply(&right, &sign_all(&right, &[(&keys[0], 0)]))
+            .is_err());
+        let rotated = state
+            .apply(&right, &sign_all(&right, &[(&keys[1], 0)]))
+            .unwrap();
+        assert_eq!(rotated.keys(), &[keys[1].verfer()]);
+        let ixn = interact(rotated.prefix(), 2, rotated.said(), Vec::new());
+        assert!(rotated
+            .apply(&ixn, &sign_all(&ixn, &[(&keys[0], 0)]))
+            .is_err());
+        assert!(rotated
+            .apply(&ixn, &sign_all(&ixn, &[(&keys[1], 0)]))
+            .is_ok());
+        let abandon = rotation(&rotated, &[&keys[3]], &json!("1"), &[], &json!("0"));
+        let abandoned = rotated
+            .apply(&abandon, &sign_all(&abandon, &[(&keys[3], 0)]))
+            .unwrap();
+        let after = interact(abandoned.prefix(), 3, abandoned.said(), Vec::new());
+        assert_eq!(
+            abandoned
+                .apply(&after, &sign_all(&after, &[(&keys[3], 0)]))
+                .unwrap_err(),
+            KelError::NonTransferable(abandoned.prefix().to_owned())
+        );
+    }
+
+    #[test]
+    fn weighted_thresholds_govern_signing_and_rotation() {
+        let keys = signers(6);
+        let halves = json!(["1/2", "1/2"]);
+        let icp = build(
+            &json!({
+                "v": "", "t": "icp", "d": "", "i": "", "s": "0", "kt": halves,
+                "k": [keys[0].verfer().qb64(), keys[1].verfer().qb64()], "nt": halves,
+                "n": [digest(&keys[2]), digest(&keys[3])], "bt": "0", "b": [], "c": [], "a": []
+            }),
+            true,
+        );
+        assert!(KeyState::incept(&icp, &sign_all(&icp, &[(&keys[0], 0)])).is_err());
+        let state =
+            KeyState::incept(&icp, &sign_all(&icp, &[(&keys[0], 0), (&keys[1], 1)])).unwrap();
+        let record = KeyStateRecord::new(
+            &state,
+            &FirstSeen {
+                ordinal: 0,
+                datetime: ICP_SEEN.into(),
+            },
+        );
+        assert_eq!(record.to_value()["kt"], halves);
+        let partial = rotation(
+            &state,
+            &[&keys[2], &keys[4]],
+            &json!("1"),
+            &[&keys[5]],
+            &json!("1"),
+        );
+        let error = state
+            .apply(
+                &partial,
+                &sign_all(&partial, &[(&keys[2], 0), (&keys[4], 1)]),
+            )
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("1 of the signing keys match"),
+            "{error}"
+        );
+        let full = rotation(
+            &state,
+            &[&keys[2], &keys[3]],
+            &json!("2"),
+            &[&keys[5]],
+            &json!("1"),
+        );
+        let rotated = state
+            .apply(&full, &sign_all(&full, &[(&keys[2], 0), (&keys[3], 1)]))
+            .unwrap();
+        assert_eq!(rotated.signing_threshold().as_count(), Some(2));
+        let twice = sign_all(&full, &[(&keys[2], 0), (&keys[2], 0)]);
+        assert_eq!(
+            state.apply(&full, &twice).unwrap_err().to_string(),
+            "two signatures carry the same index 0"
+        );
+        let beyond = sign_all(&full, &[(&keys[2], 0), (&keys[3], 2)]);
+        assert_eq!(
+            state.apply(&full, &beyond).unwrap_err().to_string(),
+            "signature index 2 has no key among the 2 current keys"
+        );
+    }
+
+    #[test]
+    fn identifier_rules_are_enforced() {
+        let keys = signers(3);
+        let basic = build(
+            &json!({
+                "v": "", "t": "icp", "d": "", "i": Verfer::new(*keys[0].verfer().raw(), false).qb64(),
+                "s": "0", "kt": "1", "k": [Verfer::new(*keys[0].verfer().raw(), false).qb64()],
+                "nt": "0", "n": [], "bt": "0", "b": [], "c": [], "a": []
+            }),
+            false,
+        );
+        let state = KeyState::incept(&basic, &sign_all(&basic, &[(&keys[0], 0)])).unwrap();
+        let ixn = interact(state.prefix(), 1, state.said(), Vec::new());
+        assert!(state
+            .apply(&ixn, &sign_all(&ixn, &[(&keys[0], 0)]))
+            .unwrap_err()
+            .to_string()
+            .contains("is non-transferable"));
+        let establishment_only = build(
+            &json!({
+                "v": "", "t": "icp", "d": "", "i": "", "s": "0", "kt": "1", "k": [keys[0].verfer().qb64()],
+                "nt": "1", "n": [digest(&keys[1])], "bt": "0", "b": [], "c": ["EO"], "a": []
+            }),
+            true,
+        );
+        let state = KeyState::incept(
+            &establishment_only,
+            &sign_all(&establishment_only, &[(&keys[0], 0)]),
+        )
+        .unwrap();
+        let ixn = interact(state.prefix(), 1, state.said(), Vec::new());
+        assert_eq!(
+            state.apply(&ixn, &sign_all(&ixn, &[(&keys[0], 0)])),
+            Err(KelError::EstablishmentOnly)
+        );
+        let mut drt = rotation(&state, &[&keys[1]], &json!("1"), &[&keys[2]], &json!("1"))
+            .value()
+            .clone();
+        drt["t"] = json!("drt");
+        let drt = build(&drt, false);
+        assert_eq!(
+            state
+                .apply(&drt, &sign_all(&drt, &[(&keys[1], 0)]))
+                .unwrap_err()
+                .to_string(),
+            "this identifier rotates with rot, not drt"
+        );
+        let mut removal = rotation(&state, &[&keys[1]], &json!("1"), &[&keys[2]], &json!("1"))
+            .value()
+            .clone();
+        removal["br"] = json!([keys[2].verfer().qb64()]);
+        let removal = build(&removal, false);
+        assert_eq!(
+            state
+                .apply(&removal, &sign_all(&removal, &[(&keys[1], 0)]))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "br removes {}, which is not a current backer",
+                keys[2].verfer().qb64()
+            )
+        );
+    }
+
+    #[test]
+    fn stored_logs_replay_into_their_record() {
+        let events = [event(AID1_ICP), event(AID1_IXN), event(AID1_ROT)];
+        let record = KeyStateRecord::from_kel(&events, ROT_SEEN).unwrap();
+        assert_eq!(record.to_value().to_string(), AID1_STATE_AFTER_ROT);
+        assert!(KeyStateRecord::from_kel(&events[1..], ROT_SEEN).is_err());
+    }
+}
