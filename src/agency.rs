@@ -22,7 +22,7 @@ use crate::keri::event::Event;
 use crate::keri::state::KeyStateRecord;
 use crate::legacy;
 use crate::secrets::{self, SecretBox};
-use crate::store::{self, Batch, Opened, Reader, Store};
+use crate::store::{self, Batch, Opened, OwnerWriter, Reader, Store};
 
 /// File name extension of the store.
 const STORE_EXTENSION: &str = "redb";
@@ -36,6 +36,23 @@ pub enum BootError {
     Exists,
     /// Storage failed; nothing was kept.
     Storage(anyhow::Error),
+}
+
+/// Why a request on an agent's rows failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The request is wrong (400), with the reason; nothing was staged.
+    Invalid(String),
+    /// Nothing by that name (404).
+    NotFound(String),
+    /// The store failed (500); the whole batch is abandoned.
+    Storage(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Storage(err)
+    }
 }
 
 /// A loaded agent and when it was loaded, for the newest-first close.
@@ -60,6 +77,8 @@ pub struct Agency {
     loaded: HashMap<String, Loaded>,
     next_order: u64,
     staging: Option<Staging>,
+    /// A write of the open batch failed: it must not commit.
+    poisoned: bool,
     secrets: SecretBox,
     urls: Urls,
     release_timeout: Duration,
@@ -99,6 +118,7 @@ impl Agency {
             loaded: HashMap::new(),
             next_order: 0,
             staging: None,
+            poisoned: false,
             secrets,
             urls: config.urls.clone(),
             release_timeout: config.release_timeout,
@@ -183,6 +203,23 @@ impl Agency {
         Ok(Some(accepted))
     }
 
+    /// Runs `stage` on `controller`'s rows in the open batch. A refusal stages nothing (the
+    /// stage functions check everything first); a storage failure abandons the whole batch,
+    /// so that no request of it is acknowledged.
+    pub fn stage<T>(
+        &mut self,
+        controller: &str,
+        stage: impl FnOnce(&mut OwnerWriter<'_>) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let staging = open_staging(&mut self.staging, &self.store)?;
+        let outcome = stage(&mut staging.batch.owner(controller));
+        if let Err(Failure::Storage(err)) = &outcome {
+            log::error!("abandoning the batch: {err:#}");
+            self.poisoned = true;
+        }
+        outcome
+    }
+
     /// Whether writes wait for `commit`.
     pub fn has_staged(&self) -> bool {
         self.staging.is_some()
@@ -200,7 +237,13 @@ impl Agency {
             return Ok(0);
         };
         let staged = booted.len() + touched.len();
-        match batch.commit() {
+        let committed = if std::mem::take(&mut self.poisoned) {
+            drop(batch);
+            Err(anyhow!("a write of the batch failed"))
+        } else {
+            batch.commit()
+        };
+        match committed {
             Ok(()) => {
                 for mut agent in booted {
                     agent.touch(now);

@@ -37,6 +37,18 @@ const SETTINGS: TableDefinition<(&str, &str), &str> = TableDefinition::new("sett
 /// (owner, delegate prefix, delegate SAID) → the approving event "sn,SAID".
 const APPROVALS: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("approvals");
 
+/// (owner, identifier name) → the identifier's record (JSON).
+pub const IDENTIFIERS: Records = TableDefinition::new("identifiers");
+/// (owner, identifier prefix) → its name.
+pub const PREFIXES: Records = TableDefinition::new("prefixes");
+/// (owner, operation name) → the long-running operation (JSON).
+pub const OPERATIONS: Records = TableDefinition::new("operations");
+/// (owner, "cid.role.eid") → the authorizing end-role reply and its signatures (JSON).
+pub const END_ROLES: Records = TableDefinition::new("end_roles");
+
+/// A table of one kind of record, keyed by owner and the record's name.
+pub type Records = TableDefinition<'static, (&'static str, &'static str), &'static str>;
+
 /// The META key naming the store format, and the format this code writes.
 const FORMAT_KEY: &str = "format";
 const FORMAT: &[u8] = b"keria-agency-store-1";
@@ -114,6 +126,9 @@ impl Store {
                     txn.open_table(SECRETS)?;
                     txn.open_table(SETTINGS)?;
                     txn.open_table(APPROVALS)?;
+                    for records in [IDENTIFIERS, PREFIXES, OPERATIONS, END_ROLES] {
+                        txn.open_table(records)?;
+                    }
                 }
                 batch.set_meta(FORMAT_KEY, FORMAT)?;
                 batch.commit()
@@ -225,6 +240,16 @@ impl OwnerReader<'_> {
             .get((self.owner, name))?
             .map(|value| value.value().to_vec()))
     }
+
+    /// One record of `kind`.
+    pub fn record(&self, kind: Records, name: &str) -> Result<Option<String>> {
+        record(&self.txn.open_table(kind)?, self.owner, name)
+    }
+
+    /// Every record of `kind` whose name starts with `prefix`, in name order.
+    pub fn records(&self, kind: Records, prefix: &str) -> Result<Vec<(String, String)>> {
+        records(&self.txn.open_table(kind)?, self.owner, prefix)
+    }
 }
 
 /// One write transaction: rows staged together, durable together at `commit`.
@@ -315,6 +340,33 @@ impl OwnerWriter<'_> {
         Ok(())
     }
 
+    /// One record of `kind`, staged ones included.
+    pub fn record(&self, kind: Records, name: &str) -> Result<Option<String>> {
+        record(&self.txn.open_table(kind)?, self.owner, name)
+    }
+
+    /// Every record of `kind` whose name starts with `prefix`, staged ones included.
+    pub fn records(&self, kind: Records, prefix: &str) -> Result<Vec<(String, String)>> {
+        records(&self.txn.open_table(kind)?, self.owner, prefix)
+    }
+
+    /// Sets a record of `kind`.
+    pub fn put_record(&mut self, kind: Records, name: &str, value: &str) -> Result<()> {
+        self.txn
+            .open_table(kind)?
+            .insert((self.owner, name), value)?;
+        Ok(())
+    }
+
+    /// Removes a record of `kind`; whether it was there.
+    pub fn remove_record(&mut self, kind: Records, name: &str) -> Result<bool> {
+        Ok(self
+            .txn
+            .open_table(kind)?
+            .remove((self.owner, name))?
+            .is_some())
+    }
+
     /// Records that event `approval` ("sn,SAID") approved the delegate `prefix`'s `said`.
     pub fn put_approval(&mut self, prefix: &str, said: &str, approval: &str) -> Result<()> {
         self.txn
@@ -351,6 +403,33 @@ fn kel(
         });
     }
     Ok(kel)
+}
+
+fn record(
+    table: &impl ReadableTable<(&'static str, &'static str), &'static str>,
+    owner: &str,
+    name: &str,
+) -> Result<Option<String>> {
+    Ok(table
+        .get((owner, name))?
+        .map(|value| value.value().to_owned()))
+}
+
+fn records(
+    table: &impl ReadableTable<(&'static str, &'static str), &'static str>,
+    owner: &str,
+    prefix: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    for entry in table.range((owner, prefix)..)? {
+        let (key, value) = entry?;
+        let (key_owner, name) = key.value();
+        if key_owner != owner || !name.starts_with(prefix) {
+            break;
+        }
+        found.push((name.to_owned(), value.value().to_owned()));
+    }
+    Ok(found)
 }
 
 /// Creates `dir` (and parents) as 0700, or checks an existing one is private.

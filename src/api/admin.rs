@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::agency::Agency;
 use crate::agent::{Accepted, Agent};
+use crate::identifiers;
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::httpsig;
@@ -32,7 +33,7 @@ pub(super) fn agent_state(agency: &mut Agency, controller: &str) -> Response {
         Ok(json!({
             "agent": agent_state.to_value(),
             "controller": { "state": controller_state.to_value(), "ee": establishment.value() },
-            "pidx": 0,
+            "pidx": identifiers::count(&reader.owner(controller))?,
         }))
     })();
     match body {
@@ -88,21 +89,27 @@ pub(super) fn approve(agency: &mut Agency, controller: &str, request: &Request) 
     }
 }
 
-/// A signed request: verified, answered by `route`, and the answer signed.
+/// A signed request: verified, answered by `route` for the controller that signed it, and
+/// the answer signed by that controller's agent.
 pub(super) fn signed(
     agency: &mut Agency,
     request: &Request,
     window: Duration,
-    route: impl FnOnce(&Request) -> Response,
+    route: impl FnOnce(&mut Agency, &str, &Request) -> Response,
 ) -> Response {
-    let agent = match authenticate(agency, request, window) {
-        Ok(agent) => agent,
+    let controller = match authenticate(agency, request, window) {
+        Ok(agent) => agent.controller().to_owned(),
         Err(reason) => {
             log::info!("401 for {} {}: {reason}", request.method, request.path);
             return Response::empty(401).header("Content-Type", "application/json");
         }
     };
-    let mut response = route(request);
+    let mut response = route(agency, &controller, request);
+    let agent = match agency.agent(&controller, Instant::now()) {
+        Ok(Some(agent)) => agent,
+        Ok(None) => return no_agent(&controller),
+        Err(err) => return storage_error(&err),
+    };
     for (name, value) in httpsig::response_headers(
         agent.prefix(),
         agent.signer(),
@@ -158,23 +165,6 @@ fn authenticate<'a>(
         ));
     }
     Ok(agent)
-}
-
-/// `GET /identifiers`: the controller's managed identifiers (none yet).
-pub(super) fn identifiers(request: &Request) -> Response {
-    let status = if request.header("range").is_some() {
-        206
-    } else {
-        200
-    };
-    Response::json_text(status, "[]".to_owned())
-        .header("Accept-Ranges", "aids")
-        .header("Content-Range", "aids 0-0/0")
-}
-
-/// `GET /operations`: long-running operations (none).
-pub(super) fn operations() -> Response {
-    Response::json_text(200, "[]".to_owned())
 }
 
 fn no_agent(controller: &str) -> Response {

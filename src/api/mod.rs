@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod boot;
 mod health;
+mod identifiers;
 
 use std::time::{Duration, Instant};
 
@@ -92,14 +93,7 @@ impl Api {
                 _ => method_not_allowed("GET, PUT, OPTIONS"),
             };
         }
-        admin::signed(agency, request, self.signature_window, |request| {
-            match (request.method.as_str(), request.path.as_str()) {
-                ("GET", "/identifiers") => admin::identifiers(request),
-                ("GET", "/operations") => admin::operations(),
-                ("GET" | "POST" | "PUT" | "DELETE", _) => not_found(request),
-                _ => method_not_allowed("GET, POST, PUT, DELETE, OPTIONS"),
-            }
-        })
+        admin::signed(agency, request, self.signature_window, signed_route)
     }
 
     fn boot_port(&self, agency: &mut Agency, request: &Request) -> Response {
@@ -120,6 +114,41 @@ impl Api {
             _ => not_found(request),
         }
     }
+}
+
+/// Routes a verified Signify request of `controller`.
+fn signed_route(agency: &mut Agency, controller: &str, request: &Request) -> Response {
+    let segments: Vec<&str> = request.path.split('/').skip(1).collect();
+    let method = request.method.as_str();
+    match (segments.as_slice(), method) {
+        (["identifiers"], "GET") => identifiers::list(agency, controller, request),
+        (["identifiers"], "POST") => identifiers::create(agency, controller, request),
+        (["identifiers"], _) => method_not_allowed("GET, POST, OPTIONS"),
+        (["identifiers", name], "GET") => identifiers::get(agency, controller, &decode(name)),
+        (["identifiers", name], "PUT") => {
+            identifiers::rename(agency, controller, &decode(name), request)
+        }
+        (["identifiers", _], _) => method_not_allowed("GET, PUT, OPTIONS"),
+        (["identifiers", name, "events"], "POST") => {
+            identifiers::event(agency, controller, &decode(name), request)
+        }
+        (["identifiers", _, "events"], _) => method_not_allowed("POST, OPTIONS"),
+        (["operations"], "GET") => identifiers::operations(agency, controller),
+        (["operations"], _) => method_not_allowed("GET, OPTIONS"),
+        (["operations", name], "GET") => identifiers::operation(agency, controller, &decode(name)),
+        (["operations", name], "DELETE") => {
+            identifiers::delete_operation(agency, controller, &decode(name))
+        }
+        (["operations", _], _) => method_not_allowed("GET, DELETE, OPTIONS"),
+        _ => not_found(request),
+    }
+}
+
+/// A path segment with its percent-escapes decoded (names may hold any character).
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Commits what the request staged; its answer stands only if the commit succeeds.
