@@ -14,6 +14,7 @@ use crate::api::Api;
 use crate::config::StartConfig;
 use crate::logging::LogFile;
 use crate::notify::Notifier;
+use crate::server::http::Request;
 use crate::server::{tls, Port, ServerSettings, Servers};
 use crate::signals::Signals;
 
@@ -104,6 +105,11 @@ impl Service {
 
     /// Waits up to `timeout` for I/O and serves what is ready.
     pub fn wait(&mut self, timeout: Duration) -> Result<()> {
+        let timeout = if self.servers.has_resumable() {
+            Duration::ZERO
+        } else {
+            timeout
+        };
         match self.poll.poll(&mut self.events, Some(timeout)) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
@@ -111,6 +117,8 @@ impl Service {
         }
         let now = Instant::now();
         let registry = self.poll.registry();
+        let api = &mut self.api;
+        let mut handler = |port, request: &Request, _ticket| api.handle(port, request);
         for event in &self.events {
             if event.token() == SIGNAL {
                 self.signals.drain_wake();
@@ -118,13 +126,10 @@ impl Service {
                     reopen(self.log_file.as_ref());
                 }
             } else if Servers::owns(event.token()) {
-                let api = &mut self.api;
-                self.servers
-                    .handle(registry, event, now, &mut |port, request| {
-                        api.handle(port, request)
-                    });
+                self.servers.handle(registry, event, now, &mut handler);
             }
         }
+        self.servers.resume(registry, now, &mut handler);
         Ok(())
     }
 
@@ -144,6 +149,11 @@ impl Service {
         self.notifier
             .stopping(&format!("stopping: closing {loaded} loaded agents"));
         self.servers.begin_stop(self.poll.registry());
+    }
+
+    /// Drops the connections still open once the stop's grace for in-flight responses ends.
+    pub fn end_grace(&mut self) {
+        self.servers.abandon(self.poll.registry());
     }
 
     /// Whether every in-flight request has been answered.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::agency::Agency;
 use crate::config::{BootCredentials, StartConfig};
 use crate::server::http::{Request, Response};
-use crate::server::Port;
+use crate::server::{Port, Reply};
 
 /// Headers a browser running signify-ts must be able to read.
 const EXPOSED_HEADERS: &str = "cesr-attachment, cesr-date, content-type, signature, signature-input, signify-resource, signify-timestamp";
@@ -62,8 +62,8 @@ impl Api {
         self.stopping = true;
     }
 
-    /// Answers one request.
-    pub fn handle(&mut self, port: Port, request: &Request) -> Response {
+    /// Answers one request; every handler answers at once.
+    pub fn handle(&mut self, port: Port, request: &Request) -> Reply {
         let started = Instant::now();
         let mut response = match port {
             Port::Boot => self.boot_port(request),
@@ -83,7 +83,7 @@ impl Api {
                 started.elapsed().as_secs_f64() * 1e3
             );
         }
-        response
+        Reply::Now(response)
     }
 
     fn admin_port(&mut self, request: &Request) -> Response {

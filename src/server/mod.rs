@@ -1,11 +1,15 @@
 //! The three HTTP servers (admin, http, boot): listeners and their connections.
 //!
 //! `Servers::bind` opens the listeners; the run loop feeds it poll events; `begin_stop` closes
-//! the listeners and idle connections; `close` drops whatever is left.
+//! the listeners and every connection with nothing in flight; `abandon` drops what is still open
+//! when the stop's grace ends; `close` drops whatever is left.
 
-pub mod connection;
+mod buffer;
+mod connection;
 pub mod http;
+mod reply;
 pub mod tls;
+mod transport;
 
 use std::collections::HashMap;
 use std::io;
@@ -20,8 +24,9 @@ use mio::{Interest, Registry, Token};
 use rustls::ServerConfig;
 use time::OffsetDateTime;
 
-use connection::Connection;
-use http::{Limits, Request, Response};
+use connection::{Connection, Handler};
+use http::{Limits, Response};
+pub use reply::{Reply, Ticket};
 
 /// Which of the three servers a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +62,15 @@ pub struct ServerSettings {
 /// The first token handed to a connection; lower ones are listeners and the run loop's own.
 const FIRST_CONNECTION: usize = 16;
 
+/// Longest time in-flight responses may take to go out once the stop begins; see `stop_grace`.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// How long the stop waits for in-flight responses (and deferred replies) before dropping them:
+/// `STOP_GRACE`, or half of the shutdown timeout when that is shorter.
+pub fn stop_grace(shutdown_timeout: Duration) -> Duration {
+    STOP_GRACE.min(shutdown_timeout / 2)
+}
+
 /// The listeners and every open connection.
 pub struct Servers {
     listeners: Vec<(Token, Port, TcpListener)>,
@@ -64,6 +78,8 @@ pub struct Servers {
     next_token: usize,
     settings: ServerSettings,
     stopping: bool,
+    /// Connections with work that no poll event will announce.
+    resume: Vec<Token>,
 }
 
 impl Servers {
@@ -93,6 +109,7 @@ impl Servers {
             next_token: FIRST_CONNECTION,
             settings,
             stopping: false,
+            resume: Vec::new(),
         })
     }
 
@@ -120,7 +137,7 @@ impl Servers {
         registry: &Registry,
         event: &Event,
         now: Instant,
-        handler: &mut dyn FnMut(Port, &Request) -> Response,
+        handler: &mut Handler<'_>,
     ) {
         let token = event.token();
         if let Some(index) = self
@@ -131,19 +148,68 @@ impl Servers {
             self.accept(registry, index, now);
             return;
         }
+        self.serve(registry, token, now, handler);
+    }
+
+    /// Serves connections that have work left without a poll event: input left unparsed when
+    /// their turn ended, or a deferred reply completed with pipelined requests behind it.
+    pub fn resume(&mut self, registry: &Registry, now: Instant, handler: &mut Handler<'_>) {
+        for token in std::mem::take(&mut self.resume) {
+            if self
+                .connections
+                .get(&token)
+                .is_some_and(Connection::wants_resume)
+            {
+                self.serve(registry, token, now, handler);
+            }
+        }
+    }
+
+    /// Whether `resume` has work: the next poll should not wait.
+    pub fn has_resumable(&self) -> bool {
+        !self.resume.is_empty()
+    }
+
+    /// Writes the deferred reply of `ticket`; false, and nothing written, when its connection
+    /// has gone or does not await that request.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "a ticket is used once: completing consumes it"
+    )]
+    pub fn complete(&mut self, registry: &Registry, ticket: Ticket, response: &Response) -> bool {
+        let token = ticket.connection;
+        let Some(connection) = self.connections.get_mut(&token) else {
+            log::debug!("a deferred reply for a closed connection was dropped");
+            return false;
+        };
+        let written = connection.complete(registry, ticket.request, response);
+        self.settle(token);
+        written
+    }
+
+    fn serve(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+        handler: &mut Handler<'_>,
+    ) {
         let Some(connection) = self.connections.get_mut(&token) else {
             return;
         };
-        connection.ready(
-            registry,
-            token,
-            &self.settings.limits,
-            self.stopping,
-            now,
-            handler,
-        );
+        connection.ready(registry, token, &self.settings.limits, now, handler);
+        self.settle(token);
+    }
+
+    /// Drops a closed connection, or notes that it must be served again.
+    fn settle(&mut self, token: Token) {
+        let Some(connection) = self.connections.get(&token) else {
+            return;
+        };
         if connection.is_closed() {
             self.connections.remove(&token);
+        } else if connection.wants_resume() {
+            self.resume.push(token);
         }
     }
 
@@ -165,6 +231,7 @@ impl Servers {
                         socket,
                         self.settings.tls.as_ref(),
                         port,
+                        &self.settings.limits,
                         registry,
                         token,
                         now,
@@ -191,14 +258,15 @@ impl Servers {
     /// Closes connections that stalled or idled past their timeouts.
     pub fn tick(&mut self, registry: &Registry, now: Instant) {
         let header_timeout = self.settings.header_timeout;
-        for (token, connection) in &mut self.connections {
-            connection.tick(registry, *token, header_timeout, now);
+        for connection in self.connections.values_mut() {
+            connection.tick(registry, header_timeout, now);
         }
         self.connections
             .retain(|_, connection| !connection.is_closed());
     }
 
-    /// Closes the listeners (new connections are refused) and every idle connection.
+    /// Closes the listeners (new connections are refused) and every connection with nothing in
+    /// flight: idle, or holding part of a request.
     pub fn begin_stop(&mut self, registry: &Registry) {
         self.stopping = true;
         for (_, _, mut listener) in self.listeners.drain(..) {
@@ -214,6 +282,15 @@ impl Servers {
     /// Whether every in-flight request has been answered and every connection closed.
     pub fn is_drained(&self) -> bool {
         self.connections.is_empty()
+    }
+
+    /// Drops every connection still open (the stop's grace has ended), naming each in the log.
+    pub fn abandon(&mut self, registry: &Registry) {
+        for mut connection in self.connections.drain().map(|(_, connection)| connection) {
+            log::warn!("stop grace ended: dropping the {}", connection.describe());
+            connection.close_now(registry);
+        }
+        self.resume.clear();
     }
 
     /// What is still open, for the log at the shutdown deadline.

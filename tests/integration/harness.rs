@@ -287,6 +287,16 @@ impl Keria {
         self.wait_exit()
     }
 
+    /// Resident memory of the keria process, in KiB (`VmRSS` in /proc).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS in /proc status:\n{status}"))
+    }
+
     /// One request on a fresh connection; the raw response.
     #[allow(
         clippy::unused_self,

@@ -1,0 +1,141 @@
+//! The servers under hostile or careless clients: floods that never read, requests cut short at
+//! the stop, large and pipelined requests over TLS, file-descriptor exhaustion, strict framing.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+
+use crate::harness::{read_response, Keria, Start, PATIENCE};
+
+/// What a flooding client sends: pipelined `/health` requests.
+const FLOOD_REQUEST: &[u8] = b"GET /health HTTP/1.1\r\n\r\n";
+
+/// How much a flooding client writes.
+const FLOOD_BYTES: usize = 4 << 20;
+
+/// How long another client may wait for `/health` while a flood goes on.
+const PROMPT: Duration = Duration::from_secs(2);
+
+/// Most resident memory keria may use while one client floods it (it idles near 8 MiB).
+const RSS_BOUND_KIB: u64 = 32 << 10;
+
+/// The log line a connection writes when its client stopped reading and its output is full.
+const PAUSED: &str = "the client is not reading; reading paused";
+
+/// A keria that logs at DEBUG, so the pause of a connection is visible.
+fn start_debug() -> Keria {
+    Start::new().env("KERIA_LOG_LEVEL", "DEBUG").start()
+}
+
+/// A client that writes `FLOOD_BYTES` of pipelined requests from a thread and never reads.
+/// The thread ends when keria closes the connection; the returned stream keeps it open.
+fn flood(port: u16) -> (TcpStream, JoinHandle<()>) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let thread = std::thread::spawn(move || {
+        let burst = FLOOD_REQUEST.repeat(FLOOD_BYTES / FLOOD_REQUEST.len());
+        let _ = writer.write_all(&burst);
+    });
+    (stream, thread)
+}
+
+/// A client that sent `bytes` (less than a whole request); returns once keria has read them.
+fn partial_request(keria: &Keria, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", keria.ports().boot)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.write_all(bytes).unwrap();
+    // A request answered on a later connection proves the first bytes were read.
+    assert_eq!(keria.get(keria.ports().boot, "/health").status, 200);
+    stream
+}
+
+/// `GET /health` on a fresh connection, answered within `PROMPT`.
+fn prompt_health(port: u16) -> u16 {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(PROMPT)).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let status = read_response(&mut stream).status;
+    assert!(
+        started.elapsed() < PROMPT,
+        "/health took {:?}",
+        started.elapsed()
+    );
+    status
+}
+
+#[test]
+fn a_partial_request_line_does_not_hold_the_stop() {
+    let mut keria = Start::new().start();
+    let mut stream = partial_request(&keria, b"GET /hea");
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+}
+
+#[test]
+fn half_a_body_does_not_hold_the_stop() {
+    let mut keria = Start::new().start();
+    let _stream = partial_request(
+        &keria,
+        b"POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"icp\":",
+    );
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+    assert!(!keria.log().contains("stop grace ended"), "{}", keria.log());
+}
+
+#[test]
+fn a_response_the_client_never_reads_is_dropped_after_the_grace() {
+    let mut keria = start_debug();
+    let (_stream, flooder) = flood(keria.ports().boot);
+    keria
+        .wait_for_log(PAUSED)
+        .expect("the flooding connection never paused");
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+    let line = keria.wait_for_log("stop grace ended").unwrap();
+    assert!(line.contains("boot connection from 127.0.0.1"), "{line}");
+    flooder.join().unwrap();
+}
+
+#[test]
+fn a_flood_that_never_reads_leaves_other_clients_served_and_memory_bounded() {
+    let mut keria = start_debug();
+    let boot = keria.ports().boot;
+    let (_stream, flooder) = flood(boot);
+    keria
+        .wait_for_log(PAUSED)
+        .expect("the flooding connection never paused");
+    for _ in 0..10 {
+        assert_eq!(prompt_health(boot), 200);
+        let rss = keria.rss_kib();
+        assert!(rss < RSS_BOUND_KIB, "keria uses {rss} KiB while flooded");
+    }
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+    flooder.join().unwrap();
+}
