@@ -114,10 +114,12 @@ impl Connection {
             if received == Received::Closed {
                 self.peer_closed = true;
             }
-            self.answer(token, limits, now, handler);
+            let held_back = self.answer(token, limits, now, handler);
             self.send();
-            // Only a read stopped by a full buffer leaves bytes no poll event will announce.
-            self.resume = received == Received::Full && self.may_read();
+            // Bytes left unread (the input was full) or unparsed (the output was full) are
+            // announced by no poll event once the socket took the answers: go on here.
+            self.resume = (received == Received::Full && self.may_read())
+                || (held_back && !self.output.is_full());
             if !self.resume {
                 break;
             }
@@ -230,15 +232,22 @@ impl Connection {
             || stopped_with_nothing_pending)
     }
 
-    fn answer(&mut self, token: Token, limits: &Limits, now: Instant, handler: &mut Handler<'_>) {
-        while !self.closing
-            && self.awaited.is_none()
-            && !self.output.is_full()
-            && !self.input.is_empty()
-        {
+    /// Answers the complete requests received; true if some input was held back because the
+    /// output was full.
+    fn answer(
+        &mut self,
+        token: Token,
+        limits: &Limits,
+        now: Instant,
+        handler: &mut Handler<'_>,
+    ) -> bool {
+        while !self.closing && self.awaited.is_none() && !self.input.is_empty() {
+            if self.output.is_full() {
+                return true;
+            }
             self.request_started.get_or_insert(now);
             match parse(self.input.unparsed(), limits) {
-                Ok(Parsed::Incomplete) => return,
+                Ok(Parsed::Incomplete) => return false,
                 Ok(Parsed::Complete(request, used)) => {
                     self.input.consume(used);
                     self.request_started = None;
@@ -264,6 +273,7 @@ impl Connection {
                 }
             }
         }
+        false
     }
 
     /// Queues `response`; after it the connection closes if asked, or once the stop began.

@@ -3,12 +3,16 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use crate::harness::{read_response, Keria, Start, PATIENCE};
+use crate::tls::{client_config, make_pki};
 
 /// What a flooding client sends: pipelined `/health` requests.
 const FLOOD_REQUEST: &[u8] = b"GET /health HTTP/1.1\r\n\r\n";
@@ -138,4 +142,79 @@ fn a_flood_that_never_reads_leaves_other_clients_served_and_memory_bounded() {
         keria.log()
     );
     flooder.join().unwrap();
+}
+
+/// A keria serving TLS with a fresh PKI; the PKI's directory must outlive it.
+fn start_tls(dir: &std::path::Path) -> (Keria, Arc<ClientConfig>) {
+    let pki = make_pki(dir);
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let keria = Start::new()
+        .args([
+            "--keypath",
+            &path("server.key"),
+            "--certpath",
+            &path("server.pem"),
+        ])
+        .start();
+    (keria, client_config(&pki, false))
+}
+
+/// A TLS connection to 127.0.0.1:`port`.
+fn tls_connect(port: u16, config: Arc<ClientConfig>) -> StreamOwned<ClientConnection, TcpStream> {
+    let server_name = ServerName::try_from("127.0.0.1").unwrap();
+    let connection = ClientConnection::new(config, server_name).unwrap();
+    let socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    StreamOwned::new(connection, socket)
+}
+
+#[test]
+fn a_large_body_over_tls_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut keria, config) = start_tls(dir.path());
+    let mut stream = tls_connect(keria.ports().boot, config);
+    let body = format!("{{\"icp\":\"{}\"}}", "a".repeat(200 << 10));
+    stream
+        .write_all(
+            format!(
+                "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    stream.flush().unwrap();
+    let response = read_response(&mut stream);
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+}
+
+#[test]
+fn a_thousand_pipelined_requests_over_tls_are_all_answered_then_the_stop_is_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut keria, config) = start_tls(dir.path());
+    let mut stream = tls_connect(keria.ports().boot, config);
+    stream
+        .write_all(&b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000))
+        .unwrap();
+    stream.flush().unwrap();
+    for answered in 0..1000 {
+        let response =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_response(&mut stream)))
+                .unwrap_or_else(|_| panic!("only {answered} of 1000 requests were answered"));
+        assert_eq!(response.status, 200);
+    }
+    // The connection stays open and idle: the stop must not wait for it.
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+    assert!(!keria.log().contains("stop grace ended"), "{}", keria.log());
 }
