@@ -3,6 +3,7 @@
 //! Every flag, its environment fallback and its default live here and nowhere else;
 //! `config.rs` turns the parsed flags into a validated configuration.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
@@ -24,6 +25,7 @@ Exit status:
   128+n  the exit forced by a second signal n
 
 Environment:
+  KERIA_HOST        address the three ports listen on (default 0.0.0.0, all interfaces)
   KERI_AGENT_CORS   \"true\" or \"1\": answer CORS requests and expose the signature headers
   KERIA_RELEASER_TIMEOUT  seconds before an idle agent is released (default 86400)
   KERIA_CURLS, KERIA_IURLS, KERIA_DURLS  ';'-separated URLs kept in each agent's configuration
@@ -153,6 +155,15 @@ pub struct BootAuthArgs {
 pub struct StartArgs {
     #[command(flatten)]
     pub ports: PortArgs,
+    /// Address the three ports listen on (IPv4 or IPv6; `::` or `0.0.0.0` for all interfaces).
+    #[arg(
+        long,
+        env = "KERIA_HOST",
+        default_value = "0.0.0.0",
+        value_parser = clap::value_parser!(IpAddr),
+        value_name = "ADDRESS"
+    )]
+    pub host: IpAddr,
     /// Name of the agency's keystore.
     #[arg(short = 'n', long, default_value = "keria")]
     pub name: String,

@@ -54,6 +54,7 @@ impl Service {
         };
         let agency = Agency::open(config)?;
         let settings = ServerSettings {
+            host: config.host,
             admin: config.admin_port,
             http: config.http_port,
             boot: config.boot_port,

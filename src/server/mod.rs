@@ -13,7 +13,7 @@ mod transport;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,8 @@ impl Port {
 /// What the servers need from the configuration.
 #[derive(Clone)]
 pub struct ServerSettings {
+    /// The address all three ports listen on.
+    pub host: IpAddr,
     pub admin: u16,
     pub http: u16,
     pub boot: u16,
@@ -83,7 +85,7 @@ pub struct Servers {
 }
 
 impl Servers {
-    /// Binds admin, http and boot on all interfaces; fails naming the port that cannot be bound.
+    /// Binds admin, http and boot on the host address; fails naming the port that cannot be bound.
     pub fn bind(settings: ServerSettings, registry: &Registry) -> Result<Self> {
         let mut listeners = Vec::with_capacity(3);
         for (index, (port, number)) in [
@@ -94,9 +96,14 @@ impl Servers {
         .into_iter()
         .enumerate()
         {
-            let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, number));
-            let mut listener = TcpListener::bind(address)
-                .with_context(|| format!("cannot listen on the {} port {number}", port.name()))?;
+            let address = SocketAddr::from((settings.host, number));
+            let mut listener = TcpListener::bind(address).with_context(|| {
+                format!(
+                    "cannot listen on the {} port {number} at {}",
+                    port.name(),
+                    settings.host
+                )
+            })?;
             let token = Token(index);
             registry
                 .register(&mut listener, token, Interest::READABLE)
@@ -319,4 +326,154 @@ fn refuse_busy(socket: &TcpStream) {
     )
     .write_to(&mut out, true, OffsetDateTime::now_utc());
     let _ = io::Write::write(&mut &*socket, &out);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpStream};
+    use std::time::{Duration, Instant};
+
+    use mio::{Events, Poll};
+
+    use super::http::{Request, Response, DEFAULT_LIMITS};
+    use super::{Port, Reply, ServerSettings, Servers, Ticket};
+
+    /// How long a test may drive the servers before it fails.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    fn open() -> (Poll, Servers, u16) {
+        let poll = Poll::new().unwrap();
+        let settings = ServerSettings {
+            host: Ipv4Addr::LOCALHOST.into(),
+            admin: 0,
+            http: 0,
+            boot: 0,
+            tls: None,
+            limits: DEFAULT_LIMITS,
+            header_timeout: PATIENCE,
+            max_connections: 8,
+        };
+        let servers = Servers::bind(settings, poll.registry()).unwrap();
+        let boot = servers
+            .local_ports()
+            .into_iter()
+            .find(|(port, _)| *port == Port::Boot)
+            .unwrap()
+            .1;
+        (poll, servers, boot)
+    }
+
+    /// Serves `/later` by deferring its reply (the ticket goes to `tickets`), anything else now.
+    fn handler(tickets: &RefCell<Vec<Ticket>>) -> impl FnMut(Port, &Request, Ticket) -> Reply + '_ {
+        move |_, request, ticket| {
+            if request.path == "/later" {
+                tickets.borrow_mut().push(ticket);
+                Reply::Later
+            } else {
+                Reply::Now(Response::empty(200).body(request.path.clone().into_bytes()))
+            }
+        }
+    }
+
+    /// Polls and serves until `done` holds.
+    fn drive(
+        poll: &mut Poll,
+        servers: &mut Servers,
+        handler: &mut dyn FnMut(Port, &Request, Ticket) -> Reply,
+        mut done: impl FnMut(&Servers) -> bool,
+    ) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut events = Events::with_capacity(64);
+        while !done(servers) {
+            assert!(Instant::now() < deadline, "the servers never got there");
+            poll.poll(&mut events, Some(Duration::from_millis(20)))
+                .unwrap();
+            let now = Instant::now();
+            for event in &events {
+                servers.handle(poll.registry(), event, now, handler);
+            }
+            servers.resume(poll.registry(), now, handler);
+        }
+    }
+
+    /// Reads what the client received so far, without waiting.
+    fn received(client: &mut TcpStream) -> String {
+        client.set_nonblocking(true).unwrap();
+        let mut bytes = Vec::new();
+        let _ = client.read_to_end(&mut bytes);
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_deferred_reply_is_written_in_order_before_a_pipelined_request() {
+        let (mut poll, mut servers, boot) = open();
+        let tickets = RefCell::new(Vec::new());
+        let mut handler = handler(&tickets);
+        let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, boot)).unwrap();
+        client
+            .write_all(b"GET /later HTTP/1.1\r\n\r\nGET /now HTTP/1.1\r\n\r\n")
+            .unwrap();
+        drive(&mut poll, &mut servers, &mut handler, |_| {
+            !tickets.borrow().is_empty()
+        });
+        assert_eq!(
+            received(&mut client),
+            "",
+            "answered before the deferred reply"
+        );
+        let ticket = tickets.borrow_mut().pop().unwrap();
+        let response = Response::empty(202).body(b"later".to_vec());
+        assert!(servers.complete(poll.registry(), ticket, &response));
+        let mut text = String::new();
+        drive(&mut poll, &mut servers, &mut handler, |_| {
+            text += &received(&mut client);
+            text.contains("/now")
+        });
+        let later = text.find("HTTP/1.1 202").unwrap();
+        let now = text.find("HTTP/1.1 200").unwrap();
+        assert!(later < now, "{text}");
+        assert!(text.contains("\r\n\r\nlater"), "{text}");
+    }
+
+    #[test]
+    fn a_completion_for_a_connection_that_has_gone_is_ignored() {
+        let (mut poll, mut servers, boot) = open();
+        let tickets = RefCell::new(Vec::new());
+        let mut handler = handler(&tickets);
+        let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, boot)).unwrap();
+        client.write_all(b"GET /later HTTP/1.1\r\n\r\n").unwrap();
+        drive(&mut poll, &mut servers, &mut handler, |_| {
+            !tickets.borrow().is_empty()
+        });
+        servers.begin_stop(poll.registry());
+        assert!(!servers.is_drained(), "a deferred reply is in flight");
+        assert!(servers.describe_open()[0].contains("awaiting a deferred reply"));
+        servers.abandon(poll.registry());
+        assert!(servers.is_drained());
+        let ticket = tickets.borrow_mut().pop().unwrap();
+        assert!(!servers.complete(poll.registry(), ticket, &Response::empty(200)));
+    }
+
+    #[test]
+    fn at_the_stop_a_deferred_reply_is_awaited_and_closes_the_connection() {
+        let (mut poll, mut servers, boot) = open();
+        let tickets = RefCell::new(Vec::new());
+        let mut handler = handler(&tickets);
+        let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, boot)).unwrap();
+        client.write_all(b"GET /later HTTP/1.1\r\n\r\n").unwrap();
+        drive(&mut poll, &mut servers, &mut handler, |_| {
+            !tickets.borrow().is_empty()
+        });
+        servers.begin_stop(poll.registry());
+        let ticket = tickets.borrow_mut().pop().unwrap();
+        assert!(servers.complete(poll.registry(), ticket, &Response::empty(202)));
+        assert!(servers.is_drained());
+        client.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut text = String::new();
+        client.read_to_string(&mut text).unwrap();
+        assert!(text.starts_with("HTTP/1.1 202"), "{text}");
+        assert!(text.contains("Connection: close\r\n"), "{text}");
+    }
 }
