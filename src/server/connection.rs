@@ -54,6 +54,8 @@ pub(super) struct Connection {
     resume: bool,
     /// Whether the output is full, so reading and parsing wait for the client to read.
     paused: bool,
+    /// Whether the connection was accepted over the cap, only to be refused.
+    refusal: bool,
 }
 
 impl Connection {
@@ -90,7 +92,26 @@ impl Connection {
             stopping: false,
             resume: false,
             paused: false,
+            refusal: false,
         })
+    }
+
+    /// Answers a connection over the cap with a 503 and closes it (over TLS, after the
+    /// handshake); such a connection parses no request.
+    pub(super) fn refuse(mut self) -> Self {
+        let response = Response::error(
+            503,
+            "Service Unavailable",
+            "too many connections; retry later",
+        );
+        self.write_response(&response, true);
+        self.refusal = true;
+        self
+    }
+
+    /// Whether this connection only carries the 503 of `refuse`.
+    pub(super) fn is_refusal(&self) -> bool {
+        self.refusal
     }
 
     /// Reads what arrived, answers complete requests with `handler`, writes what it can.
@@ -225,7 +246,9 @@ impl Connection {
     fn may_read(&self) -> bool {
         let stopped_with_nothing_pending =
             self.stopping && self.output.is_empty() && self.awaited.is_none();
-        !(self.closing
+        // A TLS handshake still needs the client's records, even on a closing connection.
+        let closed_for_reading = self.closing && !self.transport.is_handshaking();
+        !(closed_for_reading
             || self.peer_closed
             || self.output.is_full()
             || self.input.room() == 0
@@ -284,7 +307,10 @@ impl Connection {
     }
 
     fn has_pending_write(&self) -> bool {
-        !self.output.is_empty() || self.transport.wants_write()
+        // rustls keeps what is written during the handshake until the handshake ends.
+        !self.output.is_empty()
+            || self.transport.wants_write()
+            || (self.closing && self.transport.is_handshaking())
     }
 
     fn send(&mut self) {

@@ -64,6 +64,10 @@ pub struct ServerSettings {
 /// The first token handed to a connection; lower ones are listeners and the run loop's own.
 const FIRST_CONNECTION: usize = 16;
 
+/// Most TLS connections over the cap answered 503 at once (each needs a handshake); further
+/// ones are closed without an answer.
+const MAX_TLS_REFUSALS: usize = 64;
+
 /// Longest time in-flight responses may take to go out once the stop begins; see `stop_grace`.
 pub const STOP_GRACE: Duration = Duration::from_secs(1);
 
@@ -226,30 +230,12 @@ impl Servers {
             let port = *port;
             match listener.accept() {
                 Ok((socket, _)) => {
-                    if self.connections.len() >= self.settings.max_connections {
-                        if self.settings.tls.is_none() {
-                            refuse_busy(&socket);
-                        }
-                        continue;
-                    }
-                    let token = Token(self.next_token);
-                    self.next_token += 1;
-                    match Connection::open(
-                        socket,
-                        self.settings.tls.as_ref(),
-                        port,
-                        &self.settings.limits,
-                        registry,
-                        token,
-                        now,
-                    ) {
-                        Ok(connection) => {
-                            self.connections.insert(token, connection);
-                        }
-                        Err(err) => log::warn!(
-                            "cannot serve a connection on the {} port: {err}",
-                            port.name()
-                        ),
+                    if self.connections.len() < self.settings.max_connections {
+                        self.open(registry, socket, port, now, false);
+                    } else if self.settings.tls.is_none() {
+                        refuse_busy(&socket);
+                    } else if self.tls_refusals() < MAX_TLS_REFUSALS {
+                        self.open(registry, socket, port, now, true);
                     }
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
@@ -260,6 +246,47 @@ impl Servers {
                 }
             }
         }
+    }
+
+    /// Serves an accepted socket; with `refuse`, only to answer 503 and close.
+    fn open(
+        &mut self,
+        registry: &Registry,
+        socket: TcpStream,
+        port: Port,
+        now: Instant,
+        refuse: bool,
+    ) {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        match Connection::open(
+            socket,
+            self.settings.tls.as_ref(),
+            port,
+            &self.settings.limits,
+            registry,
+            token,
+            now,
+        ) {
+            Ok(connection) if refuse => {
+                self.connections.insert(token, connection.refuse());
+            }
+            Ok(connection) => {
+                self.connections.insert(token, connection);
+            }
+            Err(err) => log::warn!(
+                "cannot serve a connection on the {} port: {err}",
+                port.name()
+            ),
+        }
+    }
+
+    /// How many TLS connections over the cap are being answered 503.
+    fn tls_refusals(&self) -> usize {
+        self.connections
+            .values()
+            .filter(|connection| connection.is_refusal())
+            .count()
     }
 
     /// Closes connections that stalled or idled past their timeouts.

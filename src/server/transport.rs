@@ -89,6 +89,14 @@ impl Transport {
         }
     }
 
+    /// Whether a TLS handshake is still under way.
+    pub(super) fn is_handshaking(&self) -> bool {
+        match self {
+            Self::Plain => false,
+            Self::Tls(tls) => tls.is_handshaking(),
+        }
+    }
+
     /// Sends TLS close_notify, as far as the socket takes it.
     pub(super) fn close(&mut self, socket: &mut TcpStream) {
         if let Self::Tls(tls) = self {

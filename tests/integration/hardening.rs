@@ -218,3 +218,88 @@ fn a_thousand_pipelined_requests_over_tls_are_all_answered_then_the_stop_is_prom
     );
     assert!(!keria.log().contains("stop grace ended"), "{}", keria.log());
 }
+
+#[test]
+fn content_length_must_be_plain_digits_and_absolute_targets_route_on_their_path() {
+    let mut keria = Start::new().start();
+    let boot = keria.ports().boot;
+    for length in ["+2", "2 2", "-0", "0x2"] {
+        let response = keria.request(
+            boot,
+            &format!("POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n{{}}"),
+        );
+        assert_eq!(response.status, 400, "Content-Length {length:?}");
+        assert!(
+            response.body.contains("invalid Content-Length"),
+            "{}",
+            response.body
+        );
+    }
+    let response = keria.request(
+        boot,
+        "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    );
+    assert_eq!(response.status, 400);
+    let response = keria.request(
+        boot,
+        &format!(
+            "GET http://127.0.0.1:{boot}/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn tls_connections_over_the_cap_get_a_fast_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let mut keria = Start::new()
+        .args([
+            "--keypath",
+            &path("server.key"),
+            "--certpath",
+            &path("server.pem"),
+            "--max-connections",
+            "2",
+        ])
+        .start();
+    let boot = keria.ports().boot;
+    let config = client_config(&pki, false);
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", boot)).unwrap())
+        .collect();
+    // The held connections count once the server has accepted them: ask until it has.
+    let deadline = Instant::now() + PATIENCE;
+    let response = loop {
+        let mut stream = tls_connect(boot, Arc::clone(&config));
+        let answer = stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .and_then(|()| stream.flush())
+            .ok()
+            .and_then(|()| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    read_response(&mut stream)
+                }))
+                .ok()
+            });
+        match answer {
+            Some(response) if response.status == 503 => break response,
+            _ => assert!(Instant::now() < deadline, "no 503 over TLS above the cap"),
+        }
+    };
+    assert!(
+        response.body.contains("too many connections"),
+        "{}",
+        response.body
+    );
+    assert_eq!(response.header("connection"), Some("close"));
+    drop(held);
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+}
