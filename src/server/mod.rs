@@ -6,6 +6,7 @@
 
 mod buffer;
 mod connection;
+mod descriptors;
 pub mod http;
 mod reply;
 pub mod tls;
@@ -25,6 +26,7 @@ use rustls::ServerConfig;
 use time::OffsetDateTime;
 
 use connection::{Connection, Handler};
+use descriptors::{fit_connection_cap, is_out_of_descriptors, Spare};
 use http::{Limits, Response};
 pub use reply::{Reply, Ticket};
 
@@ -86,11 +88,18 @@ pub struct Servers {
     stopping: bool,
     /// Connections with work that no poll event will announce.
     resume: Vec<Token>,
+    /// A descriptor held back to shed connections when none are left.
+    spare: Spare,
+    /// An accept failed: accept again at the next tick, as no poll event may come.
+    retry_accept: bool,
+    /// Whether the listeners are shedding connections for lack of descriptors (logged once).
+    shedding: bool,
 }
 
 impl Servers {
     /// Binds admin, http and boot on the host address; fails naming the port that cannot be bound.
-    pub fn bind(settings: ServerSettings, registry: &Registry) -> Result<Self> {
+    pub fn bind(mut settings: ServerSettings, registry: &Registry) -> Result<Self> {
+        settings.max_connections = fit_connection_cap(settings.max_connections);
         let mut listeners = Vec::with_capacity(3);
         for (index, (port, number)) in [
             (Port::Admin, settings.admin),
@@ -121,6 +130,9 @@ impl Servers {
             settings,
             stopping: false,
             resume: Vec::new(),
+            spare: Spare::open(),
+            retry_accept: false,
+            shedding: false,
         })
     }
 
@@ -230,6 +242,7 @@ impl Servers {
             let port = *port;
             match listener.accept() {
                 Ok((socket, _)) => {
+                    self.shedding = false;
                     if self.connections.len() < self.settings.max_connections {
                         self.open(registry, socket, port, now, false);
                     } else if self.settings.tls.is_none() {
@@ -240,8 +253,29 @@ impl Servers {
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) if is_out_of_descriptors(&err) => {
+                    if !self.shedding {
+                        self.shedding = true;
+                        log::warn!(
+                            "no file descriptor left: refusing new connections on the {} port \
+                             ({err})",
+                            port.name()
+                        );
+                    }
+                    let plain = self.settings.tls.is_none();
+                    let listener = &self.listeners[index].2;
+                    if !self.spare.shed(listener, |socket| {
+                        if plain {
+                            refuse_busy(socket);
+                        }
+                    }) {
+                        self.retry_accept = true;
+                        return;
+                    }
+                }
                 Err(err) => {
                     log::warn!("accept failed on the {} port: {err}", port.name());
+                    self.retry_accept = true;
                     return;
                 }
             }
@@ -289,8 +323,14 @@ impl Servers {
             .count()
     }
 
-    /// Closes connections that stalled or idled past their timeouts.
+    /// Accepts again on the listeners if an accept failed; closes connections that stalled or
+    /// idled past their timeouts.
     pub fn tick(&mut self, registry: &Registry, now: Instant) {
+        if std::mem::take(&mut self.retry_accept) {
+            for index in 0..self.listeners.len() {
+                self.accept(registry, index, now);
+            }
+        }
         let header_timeout = self.settings.header_timeout;
         for connection in self.connections.values_mut() {
             connection.tick(registry, header_timeout, now);

@@ -303,3 +303,67 @@ fn tls_connections_over_the_cap_get_a_fast_503() {
         keria.log()
     );
 }
+
+/// The open-file limit keria runs under in the descriptor tests: far below `--max-connections`.
+const LOW_FILE_LIMIT: u64 = 64;
+
+#[test]
+fn connections_beyond_the_open_file_limit_leave_the_listener_serving() {
+    let mut keria = Start::new()
+        .open_file_limit(LOW_FILE_LIMIT, LOW_FILE_LIMIT)
+        .start();
+    let line = keria
+        .wait_for_log("does not fit the open-file limit")
+        .expect("no warning about the open-file limit");
+    assert!(line.contains("serving at most"), "{line}");
+    let boot = keria.ports().boot;
+    // Far more connections than descriptors; the last one is refused once all before it were.
+    let held: Vec<TcpStream> = (0..4 * LOW_FILE_LIMIT)
+        .map(|_| TcpStream::connect(("127.0.0.1", boot)).unwrap())
+        .collect();
+    let mut last = held.last().unwrap().try_clone().unwrap();
+    last.set_read_timeout(Some(PATIENCE)).unwrap();
+    assert_eq!(read_response(&mut last).status, 503);
+    drop((held, last));
+    // Closed connections are counted off as keria sees them close: ask until it serves again.
+    let deadline = Instant::now() + PATIENCE;
+    while keria.get(boot, "/health").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the boot port never served again"
+        );
+    }
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+}
+
+#[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+    let mut keria = Start::new().open_file_limit(LOW_FILE_LIMIT, 4096).start();
+    let line = keria.wait_for_log("raised the open-file limit").unwrap();
+    assert!(
+        line.contains(&format!("from {LOW_FILE_LIMIT} to 4096")),
+        "{line}"
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", keria.pid())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        open_files.split_whitespace().nth(3),
+        Some("4096"),
+        "{open_files}"
+    );
+    assert!(!keria.log().contains("does not fit"), "{}", keria.log());
+    assert_eq!(
+        keria.stop_with(Signal::TERM).code(),
+        Some(0),
+        "log:\n{}",
+        keria.log()
+    );
+}

@@ -33,6 +33,7 @@ pub struct Start {
     data_dir: Option<PathBuf>,
     notify: bool,
     unshare: bool,
+    open_file_limit: Option<(u64, u64)>,
 }
 
 impl Start {
@@ -43,6 +44,7 @@ impl Start {
             data_dir: None,
             notify: false,
             unshare: false,
+            open_file_limit: None,
         }
     }
 
@@ -74,6 +76,12 @@ impl Start {
         self
     }
 
+    /// Runs keria with this soft and hard open-file limit (through `prlimit`, which execs it).
+    pub fn open_file_limit(mut self, soft: u64, hard: u64) -> Self {
+        self.open_file_limit = Some((soft, hard));
+        self
+    }
+
     /// Spawns the process without waiting for it to be ready.
     pub fn spawn(self) -> Keria {
         let temp = tempfile::tempdir().unwrap();
@@ -90,6 +98,12 @@ impl Start {
         let mut command = if self.unshare {
             let mut command = Command::new("unshare");
             command.args(["--pid", "--fork", "--mount-proc", keria_bin()]);
+            command
+        } else if let Some((soft, hard)) = self.open_file_limit {
+            let mut command = Command::new("prlimit");
+            command
+                .arg(format!("--nofile={soft}:{hard}"))
+                .arg(keria_bin());
             command
         } else {
             Command::new(keria_bin())
