@@ -11,8 +11,9 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 const START_AFTER_HELP: &str = "\
 Signals:
-  SIGTERM, SIGINT   stop gracefully: /health answers 503, listeners close, in-flight
-                    requests finish, every agent and store closes, exit 0
+  SIGTERM, SIGINT   stop gracefully: /health answers 503, listeners close, requests not
+                    wholly received are dropped, responses in flight get up to 1 s,
+                    every agent and store closes, exit 0
   second SIGTERM/SIGINT during the stop
                     exit at once with 128+n (143 for SIGTERM, 130 for SIGINT)
   SIGHUP            reopen --logfile (for logrotate); ignored if it was ignored at start

@@ -367,3 +367,48 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
         keria.log()
     );
 }
+
+/// `GET /health` on `address`; None when the connection is refused.
+fn health_at(address: std::net::SocketAddr) -> Option<u16> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    Some(read_response(&mut stream).status)
+}
+
+#[test]
+fn host_chooses_the_address_the_ports_listen_on() {
+    let mut keria = Start::new().args(["--host", "127.0.0.1"]).start();
+    let boot = keria.ports().boot;
+    assert_eq!(health_at(([127, 0, 0, 1], boot).into()), Some(200));
+    assert_eq!(
+        health_at(([127, 0, 0, 2], boot).into()),
+        None,
+        "listening beyond --host"
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        println!("skipped the IPv6 half: this machine has no IPv6 loopback");
+        return;
+    }
+    let mut keria = Start::new().env("KERIA_HOST", "::1").start();
+    let boot = keria.ports().boot;
+    let ipv6_loopback = std::net::Ipv6Addr::LOCALHOST;
+    assert_eq!(health_at((ipv6_loopback, boot).into()), Some(200));
+    assert_eq!(
+        health_at(([127, 0, 0, 1], boot).into()),
+        None,
+        "listening beyond --host"
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn host_must_be_an_ip_address() {
+    let (code, _, stderr) = crate::harness::run_keria(&["start", "--host", "localhost"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--host"), "{stderr}");
+}
