@@ -410,5 +410,8 @@ fn host_chooses_the_address_the_ports_listen_on() {
 fn host_must_be_an_ip_address() {
     let (code, _, stderr) = crate::harness::run_keria(&["start", "--host", "localhost"], &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("--host"), "{stderr}");
+    assert!(
+        stderr.contains("invalid value 'localhost' for '--host"),
+        "{stderr}"
+    );
 }
