@@ -79,6 +79,8 @@ pub struct Agency {
     staging: Option<Staging>,
     /// A write of the open batch failed: it must not commit.
     poisoned: bool,
+    /// How many stagings succeeded, ever: a request whose answer depends on a write sees it move.
+    writes: u64,
     secrets: SecretBox,
     urls: Urls,
     release_timeout: Duration,
@@ -119,6 +121,7 @@ impl Agency {
             next_order: 0,
             staging: None,
             poisoned: false,
+            writes: 0,
             secrets,
             urls: config.urls.clone(),
             release_timeout: config.release_timeout,
@@ -169,6 +172,7 @@ impl Agency {
         let state = KeyStateRecord::from_kel(std::slice::from_ref(&dip), first_seen)
             .map_err(|err| BootError::Storage(anyhow!("key state of the new agent: {err}")))?;
         staging.booted.push(agent);
+        self.writes += 1;
         Ok(state)
     }
 
@@ -199,6 +203,7 @@ impl Agency {
                 .accept_interaction(&mut staging.batch, ixn, sigs, first_seen)?;
         if accepted == Accepted::Added {
             staging.touched.push(controller.to_owned());
+            self.writes += 1;
         }
         Ok(Some(accepted))
     }
@@ -213,11 +218,20 @@ impl Agency {
     ) -> Result<T, Failure> {
         let staging = open_staging(&mut self.staging, &self.store)?;
         let outcome = stage(&mut staging.batch.owner(controller));
-        if let Err(Failure::Storage(err)) = &outcome {
-            log::error!("abandoning the batch: {err:#}");
-            self.poisoned = true;
+        match &outcome {
+            Ok(_) => self.writes += 1,
+            Err(Failure::Storage(err)) => {
+                log::error!("abandoning the batch: {err:#}");
+                self.poisoned = true;
+            }
+            Err(_) => {}
         }
         outcome
+    }
+
+    /// How many stagings have succeeded so far.
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// Whether writes wait for `commit`.

@@ -3,6 +3,7 @@
 //! Every flag, its environment fallback and its default live here and nowhere else;
 //! `config.rs` turns the parsed flags into a validated configuration.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
@@ -10,8 +11,9 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 const START_AFTER_HELP: &str = "\
 Signals:
-  SIGTERM, SIGINT   stop gracefully: /health answers 503, listeners close, in-flight
-                    requests finish, every agent and store closes, exit 0
+  SIGTERM, SIGINT   stop gracefully: /health answers 503, listeners close, requests not
+                    wholly received are dropped, responses in flight get up to 1 s,
+                    every agent and store closes, exit 0
   second SIGTERM/SIGINT during the stop
                     exit at once with 128+n (143 for SIGTERM, 130 for SIGINT)
   SIGHUP            reopen --logfile (for logrotate); ignored if it was ignored at start
@@ -24,6 +26,7 @@ Exit status:
   128+n  the exit forced by a second signal n
 
 Environment:
+  KERIA_HOST        address the three ports listen on (default 0.0.0.0, all interfaces)
   KERI_AGENT_CORS   \"true\" or \"1\": answer CORS requests and expose the signature headers
   KERIA_RELEASER_TIMEOUT  seconds before an idle agent is released (default 86400)
   KERIA_CURLS, KERIA_IURLS, KERIA_DURLS  ';'-separated URLs kept in each agent's configuration
@@ -151,6 +154,15 @@ pub struct BootAuthArgs {
 pub struct StartArgs {
     #[command(flatten)]
     pub ports: PortArgs,
+    /// Address the three ports listen on (IPv4 or IPv6; `::` or `0.0.0.0` for all interfaces).
+    #[arg(
+        long,
+        env = "KERIA_HOST",
+        default_value = "0.0.0.0",
+        value_parser = clap::value_parser!(IpAddr),
+        value_name = "ADDRESS"
+    )]
+    pub host: IpAddr,
     /// Name of the agency's keystore.
     #[arg(short = 'n', long, default_value = "keria")]
     pub name: String,

@@ -2,6 +2,7 @@
 //!
 //! Tests build a `StartConfig` directly, without argv.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -48,6 +49,8 @@ pub struct StartConfig {
     pub admin_port: u16,
     pub http_port: u16,
     pub boot_port: u16,
+    /// The address the three ports listen on.
+    pub host: IpAddr,
     pub name: String,
     pub base: String,
     pub passcode: Option<String>,
@@ -118,6 +121,7 @@ impl TryFrom<StartArgs> for StartConfig {
             admin_port: args.ports.admin,
             http_port: args.ports.http,
             boot_port: args.ports.boot,
+            host: args.host,
             name: args.name,
             base: args.base,
             passcode: args.passcode,

@@ -132,7 +132,10 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
     }
     let sigs = sigs(body)?;
     let (kind, params) = params(body)?;
-    let transferable = icp.keys().iter().all(crate::keri::cesr::Verfer::is_transferable);
+    let transferable = icp
+        .keys()
+        .iter()
+        .all(crate::keri::cesr::Verfer::is_transferable);
     if params.get("transferable").and_then(Value::as_bool) == Some(!transferable) {
         return Err(invalid(format!(
             "{kind}.transferable is {} but the inception's keys are {}",

@@ -10,7 +10,11 @@ use crate::store::{OwnerReader, OwnerWriter, OPERATIONS};
 
 /// A finished operation.
 pub fn done(name: &str, metadata: Value, response: Value) -> Value {
-    operation(name, metadata, [("response", response), ("done", true.into())])
+    operation(
+        name,
+        metadata,
+        [("response", response), ("done", true.into())],
+    )
 }
 
 /// An operation still under way.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::server::stop_grace;
 use crate::service::Service;
 
 /// How the loop ended.
@@ -28,12 +29,19 @@ pub fn run(
 ) -> Result<Ended> {
     let mut next_tock = Instant::now() + tock;
     let mut deadline: Option<Instant> = None;
+    let mut grace_end: Option<Instant> = None;
     loop {
         let now = Instant::now();
         // Relaxed is enough: the flag carries no data, and the poll's syscall orders it.
         if deadline.is_none() && stop.load(Ordering::Relaxed) {
             deadline = Some(now + shutdown_timeout);
+            grace_end = Some(now + stop_grace(shutdown_timeout));
             service.begin_stop();
+        }
+        // Clients cannot hold the stop: what is still in flight after the grace is dropped.
+        if grace_end.is_some_and(|end| now >= end) {
+            grace_end = None;
+            service.end_grace();
         }
         if let Some(deadline) = deadline {
             if service.is_drained() {
@@ -49,7 +57,10 @@ pub fn run(
             service.tick(now)?;
             next_tock = now + tock;
         }
-        let wake_at = deadline.map_or(next_tock, |deadline| deadline.min(next_tock));
+        let wake_at = [deadline, grace_end]
+            .into_iter()
+            .flatten()
+            .fold(next_tock, Instant::min);
         service.wait(wake_at.saturating_duration_since(now))?;
     }
 }

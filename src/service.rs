@@ -14,6 +14,7 @@ use crate::api::Api;
 use crate::config::StartConfig;
 use crate::logging::LogFile;
 use crate::notify::Notifier;
+use crate::server::http::Request;
 use crate::server::{tls, Port, ServerSettings, Servers};
 use crate::signals::Signals;
 
@@ -54,6 +55,7 @@ impl Service {
         };
         let agency = Agency::open(config)?;
         let settings = ServerSettings {
+            host: config.host,
             admin: config.admin_port,
             http: config.http_port,
             boot: config.boot_port,
@@ -108,6 +110,11 @@ impl Service {
 
     /// Waits up to `timeout` for I/O and serves what is ready.
     pub fn wait(&mut self, timeout: Duration) -> Result<()> {
+        let timeout = if self.servers.has_resumable() || self.api.has_deferred() {
+            Duration::ZERO
+        } else {
+            timeout
+        };
         match self.poll.poll(&mut self.events, Some(timeout)) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
@@ -115,6 +122,9 @@ impl Service {
         }
         let now = Instant::now();
         let registry = self.poll.registry();
+        let (api, agency) = (&mut self.api, &mut self.agency);
+        let mut handler =
+            |port, request: &Request, ticket| api.handle(agency, port, request, ticket);
         for event in &self.events {
             if event.token() == SIGNAL {
                 self.signals.drain_wake();
@@ -122,12 +132,15 @@ impl Service {
                     reopen(self.log_file.as_ref());
                 }
             } else if Servers::owns(event.token()) {
-                let (api, agency) = (&self.api, &mut self.agency);
-                self.servers
-                    .handle(registry, event, now, &mut |port, request| {
-                        api.handle(agency, port, request)
-                    });
+                self.servers.handle(registry, event, now, &mut handler);
             }
+        }
+        self.servers.resume(registry, now, &mut handler);
+        // Group commit: every write staged in this wake-up becomes durable in one commit,
+        // then the answers that waited for it go out.
+        self.api.commit(&mut self.agency);
+        for (ticket, response) in self.api.take_answered() {
+            self.servers.complete(registry, ticket, &response);
         }
         Ok(())
     }
@@ -148,6 +161,11 @@ impl Service {
         self.notifier
             .stopping(&format!("stopping: closing {loaded} loaded agents"));
         self.servers.begin_stop(self.poll.registry());
+    }
+
+    /// Drops the connections still open once the stop's grace for in-flight responses ends.
+    pub fn end_grace(&mut self) {
+        self.servers.abandon(self.poll.registry());
     }
 
     /// Whether every in-flight request has been answered.

@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 use crate::agency::Agency;
 use crate::config::{BootCredentials, StartConfig};
 use crate::server::http::{Request, Response};
-use crate::server::Port;
+use crate::server::{Port, Reply, Ticket};
+
+/// Most answers one batch holds before it is committed, even within one poll wake-up: the
+/// bound on the durable work (one fsync-bound commit) between two looks at the poll.
+pub const MAX_BATCH: usize = 128;
 
 /// Headers a browser running signify-ts must be able to read.
 const EXPOSED_HEADERS: &str = "cesr-attachment, cesr-date, content-type, signature, signature-input, signify-resource, signify-timestamp";
@@ -26,6 +30,10 @@ pub struct Api {
     log_requests: bool,
     boot_credentials: Option<BootCredentials>,
     signature_window: Duration,
+    /// Answers waiting for the open batch to commit.
+    deferred: Vec<(Ticket, Response)>,
+    /// Answers whose batch has committed (or failed), not yet sent.
+    answered: Vec<(Ticket, Response)>,
 }
 
 impl Api {
@@ -37,6 +45,8 @@ impl Api {
             log_requests: config.log_requests,
             boot_credentials: config.boot_credentials.clone(),
             signature_window: config.signature_window,
+            deferred: Vec::new(),
+            answered: Vec::new(),
         }
     }
 
@@ -45,17 +55,22 @@ impl Api {
         self.stopping = true;
     }
 
-    /// Answers one request.
-    pub fn handle(&self, agency: &mut Agency, port: Port, request: &Request) -> Response {
+    /// Answers one request. An answer that depends on writes it staged is deferred until
+    /// the batch commits (`commit`), so nothing is acknowledged before it is durable.
+    pub fn handle(
+        &mut self,
+        agency: &mut Agency,
+        port: Port,
+        request: &Request,
+        ticket: Ticket,
+    ) -> Reply {
         let started = Instant::now();
+        let writes = agency.writes();
         let mut response = match port {
             Port::Boot => self.boot_port(agency, request),
             Port::Admin => self.admin_port(agency, request),
             Port::Http => not_found(request),
         };
-        if agency.has_staged() {
-            response = commit(agency, response);
-        }
         if self.cors {
             response = with_cors(response, request);
         }
@@ -69,7 +84,45 @@ impl Api {
                 started.elapsed().as_secs_f64() * 1e3
             );
         }
-        response
+        if agency.writes() == writes {
+            return Reply::Now(response);
+        }
+        self.deferred.push((ticket, response));
+        if self.deferred.len() >= MAX_BATCH {
+            self.commit(agency);
+        }
+        Reply::Later
+    }
+
+    /// Whether answers wait for a commit.
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty() || !self.answered.is_empty()
+    }
+
+    /// Commits the open batch; the deferred answers it settles are taken with `take_answered`.
+    /// On a failed commit each of them becomes a 500: nothing of the batch was kept.
+    pub fn commit(&mut self, agency: &mut Agency) {
+        let deferred = std::mem::take(&mut self.deferred);
+        match agency.commit(Instant::now()) {
+            Ok(_) => self.answered.extend(deferred),
+            Err(err) => {
+                log::error!("{err:#}");
+                self.answered
+                    .extend(deferred.into_iter().map(|(ticket, _)| {
+                        let refused = Response::error(
+                            500,
+                            "500 Internal Server Error",
+                            "the store could not commit; nothing was kept, retry",
+                        );
+                        (ticket, refused)
+                    }));
+            }
+        }
+    }
+
+    /// The answers whose writes are durable (or failed), to be sent.
+    pub fn take_answered(&mut self) -> Vec<(Ticket, Response)> {
+        std::mem::take(&mut self.answered)
     }
 
     fn admin_port(&self, agency: &mut Agency, request: &Request) -> Response {
@@ -149,21 +202,6 @@ fn decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// Commits what the request staged; its answer stands only if the commit succeeds.
-fn commit(agency: &mut Agency, response: Response) -> Response {
-    match agency.commit(Instant::now()) {
-        Ok(_) => response,
-        Err(err) => {
-            log::error!("{err:#}");
-            Response::error(
-                500,
-                "500 Internal Server Error",
-                "the store could not commit; nothing was kept, retry",
-            )
-        }
-    }
 }
 
 /// 404 with a falcon-style error body.

@@ -1,8 +1,9 @@
 //! One client connection: bytes in, requests parsed, responses out, over TCP or TLS.
 //!
 //! Owned by `Servers`, which drops it once `is_closed()`; nothing here outlives its socket.
+//! Both buffers are bounded: while the output is full or a deferred reply is awaited, no
+//! further request is parsed, and reading stops once the input is full.
 
-use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,312 +12,334 @@ use mio::{Interest, Registry, Token};
 use rustls::{ServerConfig, ServerConnection};
 use time::OffsetDateTime;
 
+use super::buffer::{Input, Output};
 use super::http::{parse, Limits, Parsed, Request, Response};
+use super::reply::{Reply, Ticket};
+use super::transport::{Received, Sent, Transport};
 use super::Port;
 
 /// How long a keep-alive connection may sit idle between requests.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most read-answer-write rounds one readiness event may take before other connections' turn.
+const ROUNDS_PER_EVENT: usize = 16;
+
+/// What serves each parsed request.
+pub(super) type Handler<'a> = dyn FnMut(Port, &Request, Ticket) -> Reply + 'a;
+
+/// A request whose reply was deferred.
+struct Awaited {
+    request: u64,
+    close: bool,
+}
 
 /// A client connection and its buffers.
-pub struct Connection {
+pub(super) struct Connection {
     socket: TcpStream,
-    tls: Option<Box<ServerConnection>>,
+    transport: Transport,
     port: Port,
-    input: Vec<u8>,
-    output: Vec<u8>,
+    input: Input,
+    output: Output,
+    /// Requests parsed so far; numbers the tickets.
+    requests: u64,
+    awaited: Option<Awaited>,
     /// When the request being received began (or the connection, before its first request).
     request_started: Option<Instant>,
     last_activity: Instant,
     peer_closed: bool,
     closing: bool,
     closed: bool,
-    interest: Interest,
+    stopping: bool,
+    /// Work is left that no poll event will announce (input left unparsed, a reply completed).
+    resume: bool,
+    /// Whether the output is full, so reading and parsing wait for the client to read.
+    paused: bool,
+    /// Whether the connection was accepted over the cap, only to be refused.
+    refusal: bool,
 }
 
 impl Connection {
-    /// Wraps an accepted socket and registers it for reading.
-    pub fn open(
+    /// Wraps an accepted socket and registers it for reading and writing (edge-triggered).
+    pub(super) fn open(
         mut socket: TcpStream,
         tls: Option<&Arc<ServerConfig>>,
         port: Port,
+        limits: &Limits,
         registry: &Registry,
         token: Token,
         now: Instant,
-    ) -> io::Result<Self> {
-        let tls = match tls {
-            Some(config) => Some(Box::new(
-                ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?,
+    ) -> std::io::Result<Self> {
+        let transport = match tls {
+            Some(config) => Transport::Tls(Box::new(
+                ServerConnection::new(Arc::clone(config)).map_err(std::io::Error::other)?,
             )),
-            None => None,
+            None => Transport::Plain,
         };
-        registry.register(&mut socket, token, Interest::READABLE)?;
+        registry.register(&mut socket, token, Interest::READABLE | Interest::WRITABLE)?;
         Ok(Self {
             socket,
-            tls,
+            transport,
             port,
-            input: Vec::new(),
-            output: Vec::new(),
+            input: Input::new(limits.max_head.saturating_add(limits.max_body)),
+            output: Output::default(),
+            requests: 0,
+            awaited: None,
             request_started: Some(now),
             last_activity: now,
             peer_closed: false,
             closing: false,
             closed: false,
-            interest: Interest::READABLE,
+            stopping: false,
+            resume: false,
+            paused: false,
+            refusal: false,
         })
     }
 
-    /// The port this connection came in on.
-    pub fn port(&self) -> Port {
-        self.port
+    /// Answers a connection over the cap with a 503 and closes it (over TLS, after the
+    /// handshake); such a connection parses no request.
+    pub(super) fn refuse(mut self) -> Self {
+        let response = Response::error(
+            503,
+            "Service Unavailable",
+            "too many connections; retry later",
+        );
+        self.write_response(&response, true);
+        self.refusal = true;
+        self
     }
 
-    /// Reads what arrived, answers every complete request with `handler`, writes what it can.
-    pub fn ready(
+    /// Whether this connection only carries the 503 of `refuse`.
+    pub(super) fn is_refusal(&self) -> bool {
+        self.refusal
+    }
+
+    /// Reads what arrived, answers complete requests with `handler`, writes what it can.
+    pub(super) fn ready(
         &mut self,
         registry: &Registry,
         token: Token,
         limits: &Limits,
-        stopping: bool,
         now: Instant,
-        handler: &mut dyn FnMut(Port, &Request) -> Response,
+        handler: &mut Handler<'_>,
     ) {
         self.last_activity = now;
-        self.read_in();
-        self.answer(limits, stopping, now, handler);
-        self.flush();
-        self.finish(registry, token);
+        self.resume = false;
+        for _ in 0..ROUNDS_PER_EVENT {
+            self.send();
+            let received = if self.may_read() {
+                self.transport.receive(&mut self.socket, &mut self.input)
+            } else {
+                Received::Full
+            };
+            if received == Received::Closed {
+                self.peer_closed = true;
+            }
+            let held_back = self.answer(token, limits, now, handler);
+            self.send();
+            // Bytes left unread (the input was full) or unparsed (the output was full) are
+            // announced by no poll event once the socket took the answers: go on here.
+            self.resume = (received == Received::Full && self.may_read())
+                || (held_back && !self.output.is_full());
+            if !self.resume {
+                break;
+            }
+        }
+        let paused = self.output.is_full() && !self.closed;
+        if paused && !self.paused {
+            log::debug!(
+                "{}: the client is not reading; reading paused",
+                self.describe()
+            );
+        }
+        self.paused = paused;
+        self.finish(registry);
+    }
+
+    /// Writes the deferred reply to request `request`; false if that request is not awaited.
+    pub(super) fn complete(
+        &mut self,
+        registry: &Registry,
+        request: u64,
+        response: &Response,
+    ) -> bool {
+        match &self.awaited {
+            Some(awaited) if awaited.request == request => {
+                let close = awaited.close;
+                self.awaited = None;
+                self.write_response(response, close);
+                self.send();
+                // Requests pipelined behind this one may wait in the input.
+                self.resume = !self.closing && !self.input.is_empty();
+                self.finish(registry);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether work is left that only `ready` can do, without a poll event to trigger it.
+    pub(super) fn wants_resume(&self) -> bool {
+        self.resume && !self.closed
     }
 
     /// Closes a connection whose request stalled past `header_timeout` or that sat idle too long.
-    pub fn tick(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        header_timeout: Duration,
-        now: Instant,
-    ) {
+    pub(super) fn tick(&mut self, registry: &Registry, header_timeout: Duration, now: Instant) {
+        if self.closing || self.awaited.is_some() {
+            return;
+        }
         let stalled = self
             .request_started
             .is_some_and(|started| now.duration_since(started) > header_timeout);
         let idle =
             self.request_started.is_none() && now.duration_since(self.last_activity) > IDLE_TIMEOUT;
-        if (stalled || idle) && !self.closing {
-            if stalled && !self.input.is_empty() {
-                let response =
-                    Response::error(408, "Request Timeout", "request not received in time");
-                response.write_to(&mut self.output, true, OffsetDateTime::now_utc());
-                self.closing = true;
-                self.flush();
-                self.finish(registry, token);
-            }
-            if !self.closed {
-                self.close_now(registry);
-            }
+        if stalled && !self.input.is_empty() {
+            let response = Response::error(408, "Request Timeout", "request not received in time");
+            self.write_response(&response, true);
+            self.send();
+            self.finish(registry);
         }
-    }
-
-    /// Called when the stop begins: an idle connection closes now, a busy one after its response.
-    pub fn begin_stop(&mut self, registry: &Registry) {
-        if self.is_idle() {
+        if (stalled || idle) && !self.closed {
             self.close_now(registry);
         }
     }
 
-    /// Whether nothing is half received and nothing waits to be sent.
-    pub fn is_idle(&self) -> bool {
-        self.input.is_empty() && !self.has_output()
+    /// Called when the stop begins: a connection with nothing in flight closes now; one with a
+    /// response to send or a deferred reply to await closes once that is out.
+    pub(super) fn begin_stop(&mut self, registry: &Registry) {
+        self.stopping = true;
+        if !self.is_in_flight() {
+            self.close_now(registry);
+        }
+    }
+
+    /// Whether a whole request was received and its answer is not yet out.
+    fn is_in_flight(&self) -> bool {
+        self.has_pending_write() || self.awaited.is_some() || self.resume
     }
 
     /// True once the socket is shut; the owner then drops the connection.
-    pub fn is_closed(&self) -> bool {
+    pub(super) fn is_closed(&self) -> bool {
         self.closed
     }
 
-    /// A short description for the log of what is still open at the shutdown deadline.
-    pub fn describe(&self) -> String {
+    /// A short description for the log of what is still open during the stop.
+    pub(super) fn describe(&self) -> String {
         let peer = self
             .socket
             .peer_addr()
             .map_or_else(|_| "unknown peer".to_owned(), |addr| addr.to_string());
+        let awaiting = if self.awaited.is_some() {
+            ", awaiting a deferred reply"
+        } else {
+            ""
+        };
         format!(
-            "{} connection from {peer} ({} bytes received, {} to send)",
+            "{} connection from {peer} ({} bytes received, {} to send{awaiting})",
             self.port.name(),
             self.input.len(),
             self.output.len()
         )
     }
 
-    fn read_in(&mut self) {
-        let mut chunk = [0_u8; 16 * 1024];
-        match self.tls.as_deref_mut() {
-            None => loop {
-                match self.socket.read(&mut chunk) {
-                    Ok(0) => {
-                        self.peer_closed = true;
-                        return;
-                    }
-                    Ok(n) => self.input.extend_from_slice(&chunk[..n]),
-                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        self.peer_closed = true;
-                        return;
-                    }
-                }
-            },
-            Some(tls) => {
-                loop {
-                    match tls.read_tls(&mut self.socket) {
-                        Ok(0) => {
-                            self.peer_closed = true;
-                            break;
-                        }
-                        Ok(_) => {
-                            if let Err(err) = tls.process_new_packets() {
-                                log::debug!("TLS error on the {} port: {err}", self.port.name());
-                                let _ = tls.write_tls(&mut self.socket);
-                                self.peer_closed = true;
-                                self.input.clear();
-                                return;
-                            }
-                        }
-                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => {
-                            self.peer_closed = true;
-                            break;
-                        }
-                    }
-                }
-                loop {
-                    match tls.reader().read(&mut chunk) {
-                        Ok(0) => {
-                            self.peer_closed = true;
-                            return;
-                        }
-                        Ok(n) => self.input.extend_from_slice(&chunk[..n]),
-                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                        Err(_) => {
-                            self.peer_closed = true;
-                            return;
-                        }
-                    }
-                }
-            }
-        }
+    /// Reading goes on while there is room and the answers are being taken by the client.
+    fn may_read(&self) -> bool {
+        let stopped_with_nothing_pending =
+            self.stopping && self.output.is_empty() && self.awaited.is_none();
+        // A TLS handshake still needs the client's records, even on a closing connection.
+        let closed_for_reading = self.closing && !self.transport.is_handshaking();
+        !(closed_for_reading
+            || self.peer_closed
+            || self.output.is_full()
+            || self.input.room() == 0
+            || stopped_with_nothing_pending)
     }
 
+    /// Answers the complete requests received; true if some input was held back because the
+    /// output was full.
     fn answer(
         &mut self,
+        token: Token,
         limits: &Limits,
-        stopping: bool,
         now: Instant,
-        handler: &mut dyn FnMut(Port, &Request) -> Response,
-    ) {
-        while !self.closing && !self.input.is_empty() {
+        handler: &mut Handler<'_>,
+    ) -> bool {
+        while !self.closing && self.awaited.is_none() && !self.input.is_empty() {
+            if self.output.is_full() {
+                return true;
+            }
             self.request_started.get_or_insert(now);
-            match parse(&self.input, limits) {
-                Ok(Parsed::Incomplete) => return,
+            match parse(self.input.unparsed(), limits) {
+                Ok(Parsed::Incomplete) => return false,
                 Ok(Parsed::Complete(request, used)) => {
-                    self.input.drain(..used);
-                    let response = handler(self.port, &request);
-                    let close = !request.keep_alive || stopping || response.closes();
-                    response.write_to(&mut self.output, close, OffsetDateTime::now_utc());
+                    self.input.consume(used);
                     self.request_started = None;
-                    self.closing = close;
+                    self.requests += 1;
+                    let ticket = Ticket {
+                        connection: token,
+                        request: self.requests,
+                    };
+                    let close = !request.keep_alive;
+                    match handler(self.port, &request, ticket) {
+                        Reply::Now(response) => self.write_response(&response, close),
+                        Reply::Later => {
+                            self.awaited = Some(Awaited {
+                                request: self.requests,
+                                close,
+                            });
+                        }
+                    }
                 }
                 Err(response) => {
-                    response.write_to(&mut self.output, true, OffsetDateTime::now_utc());
+                    self.write_response(&response, true);
                     self.input.clear();
-                    self.closing = true;
                 }
             }
         }
+        false
     }
 
-    fn has_output(&self) -> bool {
-        !self.output.is_empty() || self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+    /// Queues `response`; after it the connection closes if asked, or once the stop began.
+    fn write_response(&mut self, response: &Response, close: bool) {
+        let close = close || self.stopping || response.closes();
+        response.write_to(self.output.append(), close, OffsetDateTime::now_utc());
+        self.closing |= close;
     }
 
-    fn flush(&mut self) {
-        match self.tls.as_deref_mut() {
-            None => {
-                let mut written = 0;
-                while written < self.output.len() {
-                    match self.socket.write(&self.output[written..]) {
-                        Ok(0) => {
-                            self.peer_closed = true;
-                            self.output.clear();
-                            return;
-                        }
-                        Ok(n) => written += n,
-                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => {
-                            self.peer_closed = true;
-                            self.output.clear();
-                            return;
-                        }
-                    }
-                }
-                self.output.drain(..written);
-            }
-            Some(tls) => {
-                if !self.output.is_empty() {
-                    let Ok(n) = tls.writer().write(&self.output) else {
-                        self.peer_closed = true;
-                        self.output.clear();
-                        return;
-                    };
-                    self.output.drain(..n);
-                }
-                while tls.wants_write() {
-                    match tls.write_tls(&mut self.socket) {
-                        Ok(_) => {}
-                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => {
-                            self.peer_closed = true;
-                            self.output.clear();
-                            return;
-                        }
-                    }
-                }
-            }
-        }
+    fn has_pending_write(&self) -> bool {
+        // rustls keeps what is written during the handshake until the handshake ends.
+        !self.output.is_empty()
+            || self.transport.wants_write()
+            || (self.closing && self.transport.is_handshaking())
     }
 
-    /// Closes when the work is done, otherwise asks the poll for what comes next.
-    fn finish(&mut self, registry: &Registry, token: Token) {
-        if (self.closing || self.peer_closed) && !self.has_output() {
-            self.close_now(registry);
+    fn send(&mut self) {
+        if self.closed || !self.has_pending_write() {
             return;
         }
-        let wanted = if self.has_output() {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        if wanted != self.interest {
-            if registry
-                .reregister(&mut self.socket, token, wanted)
-                .is_err()
-            {
-                self.close_now(registry);
-                return;
-            }
-            self.interest = wanted;
+        if self.transport.send(&mut self.socket, &mut self.output) == Sent::Failed {
+            self.peer_closed = true;
+            self.output.clear();
         }
     }
 
-    fn close_now(&mut self, registry: &Registry) {
+    /// Closes once nothing is left to do: the answer is out and no more will come.
+    fn finish(&mut self, registry: &Registry) {
+        if self.closed || self.has_pending_write() || self.awaited.is_some() || self.resume {
+            return;
+        }
+        let done = self.closing || self.peer_closed || self.stopping;
+        if done {
+            self.close_now(registry);
+        }
+    }
+
+    /// Shuts the socket and leaves the poll; the owner drops the connection.
+    pub(super) fn close_now(&mut self, registry: &Registry) {
         if self.closed {
             return;
         }
-        if let Some(tls) = self.tls.as_deref_mut() {
-            tls.send_close_notify();
-            let _ = tls.write_tls(&mut self.socket);
-        }
+        self.transport.close(&mut self.socket);
         let _ = registry.deregister(&mut self.socket);
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
         self.closed = true;

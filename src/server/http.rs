@@ -2,6 +2,7 @@
 //!
 //! Bodies are framed by Content-Length only; keep-alive is the HTTP/1.1 default.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
@@ -124,9 +125,10 @@ fn parse_head(buffer: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>
         };
         headers.push((header.name.to_owned(), value.to_owned()));
     }
+    let target = origin_form(target);
     let (path, query) = match target.split_once('?') {
         Some((path, query)) => (path, Some(query.to_owned())),
-        None => (target, None),
+        None => (&*target, None),
     };
     if !path.starts_with('/') {
         return Err(bad_request("request target must be an absolute path"));
@@ -145,6 +147,26 @@ fn parse_head(buffer: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>
         _ => connection.as_deref() == Some("keep-alive"),
     };
     Ok(Some((request, head_len)))
+}
+
+/// The path and query of a request target: an absolute-form target (`http://host/path`, as
+/// RFC 9112 §3.2.2 requires servers to accept) loses its scheme and authority.
+fn origin_form(target: &str) -> Cow<'_, str> {
+    let scheme_length = ["http://", "https://"].into_iter().find_map(|scheme| {
+        target
+            .get(..scheme.len())
+            .filter(|prefix| prefix.eq_ignore_ascii_case(scheme))
+            .map(str::len)
+    });
+    let Some(scheme_length) = scheme_length else {
+        return Cow::Borrowed(target);
+    };
+    let rest = &target[scheme_length..];
+    match rest.find(['/', '?']) {
+        Some(start) if rest[start..].starts_with('/') => Cow::Borrowed(&rest[start..]),
+        Some(start) => Cow::Owned(format!("/{}", &rest[start..])),
+        None => Cow::Borrowed("/"),
+    }
 }
 
 /// The body length the headers announce, within the limit.
@@ -167,9 +189,13 @@ fn body_length(request: &Request, limits: &Limits) -> Result<usize, Box<Response
     }
     let body_len = match request.header("content-length") {
         None => 0,
+        // Only plain digits: `+2` or `2 2` must not be read as 2 (request smuggling).
         Some(value) => value
-            .parse::<usize>()
-            .map_err(|_| bad_request(&format!("invalid Content-Length {value:?}")))?,
+            .bytes()
+            .all(|byte| byte.is_ascii_digit())
+            .then(|| value.parse::<usize>().ok())
+            .flatten()
+            .ok_or_else(|| bad_request(&format!("invalid Content-Length {value:?}")))?,
     };
     if body_len > limits.max_body {
         return Err(Box::new(Response::error(
@@ -391,7 +417,36 @@ mod tests {
             status_of(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             411
         );
-        assert_eq!(status_of(b"GET http://x/ HTTP/1.1\r\n\r\n"), 400);
+        for length in [
+            "+2",
+            "-2",
+            "2 2",
+            "0x2",
+            "",
+            "2,2",
+            "99999999999999999999999",
+        ] {
+            let request = format!("POST / HTTP/1.1\r\nContent-Length: {length}\r\n\r\nab");
+            assert_eq!(status_of(request.as_bytes()), 400, "{length:?}");
+        }
+        assert_eq!(
+            status_of(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+            400
+        );
+        assert_eq!(status_of(b"GET x/ HTTP/1.1\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn absolute_form_targets_route_on_their_path() {
+        let request = complete(b"GET http://127.0.0.1:3903/health?x=1 HTTP/1.1\r\n\r\n");
+        assert_eq!(request.path, "/health");
+        assert_eq!(request.query_param("x"), Some("1"));
+        assert_eq!(complete(b"GET HTTPS://host HTTP/1.1\r\n\r\n").path, "/");
+        let request = complete(b"GET http://host?a HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            (request.path.as_str(), request.query_param("a")),
+            ("/", Some(""))
+        );
     }
 
     #[test]

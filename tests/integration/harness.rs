@@ -61,6 +61,7 @@ pub struct Start {
     data_dir: Option<PathBuf>,
     notify: bool,
     unshare: bool,
+    open_file_limit: Option<(u64, u64)>,
 }
 
 impl Start {
@@ -71,6 +72,7 @@ impl Start {
             data_dir: None,
             notify: false,
             unshare: false,
+            open_file_limit: None,
         }
     }
 
@@ -102,6 +104,12 @@ impl Start {
         self
     }
 
+    /// Runs keria with this soft and hard open-file limit (through `prlimit`, which execs it).
+    pub fn open_file_limit(mut self, soft: u64, hard: u64) -> Self {
+        self.open_file_limit = Some((soft, hard));
+        self
+    }
+
     /// Spawns the process without waiting for it to be ready.
     pub fn spawn(self) -> Keria {
         let temp = tempfile::tempdir().unwrap();
@@ -118,6 +126,12 @@ impl Start {
         let mut command = if self.unshare {
             let mut command = Command::new("unshare");
             command.args(["--pid", "--fork", "--mount-proc", keria_bin()]);
+            command
+        } else if let Some((soft, hard)) = self.open_file_limit {
+            let mut command = Command::new("prlimit");
+            command
+                .arg(format!("--nofile={soft}:{hard}"))
+                .arg(keria_bin());
             command
         } else {
             Command::new(keria_bin())
@@ -302,6 +316,16 @@ impl Keria {
     pub fn stop_with(&mut self, signal: Signal) -> ExitStatus {
         self.signal(signal);
         self.wait_exit()
+    }
+
+    /// Resident memory of the keria process, in KiB (`VmRSS` in /proc).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS in /proc status:\n{status}"))
     }
 
     /// One request on a fresh connection; the raw response.

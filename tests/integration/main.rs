@@ -6,6 +6,7 @@ mod agency;
 mod boot_command;
 mod connect;
 mod generated;
+mod hardening;
 mod harness;
 mod import;
 mod launcher;

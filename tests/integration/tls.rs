@@ -13,13 +13,13 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use crate::harness::{read_response, Response, Start, PATIENCE};
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, written as PEM files.
-struct Pki {
+pub struct Pki {
     ca: rcgen::Certificate,
     client_cert: rcgen::Certificate,
     client_key: KeyPair,
 }
 
-fn make_pki(dir: &Path) -> Pki {
+pub fn make_pki(dir: &Path) -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -48,7 +48,7 @@ fn make_pki(dir: &Path) -> Pki {
     }
 }
 
-fn client_config(pki: &Pki, with_client_cert: bool) -> Arc<ClientConfig> {
+pub fn client_config(pki: &Pki, with_client_cert: bool) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     roots.add(pki.ca.der().clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
