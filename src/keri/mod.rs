@@ -11,7 +11,9 @@ pub mod event;
 pub mod httpsig;
 pub mod kel;
 pub mod passcode;
+pub mod reply;
 pub mod state;
+pub mod stream;
 pub mod threshold;
 #[cfg(test)]
 mod vectors;
