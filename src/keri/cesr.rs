@@ -30,6 +30,30 @@ pub mod code {
     pub const ED25519_SIGNATURE: &str = "0B";
     /// Indexed Ed25519 signature, same index in the current and prior key lists (indexer table).
     pub const ED25519_INDEXED_SIGNATURE: &str = "A";
+    /// A sequence number or first-seen ordinal: 16 raw bytes, big-endian, under the salt code.
+    pub const SEQUENCE_NUMBER: &str = SALT_128;
+    /// An ISO-8601 datetime written as base64 text (`:` as `c`, `.` as `d`, `+` as `p`).
+    pub const DATETIME: &str = "1AAG";
+
+    /// Count codes of attachment groups: `-`, a letter, and the count in two base64 digits.
+    pub mod counter {
+        /// Attachment group; counts the quadlets (4 characters) of the groups inside.
+        pub const ATTACHMENT_GROUP: &str = "-V";
+        /// Attachment group with a five-digit count.
+        pub const BIG_ATTACHMENT_GROUP: &str = "-0V";
+        /// Indexed signatures by the controller's keys.
+        pub const CONTROLLER_SIGNATURES: &str = "-A";
+        /// Indexed signatures by the witnesses.
+        pub const WITNESS_SIGNATURES: &str = "-B";
+        /// Non-transferable receipt couples: verification key and signature.
+        pub const NON_TRANSFERABLE_RECEIPTS: &str = "-C";
+        /// First-seen replay couples: first-seen ordinal and datetime.
+        pub const FIRST_SEEN_REPLAYS: &str = "-E";
+        /// Transferable signature groups: prefix, establishment sn and SAID, `-A` signatures.
+        pub const TRANSFERABLE_SIGNATURE_GROUPS: &str = "-F";
+        /// Seal source couples: sequence number and SAID of an anchoring event.
+        pub const SEAL_SOURCE_COUPLES: &str = "-G";
+    }
 }
 
 /// Why a text is not the qb64 primitive that was expected.
@@ -52,6 +76,8 @@ enum Problem {
     Base64,
     PadBits,
     Index(u32),
+    TooLarge,
+    Datetime,
 }
 
 impl fmt::Display for CesrError {
@@ -67,6 +93,9 @@ impl fmt::Display for CesrError {
             Problem::Base64 => formatter.write_str("not base64url text"),
             Problem::PadBits => formatter.write_str("pad bits are not zero"),
             Problem::Index(index) => write!(formatter, "index {index} is out of range 0..64"),
+            Problem::TooLarge => formatter.write_str("number does not fit in 64 bits"),
+            Problem::Datetime => formatter
+                .write_str("not a datetime like 2026-11-24T21c59c14d583126p00c00 (32 characters)"),
         }
     }
 }
@@ -176,8 +205,89 @@ const SIGER: Layout = Layout {
     code_length: 2,
 };
 
+const SEQNER: Layout = Layout {
+    primitive: "sequence number",
+    codes: &[code::SEQUENCE_NUMBER],
+    code_length: 2,
+};
+
+/// The qb64 text of a sequence number or first-seen ordinal.
+pub fn seqner_qb64(sn: u64) -> String {
+    encode(code::SEQUENCE_NUMBER, &u128::from(sn).to_be_bytes())
+}
+
+/// Reads a qb64 sequence number (code `0A`); numbers beyond 64 bits are refused.
+pub fn parse_seqner(qb64: &str) -> Result<u64, CesrError> {
+    let (_, raw) = SEQNER.decode::<16>(qb64)?;
+    u64::try_from(u128::from_be_bytes(raw)).map_err(|_| SEQNER.error(Problem::TooLarge))
+}
+
+/// Characters of an ISO-8601 datetime that base64 lacks, and what stands for them.
+const DATETIME_SUBSTITUTIONS: [(char, char); 3] = [(':', 'c'), ('.', 'd'), ('+', 'p')];
+
+/// Length of the datetime text after `code::DATETIME`.
+const DATETIME_LENGTH: usize = 32;
+
+const DATER: Layout = Layout {
+    primitive: "datetime",
+    codes: &[code::DATETIME],
+    code_length: 4,
+};
+
+/// The qb64 text of `datetime` (`2026-11-24T21:59:14.583126+00:00`).
+pub fn dater_qb64(datetime: &str) -> Result<String, CesrError> {
+    let text: String = datetime
+        .chars()
+        .map(|character| {
+            DATETIME_SUBSTITUTIONS
+                .iter()
+                .find(|(from, _)| *from == character)
+                .map_or(character, |(_, to)| *to)
+        })
+        .collect();
+    let base64 = text.bytes().all(|byte| base64_value(byte).is_some());
+    if text.len() != DATETIME_LENGTH || !base64 {
+        return Err(DATER.error(Problem::Datetime));
+    }
+    Ok(format!("{}{text}", code::DATETIME))
+}
+
+/// Reads a qb64 datetime (code `1AAG`) back into its ISO-8601 text.
+pub fn parse_dater(qb64: &str) -> Result<String, CesrError> {
+    let Some(text) = qb64.strip_prefix(code::DATETIME) else {
+        return Err(DATER.error(Problem::Code {
+            expected: DATER.codes,
+            got: qb64.chars().take(DATER.code_length).collect(),
+        }));
+    };
+    if text.len() != DATETIME_LENGTH || !text.bytes().all(|byte| base64_value(byte).is_some()) {
+        return Err(DATER.error(Problem::Datetime));
+    }
+    let datetime: String = text
+        .chars()
+        .map(|character| {
+            DATETIME_SUBSTITUTIONS
+                .iter()
+                .find(|(_, to)| *to == character)
+                .map_or(character, |(from, _)| *from)
+        })
+        .collect();
+    let shape = datetime.bytes().enumerate().all(|(at, byte)| match at {
+        4 | 7 => byte == b'-',
+        10 => byte == b'T',
+        13 | 16 | 29 => byte == b':',
+        19 => byte == b'.',
+        26 => byte == b'+' || byte == b'-',
+        _ => byte.is_ascii_digit(),
+    });
+    if !shape {
+        return Err(DATER.error(Problem::Datetime));
+    }
+    Ok(datetime)
+}
+
 /// The value of one base64url character.
-fn base64_value(character: u8) -> Option<u32> {
+pub(super) fn base64_value(character: u8) -> Option<u32> {
     match character {
         b'A'..=b'Z' => Some(u32::from(character - b'A')),
         b'a'..=b'z' => Some(u32::from(character - b'a') + 26),
@@ -189,7 +299,7 @@ fn base64_value(character: u8) -> Option<u32> {
 }
 
 /// The base64url character of a value below 64.
-fn base64_character(value: u32) -> char {
+pub(super) fn base64_character(value: u32) -> char {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     char::from(ALPHABET[(value & 63) as usize])
 }
@@ -626,6 +736,8 @@ mod tests {
             let _ = Cigar::parse(&text);
             let _ = Siger::parse(&text);
             let _ = Signer::parse(&text);
+            let _ = parse_seqner(&text);
+            let _ = parse_dater(&text);
         }
 
         #[test]
@@ -643,6 +755,43 @@ mod tests {
             salt.copy_from_slice(&raw[..16]);
             prop_assert_eq!(Salt::parse(&Salt::new(salt).qb64()).unwrap(), Salt::new(salt));
         }
+    }
+
+    #[test]
+    fn sequence_numbers_and_datetimes_match_the_capture() {
+        assert_eq!(seqner_qb64(0), "0AAAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(seqner_qb64(2), "0AAAAAAAAAAAAAAAAAAAAAAC");
+        assert_eq!(parse_seqner("0AAAAAAAAAAAAAAAAAAAAAAB").unwrap(), 1);
+        assert_eq!(parse_seqner(&seqner_qb64(u64::MAX)).unwrap(), u64::MAX);
+        assert_eq!(
+            parse_seqner("0AAAAAAAAAAAAAAAAAAAAAAAAA")
+                .unwrap_err()
+                .to_string(),
+            "not a qb64 sequence number: expected 24 characters, got 26"
+        );
+        assert_eq!(
+            parse_seqner("0AAAAAAAAAAQAAAAAAAAAAAA")
+                .unwrap_err()
+                .to_string(),
+            "not a qb64 sequence number: number does not fit in 64 bits"
+        );
+        let dater = "1AAG2026-11-24T21c59c14d583126p00c00";
+        assert_eq!(
+            parse_dater(dater).unwrap(),
+            "2026-11-24T21:59:14.583126+00:00"
+        );
+        assert_eq!(
+            dater_qb64("2026-11-24T21:59:14.583126+00:00").unwrap(),
+            dater
+        );
+        assert!(dater_qb64("2026-11-24T21:59:14+00:00").is_err());
+        assert!(dater_qb64("2026-11-24T21:59:14.583126+00:00 ").is_err());
+        assert_eq!(
+            parse_dater("1AAG2026-11-24T21c59c14d583126p00c0").unwrap_err().to_string(),
+            "not a qb64 datetime: not a datetime like 2026-11-24T21c59c14d583126p00c00 (32 characters)"
+        );
+        assert!(parse_dater("1AAG2026-11-24T21c59c14d58312xp00c00").is_err());
+        assert!(parse_dater("1AAF2026-11-24T21c59c14d583126p00c00").is_err());
     }
 
     #[test]
