@@ -260,6 +260,11 @@ impl Agency {
         match committed {
             Ok(()) => {
                 for mut agent in booted {
+                    log::info!(
+                        "agent {} booted for controller {}",
+                        agent.prefix(),
+                        agent.controller()
+                    );
                     agent.touch(now);
                     self.insert(agent);
                 }

@@ -2,6 +2,17 @@
 //!
 //! I/O is served as it arrives: the poll waits with the time left to the next tock as its
 //! timeout, so the loop adds no tock of latency to a request, and a signal wakes it at once.
+//!
+//! The blocking budget. The loop blocks on nothing but the poll and durable writes:
+//! - every write a wake-up stages goes into one batch, committed once at the end of the
+//!   wake-up (one fsync-bound commit, about 1 ms here), and sooner when it holds
+//!   `api::MAX_BATCH` (128) answers, so a wake-up never holds more than 128 answers' writes;
+//! - a wake-up reads at most 256 poll events, and a connection awaiting a commit parses no
+//!   further request, so what one wake-up can stage is bounded by both;
+//! - a tick releases at most `agency::RELEASES_PER_TICK` (64) idle agents, each a drop of
+//!   memory with no I/O;
+//! - requests that need no write (`/health`, signed reads) are answered as they are parsed,
+//!   never behind a commit of a later wake-up.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -36,14 +36,7 @@ pub(super) fn boot(agency: &mut Agency, body: &[u8]) -> Response {
         &first_seen,
         Instant::now(),
     ) {
-        Ok(state) => {
-            log::info!(
-                "agent {} booted for controller {}",
-                state.prefix,
-                request.icp.prefix()
-            );
-            Response::json_text(202, python_json(&state.to_value()))
-        }
+        Ok(state) => Response::json_text(202, python_json(&state.to_value())),
         Err(BootError::Exists) => Response::error(
             409,
             "agent already exists",

@@ -545,3 +545,31 @@ fn idle_agents_are_released_through_the_shut_path() {
     assert_eq!(keria.get(keria.ports().boot, "/health").json()["agents"], 0);
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+#[test]
+fn a_stream_of_boots_does_not_starve_health() {
+    let mut keria = Start::new().start();
+    let boot = keria.ports().boot;
+    let bodies: Vec<(String, String)> = (0..600).map(|_| random_boot_body()).collect();
+    let booting = std::thread::spawn(move || boot_concurrently(boot, bodies, 16));
+    let mut stream = TcpStream::connect(("127.0.0.1", boot)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut slowest = std::time::Duration::ZERO;
+    let mut answered = 0;
+    while !booting.is_finished() {
+        let asked = std::time::Instant::now();
+        std::io::Write::write_all(&mut stream, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(read_response(&mut stream).status, 200);
+        slowest = slowest.max(asked.elapsed());
+        answered += 1;
+    }
+    let (acknowledged, statuses) = booting.join().unwrap();
+    assert_eq!(acknowledged.len(), 600, "statuses: {statuses:?}");
+    assert!(answered > 0);
+    // Each commit is bounded (MAX_BATCH answers): /health waits for at most one of them.
+    assert!(
+        slowest < std::time::Duration::from_secs(1),
+        "/health waited {slowest:?} behind the boots"
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
