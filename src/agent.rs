@@ -107,7 +107,7 @@ impl Agent {
                 0,
                 &StoredEvent {
                     raw: new.controller_icp.raw().to_vec(),
-                    sigs: join_sigs(new.controller_sigs),
+                    sigs: crate::kels::join(new.controller_sigs),
                     first_seen: new.first_seen.to_owned(),
                 },
             )?;
@@ -116,10 +116,12 @@ impl Agent {
                 0,
                 &StoredEvent {
                     raw: dip.raw().to_vec(),
-                    sigs: String::new(),
+                    sigs: signer.sign_indexed(dip.raw(), 0).qb64(),
                     first_seen: new.first_seen.to_owned(),
                 },
             )?;
+            rows.claim(&prefix)?;
+            rows.claim(&controller)?;
             rows.put_secret("agent.current", &sealed_current)?;
             rows.put_secret("agent.next", &sealed_next)?;
             rows.put_setting("agent", &prefix)?;
@@ -295,7 +297,7 @@ impl Agent {
                 sn,
                 &StoredEvent {
                     raw: ixn.raw().to_vec(),
-                    sigs: join_sigs(sigs),
+                    sigs: crate::kels::join(sigs),
                     first_seen: first_seen.to_owned(),
                 },
             )?;
@@ -313,9 +315,6 @@ impl Agent {
     }
 }
 
-fn join_sigs(sigs: &[Siger]) -> String {
-    sigs.iter().map(Siger::qb64).collect::<Vec<_>>().join(",")
-}
 
 /// The controller's KEL, parsed and verified.
 fn controller_kel(rows: &OwnerReader<'_>, controller: &str) -> Result<Vec<Event>> {

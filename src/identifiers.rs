@@ -10,6 +10,7 @@ use anyhow::Context;
 use serde_json::{json, Map, Value};
 
 use crate::agency::Failure;
+use crate::kels;
 use crate::keri::cesr::Siger;
 use crate::keri::event::{Event, Ilk};
 use crate::keri::kel::{Appended, Kel, SignedEvent};
@@ -211,7 +212,7 @@ pub fn append(
         )));
     }
     let sigs = sigs(body)?;
-    let mut kel = replay(rows, &identifier.prefix)?;
+    let mut kel = kels::replay(&rows.kel(&identifier.prefix)?, &identifier.prefix, None)?;
     let appended = kel
         .append(
             SignedEvent {
@@ -259,43 +260,6 @@ pub fn rename(rows: &mut OwnerWriter<'_>, name: &str, body: &Value) -> Result<Id
     Ok(identifier)
 }
 
-/// The KEL of `prefix` as accepted, replayed (and so re-verified) from the store.
-fn replay(rows: &OwnerWriter<'_>, prefix: &str) -> Result<Kel, Failure> {
-    let stored = rows.kel(prefix)?;
-    let mut entries = stored
-        .iter()
-        .map(|stored| -> anyhow::Result<(SignedEvent, &str)> {
-            let event = Event::parse(&stored.raw)
-                .map_err(|err| anyhow::anyhow!("stored event of {prefix}: {err}"))?;
-            let sigs = stored
-                .sigs
-                .split(',')
-                .filter(|sig| !sig.is_empty())
-                .map(Siger::parse)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|err| anyhow::anyhow!("stored signature of {prefix}: {err}"))?;
-            Ok((
-                SignedEvent {
-                    event,
-                    sigs,
-                    delegation: None,
-                },
-                stored.first_seen.as_str(),
-            ))
-        });
-    let (first, seen) = entries
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no KEL stored for {prefix}"))??;
-    let mut kel =
-        Kel::incept(first, seen).map_err(|err| anyhow::anyhow!("stored KEL of {prefix}: {err}"))?;
-    for entry in entries {
-        let (signed, seen) = entry?;
-        kel.append(signed, seen)
-            .map_err(|err| anyhow::anyhow!("stored KEL of {prefix}: {err}"))?;
-    }
-    Ok(kel)
-}
-
 fn stage_event(
     rows: &mut OwnerWriter<'_>,
     event: &Event,
@@ -307,7 +271,7 @@ fn stage_event(
         event.sn(),
         &StoredEvent {
             raw: event.raw().to_vec(),
-            sigs: sigs.iter().map(Siger::qb64).collect::<Vec<_>>().join(","),
+            sigs: kels::join(sigs),
             first_seen: seen.to_owned(),
         },
     )

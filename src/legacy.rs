@@ -109,6 +109,9 @@ fn copy(path: &Path, agents_dir: &Path, importing: &Path) -> Result<Vec<String>>
         copy_agent(&agent_path, &controller, &mut batch)
             .with_context(|| format!("importing agent {agent} ({})", agent_path.display()))?;
         batch.add_agent(&controller, &agent)?;
+        let mut rows = batch.owner(&controller);
+        rows.claim(&agent)?;
+        rows.claim(&controller)?;
         controllers.push(controller);
     }
     batch.commit()?;

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod exit_code;
 pub mod identifiers;
+pub mod kels;
 pub mod keri;
 pub mod legacy;
 pub mod lock;

@@ -37,6 +37,8 @@ const SETTINGS: TableDefinition<(&str, &str), &str> = TableDefinition::new("sett
 /// (owner, delegate prefix, delegate SAID) → the approving event "sn,SAID".
 const APPROVALS: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("approvals");
 
+/// Identifier prefix → the controller whose agent serves it (its own identifiers and its agent).
+const OWNERS: TableDefinition<&str, &str> = TableDefinition::new("owners");
 /// (owner, identifier name) → the identifier's record (JSON).
 pub const IDENTIFIERS: Records = TableDefinition::new("identifiers");
 /// (owner, identifier prefix) → its name.
@@ -45,6 +47,10 @@ pub const PREFIXES: Records = TableDefinition::new("prefixes");
 pub const OPERATIONS: Records = TableDefinition::new("operations");
 /// (owner, "cid.role.eid") → the authorizing end-role reply and its signatures (JSON).
 pub const END_ROLES: Records = TableDefinition::new("end_roles");
+/// (owner, "eid.scheme") → the location reply and its signatures (JSON).
+pub const LOCATIONS: Records = TableDefinition::new("locations");
+/// (owner, contact prefix) → the contact (JSON): alias, OOBI.
+pub const CONTACTS: Records = TableDefinition::new("contacts");
 
 /// A table of one kind of record, keyed by owner and the record's name.
 pub type Records = TableDefinition<'static, (&'static str, &'static str), &'static str>;
@@ -126,7 +132,15 @@ impl Store {
                     txn.open_table(SECRETS)?;
                     txn.open_table(SETTINGS)?;
                     txn.open_table(APPROVALS)?;
-                    for records in [IDENTIFIERS, PREFIXES, OPERATIONS, END_ROLES] {
+                    txn.open_table(OWNERS)?;
+                    for records in [
+                        IDENTIFIERS,
+                        PREFIXES,
+                        OPERATIONS,
+                        END_ROLES,
+                        LOCATIONS,
+                        CONTACTS,
+                    ] {
                         txn.open_table(records)?;
                     }
                 }
@@ -193,6 +207,12 @@ impl Reader {
         Ok(table.get(controller)?.map(|value| value.value().to_owned()))
     }
 
+    /// The controller whose agent serves `prefix` (one of its identifiers, or the agent).
+    pub fn owner_of(&self, prefix: &str) -> Result<Option<String>> {
+        let table = self.txn.open_table(OWNERS)?;
+        Ok(table.get(prefix)?.map(|value| value.value().to_owned()))
+    }
+
     /// How many controllers have an agent.
     pub fn agent_count(&self) -> Result<u64> {
         Ok(self.txn.open_table(AGENTS)?.len()?)
@@ -244,6 +264,14 @@ impl OwnerReader<'_> {
     /// One record of `kind`.
     pub fn record(&self, kind: Records, name: &str) -> Result<Option<String>> {
         record(&self.txn.open_table(kind)?, self.owner, name)
+    }
+
+    /// The approval ("sn,SAID" of the controller's event) of the delegate `prefix`'s `said`.
+    pub fn approval(&self, prefix: &str, said: &str) -> Result<Option<String>> {
+        let table = self.txn.open_table(APPROVALS)?;
+        Ok(table
+            .get((self.owner, prefix, said))?
+            .map(|value| value.value().to_owned()))
     }
 
     /// Every record of `kind` whose name starts with `prefix`, in name order.
@@ -348,6 +376,12 @@ impl OwnerWriter<'_> {
     /// Every record of `kind` whose name starts with `prefix`, staged ones included.
     pub fn records(&self, kind: Records, prefix: &str) -> Result<Vec<(String, String)>> {
         records(&self.txn.open_table(kind)?, self.owner, prefix)
+    }
+
+    /// Records that this owner's agent serves `prefix`.
+    pub fn claim(&mut self, prefix: &str) -> Result<()> {
+        self.txn.open_table(OWNERS)?.insert(prefix, self.owner)?;
+        Ok(())
     }
 
     /// Sets a record of `kind`.

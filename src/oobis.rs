@@ -1,0 +1,189 @@
+//! OOBIs: the stream an agent serves for its identifiers, what a verified resolution stores,
+//! and the contacts it leaves.
+//!
+//! Served: `GET /oobi/{aid}/agent/{eid}` gives the identifier's KEL, the controller's KEL, the
+//! agent's delegated inception (anchored by the controller's approval), the agent's location
+//! for each controller URL (signed by the agent) and the identifier's end-role reply.
+//! Resolved: everything in a fetched stream is verified by `keri::oobi::resolve` before
+//! `keep` stages any of it; a KEL that conflicts with one already known is refused whole.
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::{json, Map, Value};
+
+use crate::agent::Agent;
+use crate::kels;
+use crate::keri::kel::{Kel, SealSource};
+use crate::keri::oobi::{self, Resolution};
+use crate::roles;
+use crate::store::{OwnerReader, OwnerWriter, StoredEvent, CONTACTS};
+
+/// The stream for `aid`, managed by `agent`'s controller; with `eid`, only when `aid` has
+/// authorized `eid` as its agent. None when there is nothing to serve.
+pub fn serve(
+    rows: &OwnerReader<'_>,
+    agent: &Agent,
+    curls: &[String],
+    aid: &str,
+    eid: Option<&str>,
+) -> Result<Option<Vec<u8>>> {
+    let controller = agent.controller();
+    let stored = rows.kel(aid)?;
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let end_roles = roles::end_roles(rows, aid, Some("agent"))?;
+    let end_role = match eid {
+        Some(eid) => {
+            let Some((_, signed)) = end_roles.into_iter().find(|(role, _)| role.eid == eid) else {
+                return Ok(None);
+            };
+            if eid != agent.prefix() {
+                return Ok(None);
+            }
+            Some(signed)
+        }
+        None => None,
+    };
+    let mut logs: Vec<Kel> = Vec::new();
+    if aid != controller && aid != agent.prefix() {
+        logs.push(kels::replay(&stored, aid, None)?);
+    }
+    logs.push(kels::replay(&rows.kel(controller)?, controller, None)?);
+    let agent_kel = agent_kel(rows, agent)?;
+    let locations = roles::agent_locations(&agent_kel, curls, |raw| {
+        agent.signer().sign_indexed(raw, 0)
+    });
+    logs.push(agent_kel);
+    let mut replies: Vec<&oobi::SignedReply> = locations.iter().collect();
+    replies.extend(end_role.as_ref());
+    let logs: Vec<&Kel> = logs.iter().collect();
+    Ok(Some(oobi::write(&logs, &replies)))
+}
+
+/// The agent's delegated inception, with where its controller approved it.
+fn agent_kel(rows: &OwnerReader<'_>, agent: &Agent) -> Result<Kel> {
+    let mut stored = rows.kel(agent.prefix())?;
+    let dip = stored
+        .first_mut()
+        .ok_or_else(|| anyhow!("no inception stored for agent {}", agent.prefix()))?;
+    if dip.sigs.is_empty() {
+        // Agents made before their inception was stored signed sign it now.
+        dip.sigs = agent.signer().sign_indexed(&dip.raw, 0).qb64();
+    }
+    let approval = rows.approval(agent.prefix(), agent.prefix())?;
+    let delegation = approval.and_then(|approval| {
+        let (sn, said) = approval.split_once(',')?;
+        Some(SealSource {
+            sn: u64::from_str_radix(sn, 16).ok()?,
+            said: said.to_owned(),
+        })
+    });
+    kels::replay(&stored, agent.prefix(), delegation)
+}
+
+/// Stages what a verified `resolution` of `url` holds, and `aid`'s contact named `alias`;
+/// the key state record of `aid`.
+pub fn keep(
+    rows: &mut OwnerWriter<'_>,
+    resolution: &Resolution,
+    aid: &str,
+    url: &str,
+    alias: Option<&str>,
+    seen: &str,
+) -> Result<Value> {
+    let mut state = None;
+    for kel in &resolution.kels {
+        let prefix = kel.state().prefix().to_owned();
+        let known = rows.kel(&prefix)?;
+        for (sn, entry) in kel.entries().iter().enumerate() {
+            let event = &entry.signed.event;
+            if let Some(stored) = known.get(sn) {
+                if stored.raw != event.raw() {
+                    bail!(
+                        "the key event log of {prefix} conflicts at event {sn:x} with the one already known"
+                    );
+                }
+                continue;
+            }
+            rows.put_event(
+                &prefix,
+                event.sn(),
+                &StoredEvent {
+                    raw: event.raw().to_vec(),
+                    sigs: kels::join(&entry.signed.sigs),
+                    first_seen: seen.to_owned(),
+                },
+            )?;
+            if let Some(source) = &entry.signed.delegation {
+                rows.put_approval(&prefix, event.said(), &format!("{:x},{}", source.sn, source.said))?;
+            }
+        }
+        if prefix == aid {
+            let stored = rows.kel(&prefix)?;
+            state = Some(kels::replay(&stored, &prefix, None)?.record().to_value());
+        }
+    }
+    for (_, signed) in &resolution.end_roles {
+        roles::keep(rows, signed)?;
+    }
+    for (_, signed) in &resolution.locations {
+        roles::keep(rows, signed)?;
+    }
+    let state = state.ok_or_else(|| anyhow!("the stream holds no key event log for {aid}"))?;
+    let mut contact = Map::new();
+    if let Some(alias) = alias {
+        contact.insert("alias".into(), alias.into());
+    }
+    contact.insert("oobi".into(), url.into());
+    rows.put_record(CONTACTS, aid, &Value::Object(contact).to_string())?;
+    Ok(state)
+}
+
+/// The AID an OOBI URL names: the segment after `/oobi/`.
+pub fn aid_of(url: &url::Url) -> Option<String> {
+    let mut segments = url.path_segments()?;
+    segments.find(|segment| *segment == "oobi")?;
+    segments.next().filter(|aid| !aid.is_empty()).map(str::to_owned)
+}
+
+/// Every contact, as `{id, alias, oobi, ends, challenges, wellKnowns}`.
+pub fn contacts(rows: &OwnerReader<'_>) -> Result<Vec<Value>> {
+    rows.records(CONTACTS, "")?
+        .iter()
+        .map(|(id, record)| contact(rows, id, record))
+        .collect()
+}
+
+/// The contact `id`, if there is one.
+pub fn find_contact(rows: &OwnerReader<'_>, id: &str) -> Result<Option<Value>> {
+    rows.record(CONTACTS, id)?
+        .map(|record| contact(rows, id, &record))
+        .transpose()
+}
+
+fn contact(rows: &OwnerReader<'_>, id: &str, record: &str) -> Result<Value> {
+    let stored: Value = serde_json::from_str(record)?;
+    let mut ends = Map::new();
+    for (role, _) in roles::end_roles(rows, id, None)? {
+        let mut urls = Map::new();
+        for location in roles::locations(rows, &role.eid)? {
+            urls.insert(location.scheme, location.url.into());
+        }
+        let by_eid = ends
+            .entry(role.role)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(by_eid) = by_eid {
+            by_eid.insert(role.eid, Value::Object(urls));
+        }
+    }
+    let mut contact = Map::new();
+    contact.insert("id".into(), id.into());
+    if let Some(alias) = stored.get("alias") {
+        contact.insert("alias".into(), alias.clone());
+    }
+    contact.insert("oobi".into(), stored["oobi"].clone());
+    contact.insert("ends".into(), Value::Object(ends));
+    contact.insert("challenges".into(), json!([]));
+    contact.insert("wellKnowns".into(), json!([]));
+    Ok(Value::Object(contact))
+}
