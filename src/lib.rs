@@ -12,6 +12,7 @@ pub mod boot_command;
 pub mod cli;
 pub mod config;
 pub mod exit_code;
+pub mod fetcher;
 pub mod keri;
 pub mod legacy;
 pub mod lock;
