@@ -145,13 +145,13 @@ pub fn agent_locations(
         .filter_map(|url| {
             let scheme = url.split_once("://")?.0;
             let reply = crate::keri::reply::loc_scheme(state.prefix(), scheme, url, &dated);
-            let sigs = vec![sign(reply.raw())];
+            let signature = sign(reply.raw());
             Some(SignedReply {
                 groups: vec![SignatureGroup {
                     prefix: state.prefix().to_owned(),
                     sn,
                     said: said.to_owned(),
-                    sigs,
+                    sigs: vec![signature],
                 }],
                 reply,
             })

@@ -1,17 +1,21 @@
-//! The running service: the poll, the agency and the three servers, opened and closed in order.
+//! The running service: the poll, the agency, the fetcher and the three servers, opened and
+//! closed in order.
 //!
-//! `Service::open` opens the agency (and its store) and then binds the servers; `close` undoes
-//! that in reverse: servers first, then the agency, whose agents close last-opened first.
+//! `Service::open` opens the agency (and its store), starts the fetcher's workers and then binds
+//! the servers; `close` undoes that in reverse: servers first, then the fetcher (within the
+//! shutdown deadline), then the agency, whose agents close last-opened first.
 
 use std::io;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use mio::{Events, Interest, Poll, Token};
+use url::Url;
 
 use crate::agency::Agency;
 use crate::api::Api;
 use crate::config::StartConfig;
+use crate::fetcher::{FetchError, FetchLimits, Fetched, Fetcher};
 use crate::logging::LogFile;
 use crate::notify::Notifier;
 use crate::server::http::Request;
@@ -20,6 +24,8 @@ use crate::signals::Signals;
 
 /// The poll token of the signal wake-up pipe.
 const SIGNAL: Token = Token(8);
+/// The poll token of the fetcher's waker (the servers own 0..3 and 16 up).
+const FETCH: Token = Token(9);
 
 /// Everything the run loop drives.
 pub struct Service {
@@ -30,7 +36,13 @@ pub struct Service {
     log_file: Option<LogFile>,
     api: Api,
     agency: Agency,
+    fetcher: Fetcher,
+    /// Finished fetches, kept here until the agency takes them with `take_fetched`.
+    fetched: Vec<Fetched>,
     servers: Servers,
+    shutdown_timeout: Duration,
+    /// When the stop must be over: set by `begin_stop`.
+    stop_deadline: Option<Instant>,
 }
 
 impl Service {
@@ -54,6 +66,15 @@ impl Service {
             None => None,
         };
         let agency = Agency::open(config)?;
+        let fetcher = match Fetcher::new(poll.registry(), FETCH, FetchLimits::default()) {
+            Ok(fetcher) => fetcher,
+            Err(err) => {
+                if let Err(close_err) = agency.close(&mut Vec::new()) {
+                    log::error!("closing the agency after a failed start: {close_err:#}");
+                }
+                return Err(err);
+            }
+        };
         let settings = ServerSettings {
             host: config.host,
             admin: config.admin_port,
@@ -67,6 +88,9 @@ impl Service {
         let servers = match Servers::bind(settings, poll.registry()) {
             Ok(servers) => servers,
             Err(err) => {
+                if let Err(close_err) = fetcher.close(Instant::now() + config.shutdown_timeout) {
+                    log::error!("closing the fetcher after a failed start: {close_err:#}");
+                }
                 if let Err(close_err) = agency.close(&mut Vec::new()) {
                     log::error!("closing the agency after a failed start: {close_err:#}");
                 }
@@ -104,8 +128,22 @@ impl Service {
             log_file,
             api,
             agency,
+            fetcher,
+            fetched: Vec::new(),
             servers,
+            shutdown_timeout: config.shutdown_timeout,
+            stop_deadline: None,
         })
+    }
+
+    /// Starts a GET of `url` on the fetcher; its result comes back from `take_fetched` as `id`.
+    pub fn fetch(&mut self, id: u64, url: Url) -> Result<(), FetchError> {
+        self.fetcher.submit(id, url)
+    }
+
+    /// The fetches finished since the last call: the hand-off from the fetcher to the agency.
+    pub fn take_fetched(&mut self) -> Vec<Fetched> {
+        std::mem::take(&mut self.fetched)
     }
 
     /// Waits up to `timeout` for I/O and serves what is ready.
@@ -131,6 +169,8 @@ impl Service {
                 if self.signals.take_hangup() {
                     reopen(self.log_file.as_ref());
                 }
+            } else if event.token() == FETCH {
+                self.fetched.extend(self.fetcher.drain());
             } else if Servers::owns(event.token()) {
                 self.servers.handle(registry, event, now, &mut handler);
             }
@@ -155,6 +195,7 @@ impl Service {
 
     /// Begins the stop: /health answers 503, STOPPING=1 is sent, the listeners close.
     pub fn begin_stop(&mut self) {
+        self.stop_deadline = Some(Instant::now() + self.shutdown_timeout);
         self.api.begin_stop();
         let loaded = self.agency.loaded();
         log::info!("stopping: closing listeners, then {loaded} loaded agents");
@@ -176,22 +217,31 @@ impl Service {
     /// What is still open, for the log when the deadline passes.
     pub fn describe_open(&self) -> Vec<String> {
         let mut open = self.servers.describe_open();
+        open.extend(self.fetcher.describe_open());
         open.extend(self.agency.describe_open());
         open
     }
 
-    /// Closes in reverse order of opening: servers, then the agency (its agents newest first,
-    /// then its store). `closed` records each step as it is done.
+    /// Closes in reverse order of opening: servers, then the fetcher (abandoning, by the stop's
+    /// deadline, fetches still running), then the agency (its agents newest first, then its
+    /// store). `closed` records each step as it is done.
     pub fn close(self, closed: &mut Vec<String>) -> Result<()> {
         let Self {
             poll,
             servers,
+            fetcher,
             agency,
+            shutdown_timeout,
+            stop_deadline,
             ..
         } = self;
         servers.close(poll.registry());
         closed.push("servers".to_owned());
-        agency.close(closed)
+        let deadline = stop_deadline.unwrap_or_else(|| Instant::now() + shutdown_timeout);
+        let fetcher_closed = fetcher.close(deadline);
+        closed.push("fetcher".to_owned());
+        let agency_closed = agency.close(closed);
+        fetcher_closed.and(agency_closed)
     }
 }
 
