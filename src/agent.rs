@@ -315,7 +315,6 @@ impl Agent {
     }
 }
 
-
 /// The controller's KEL, parsed and verified.
 fn controller_kel(rows: &OwnerReader<'_>, controller: &str) -> Result<Vec<Event>> {
     events(&rows.kel(controller)?, controller)

@@ -68,6 +68,8 @@ pub struct StartConfig {
     pub signature_window: Duration,
     pub cors: bool,
     pub urls: Urls,
+    /// Where each list of `urls` came from, for the log.
+    pub url_sources: Vec<String>,
     pub limits: Limits,
     pub max_connections: usize,
     pub header_timeout: Duration,
@@ -97,6 +99,30 @@ impl TryFrom<StartArgs> for StartConfig {
         let file_config = match (&args.config_dir, &args.config_file) {
             (_, None) => None,
             (dir, Some(file)) => Some(read_file_config(dir.as_deref(), file)?),
+        };
+        let file_urls = file_config
+            .as_ref()
+            .map(|config| FileUrls::new(config, &args.name));
+        let mut url_sources = Vec::new();
+        let urls = Urls {
+            curls: pick_urls(
+                args.curls.as_deref(),
+                "curls",
+                file_urls.as_ref(),
+                &mut url_sources,
+            )?,
+            iurls: pick_urls(
+                args.iurls.as_deref(),
+                "iurls",
+                file_urls.as_ref(),
+                &mut url_sources,
+            )?,
+            durls: pick_urls(
+                args.durls.as_deref(),
+                "durls",
+                file_urls.as_ref(),
+                &mut url_sources,
+            )?,
         };
         let tls = match (args.keypath, args.certpath) {
             (Some(key), Some(cert)) => Some(TlsFiles {
@@ -137,11 +163,8 @@ impl TryFrom<StartArgs> for StartConfig {
             release_timeout: Duration::from_secs(args.release_timeout),
             signature_window: Duration::from_secs(args.signature_window),
             cors: matches!(args.cors.to_ascii_lowercase().as_str(), "true" | "1"),
-            urls: Urls {
-                curls: parse_urls(args.curls.as_deref(), "KERIA_CURLS")?,
-                iurls: parse_urls(args.iurls.as_deref(), "KERIA_IURLS")?,
-                durls: parse_urls(args.durls.as_deref(), "KERIA_DURLS")?,
-            },
+            urls,
+            url_sources,
             limits: Limits {
                 max_body: args.max_body,
                 ..DEFAULT_LIMITS
@@ -194,6 +217,64 @@ fn read_file_config(dir: Option<&Path>, file: &str) -> Result<Value> {
         bail!("configuration {} must hold a JSON object", path.display());
     }
     Ok(value)
+}
+
+/// KERIA's configuration file: the lists in the section named after `--name`, else at the top.
+struct FileUrls<'v> {
+    config: &'v Value,
+    section: &'v str,
+}
+
+impl<'v> FileUrls<'v> {
+    fn new(config: &'v Value, section: &'v str) -> Self {
+        Self { config, section }
+    }
+
+    /// The list `kind`, and where in the file it was found.
+    fn get(&self, kind: &str) -> Option<(&'v Value, String)> {
+        if let Some(list) = self
+            .config
+            .get(self.section)
+            .and_then(|section| section.get(kind))
+        {
+            return Some((
+                list,
+                format!("the configuration file's \"{}\" section", self.section),
+            ));
+        }
+        self.config
+            .get(kind)
+            .map(|list| (list, "the configuration file".to_owned()))
+    }
+}
+
+/// The URL list `kind`: from its flag or variable when given, else from the configuration
+/// file, else none; `sources` says which.
+fn pick_urls(
+    flag: Option<&str>,
+    kind: &str,
+    file: Option<&FileUrls<'_>>,
+    sources: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    let variable = format!("KERIA_{}", kind.to_ascii_uppercase());
+    if flag.is_some() {
+        sources.push(format!("{kind} from --{kind} or {variable}"));
+        return parse_urls(flag, &variable);
+    }
+    let Some((list, place)) = file.and_then(|file| file.get(kind)) else {
+        sources.push(format!("{kind}: none configured"));
+        return Ok(Vec::new());
+    };
+    let Some(entries) = list.as_array().and_then(|entries| {
+        entries
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<Vec<&str>>>()
+    }) else {
+        bail!("{kind} in {place} must be a list of URL strings");
+    };
+    sources.push(format!("{kind} from {place}"));
+    parse_urls(Some(&entries.join(";")), &format!("{kind} in {place}"))
 }
 
 /// Splits a ';'-separated list and checks each entry is an http(s) URL with a host.

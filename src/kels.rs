@@ -8,7 +8,37 @@ use anyhow::{anyhow, bail, Result};
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::kel::{Kel, SealSource, SignedEvent};
-use crate::store::StoredEvent;
+use crate::store::{OwnerReader, StoredEvent};
+
+/// The KEL of `prefix` held in `rows`, verified, with where a delegated inception was
+/// approved; None when none is held.
+pub fn load(rows: &OwnerReader<'_>, prefix: &str) -> Result<Option<Kel>> {
+    let stored = rows.kel(prefix)?;
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let delegation = delegation(rows, prefix, &stored[0])?;
+    replay(&stored, prefix, delegation).map(Some)
+}
+
+/// Where the delegator approved `inception` of `prefix`, when an approval was recorded.
+pub fn delegation(
+    rows: &OwnerReader<'_>,
+    prefix: &str,
+    inception: &StoredEvent,
+) -> Result<Option<SealSource>> {
+    let said = Event::parse(&inception.raw)
+        .map_err(|err| anyhow!("stored event of {prefix}: {err}"))?
+        .said()
+        .to_owned();
+    Ok(rows.approval(prefix, &said)?.and_then(|approval| {
+        let (sn, said) = approval.split_once(',')?;
+        Some(SealSource {
+            sn: u64::from_str_radix(sn, 16).ok()?,
+            said: said.to_owned(),
+        })
+    }))
+}
 
 /// The KEL of `prefix` from its stored events; `delegation` is where a delegated
 /// inception was approved.
@@ -19,7 +49,8 @@ pub fn replay(stored: &[StoredEvent], prefix: &str, delegation: Option<SealSourc
         let signed = SignedEvent {
             event: Event::parse(&event.raw)
                 .map_err(|err| anyhow!("stored event of {prefix}: {err}"))?,
-            sigs: sigs(&event.sigs).map_err(|err| anyhow!("stored signature of {prefix}: {err}"))?,
+            sigs: sigs(&event.sigs)
+                .map_err(|err| anyhow!("stored signature of {prefix}: {err}"))?,
             delegation: delegation.take(),
         };
         match kel.as_mut() {

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::agent::Agent;
 use crate::kels;
-use crate::keri::kel::{Kel, SealSource};
+use crate::keri::kel::Kel;
 use crate::keri::oobi::{self, Resolution};
 use crate::roles;
 use crate::store::{OwnerReader, OwnerWriter, StoredEvent, CONTACTS};
@@ -50,9 +50,8 @@ pub fn serve(
     }
     logs.push(kels::replay(&rows.kel(controller)?, controller, None)?);
     let agent_kel = agent_kel(rows, agent)?;
-    let locations = roles::agent_locations(&agent_kel, curls, |raw| {
-        agent.signer().sign_indexed(raw, 0)
-    });
+    let locations =
+        roles::agent_locations(&agent_kel, curls, |raw| agent.signer().sign_indexed(raw, 0));
     logs.push(agent_kel);
     let mut replies: Vec<&oobi::SignedReply> = locations.iter().collect();
     replies.extend(end_role.as_ref());
@@ -70,14 +69,7 @@ fn agent_kel(rows: &OwnerReader<'_>, agent: &Agent) -> Result<Kel> {
         // Agents made before their inception was stored signed sign it now.
         dip.sigs = agent.signer().sign_indexed(&dip.raw, 0).qb64();
     }
-    let approval = rows.approval(agent.prefix(), agent.prefix())?;
-    let delegation = approval.and_then(|approval| {
-        let (sn, said) = approval.split_once(',')?;
-        Some(SealSource {
-            sn: u64::from_str_radix(sn, 16).ok()?,
-            said: said.to_owned(),
-        })
-    });
+    let delegation = kels::delegation(rows, agent.prefix(), dip)?;
     kels::replay(&stored, agent.prefix(), delegation)
 }
 
@@ -115,7 +107,11 @@ pub fn keep(
                 },
             )?;
             if let Some(source) = &entry.signed.delegation {
-                rows.put_approval(&prefix, event.said(), &format!("{:x},{}", source.sn, source.said))?;
+                rows.put_approval(
+                    &prefix,
+                    event.said(),
+                    &format!("{:x},{}", source.sn, source.said),
+                )?;
             }
         }
         if prefix == aid {
@@ -143,7 +139,10 @@ pub fn keep(
 pub fn aid_of(url: &url::Url) -> Option<String> {
     let mut segments = url.path_segments()?;
     segments.find(|segment| *segment == "oobi")?;
-    segments.next().filter(|aid| !aid.is_empty()).map(str::to_owned)
+    segments
+        .next()
+        .filter(|aid| !aid.is_empty())
+        .map(str::to_owned)
 }
 
 /// Every contact, as `{id, alias, oobi, ends, challenges, wellKnowns}`.

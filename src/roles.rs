@@ -14,11 +14,22 @@ use crate::keri::stream::SignatureGroup;
 use crate::store::{OwnerReader, OwnerWriter, END_ROLES, LOCATIONS};
 
 /// The roles an end-role reply may name.
-const ROLES: [&str; 6] = ["agent", "controller", "witness", "registrar", "watcher", "mailbox"];
+const ROLES: [&str; 6] = [
+    "agent",
+    "controller",
+    "witness",
+    "registrar",
+    "watcher",
+    "mailbox",
+];
 
 /// Checks and stages `cid`'s authorization of an endpoint, from `POST …/endroles`
 /// (`{rpy, sigs}`, signed by the identifier's current keys); the role it grants.
-pub fn add(rows: &mut OwnerWriter<'_>, cid: &str, body: &Value) -> Result<(EndRole, Reply), Failure> {
+pub fn add(
+    rows: &mut OwnerWriter<'_>,
+    cid: &str,
+    body: &Value,
+) -> Result<(EndRole, Reply), Failure> {
     let rpy = body
         .get("rpy")
         .ok_or_else(|| Failure::Invalid("required field 'rpy' missing from body".into()))?;
@@ -49,7 +60,9 @@ pub fn add(rows: &mut OwnerWriter<'_>, cid: &str, body: &Value) -> Result<(EndRo
                 .collect()
         })
         .filter(|sigs: &Vec<_>| !sigs.is_empty())
-        .ok_or_else(|| Failure::Invalid("sigs must be a non-empty list of qb64 indexed signatures".into()))?;
+        .ok_or_else(|| {
+            Failure::Invalid("sigs must be a non-empty list of qb64 indexed signatures".into())
+        })?;
     let kel = kels::replay(&rows.kel(cid)?, cid, None)?;
     let state = kel.state();
     reply

@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use mio::{Events, Interest, Poll, Token};
-use url::Url;
 
 use crate::agency::Agency;
 use crate::api::Api;
 use crate::config::StartConfig;
-use crate::fetcher::{FetchError, FetchLimits, Fetched, Fetcher};
+use crate::fetcher::{FetchLimits, Fetcher};
 use crate::logging::LogFile;
 use crate::notify::Notifier;
 use crate::server::http::Request;
@@ -37,8 +36,6 @@ pub struct Service {
     api: Api,
     agency: Agency,
     fetcher: Fetcher,
-    /// Finished fetches, kept here until the agency takes them with `take_fetched`.
-    fetched: Vec<Fetched>,
     servers: Servers,
     shutdown_timeout: Duration,
     /// When the stop must be over: set by `begin_stop`.
@@ -119,6 +116,9 @@ impl Service {
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
         );
+        for source in &config.url_sources {
+            log::info!("OOBI URLs: {source}");
+        }
         notifier.ready(&format!("serving on {summary}"));
         Ok(Self {
             poll,
@@ -129,21 +129,10 @@ impl Service {
             api,
             agency,
             fetcher,
-            fetched: Vec::new(),
             servers,
             shutdown_timeout: config.shutdown_timeout,
             stop_deadline: None,
         })
-    }
-
-    /// Starts a GET of `url` on the fetcher; its result comes back from `take_fetched` as `id`.
-    pub fn fetch(&mut self, id: u64, url: Url) -> Result<(), FetchError> {
-        self.fetcher.submit(id, url)
-    }
-
-    /// The fetches finished since the last call: the hand-off from the fetcher to the agency.
-    pub fn take_fetched(&mut self) -> Vec<Fetched> {
-        std::mem::take(&mut self.fetched)
     }
 
     /// Waits up to `timeout` for I/O and serves what is ready.
@@ -160,6 +149,7 @@ impl Service {
         }
         let now = Instant::now();
         let registry = self.poll.registry();
+        let mut fetched = Vec::new();
         let (api, agency) = (&mut self.api, &mut self.agency);
         let mut handler =
             |port, request: &Request, ticket| api.handle(agency, port, request, ticket);
@@ -170,12 +160,21 @@ impl Service {
                     reopen(self.log_file.as_ref());
                 }
             } else if event.token() == FETCH {
-                self.fetched.extend(self.fetcher.drain());
+                fetched.extend(self.fetcher.drain());
             } else if Servers::owns(event.token()) {
                 self.servers.handle(registry, event, now, &mut handler);
             }
         }
         self.servers.resume(registry, now, &mut handler);
+        for fetched in fetched {
+            self.api.fetched(&mut self.agency, fetched);
+        }
+        for (id, url) in self.api.take_fetches() {
+            if let Err(err) = self.fetcher.submit(id, url) {
+                self.api
+                    .fetch_refused(&mut self.agency, id, &err.to_string());
+            }
+        }
         // Group commit: every write staged in this wake-up becomes durable in one commit,
         // then the answers that waited for it go out.
         self.api.commit(&mut self.agency);

@@ -7,13 +7,17 @@ mod auth;
 mod boot;
 mod health;
 mod identifiers;
+mod keystate;
+mod oobis;
 
 use std::time::{Duration, Instant};
 
 use crate::agency::Agency;
-use crate::config::{BootCredentials, StartConfig};
+use crate::config::{BootCredentials, StartConfig, Urls};
+use crate::fetcher::Fetched;
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
+use oobis::Resolutions;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
 /// bound on the durable work (one fsync-bound commit) between two looks at the poll.
@@ -30,6 +34,10 @@ pub struct Api {
     log_requests: bool,
     boot_credentials: Option<BootCredentials>,
     signature_window: Duration,
+    /// Controller, introduction and data OOBI URLs of every agent.
+    urls: Urls,
+    /// OOBIs being resolved.
+    resolutions: Resolutions,
     /// Answers waiting for the open batch to commit.
     deferred: Vec<(Ticket, Response)>,
     /// Answers whose batch has committed (or failed), not yet sent.
@@ -45,6 +53,8 @@ impl Api {
             log_requests: config.log_requests,
             boot_credentials: config.boot_credentials.clone(),
             signature_window: config.signature_window,
+            urls: config.urls.clone(),
+            resolutions: Resolutions::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
         }
@@ -69,7 +79,7 @@ impl Api {
         let mut response = match port {
             Port::Boot => self.boot_port(agency, request),
             Port::Admin => self.admin_port(agency, request),
-            Port::Http => not_found(request),
+            Port::Http => self.http_port(agency, request),
         };
         if self.cors {
             response = with_cors(response, request);
@@ -92,6 +102,21 @@ impl Api {
             self.commit(agency);
         }
         Reply::Later
+    }
+
+    /// The OOBI fetches handlers asked for, to start now.
+    pub fn take_fetches(&mut self) -> Vec<(u64, url::Url)> {
+        self.resolutions.take_fetches()
+    }
+
+    /// A fetch that could not start: its operation fails with `reason`.
+    pub fn fetch_refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
+        self.resolutions.refused(agency, id, reason);
+    }
+
+    /// A fetch came back through the poll.
+    pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
+        self.resolutions.fetched(agency, fetched);
     }
 
     /// Whether answers wait for a commit.
@@ -125,7 +150,7 @@ impl Api {
         std::mem::take(&mut self.answered)
     }
 
-    fn admin_port(&self, agency: &mut Agency, request: &Request) -> Response {
+    fn admin_port(&mut self, agency: &mut Agency, request: &Request) -> Response {
         if request.method == "OPTIONS" && self.cors {
             return Response::empty(204)
                 .header(
@@ -146,7 +171,28 @@ impl Api {
                 _ => method_not_allowed("GET, PUT, OPTIONS"),
             };
         }
-        admin::signed(agency, request, self.signature_window, signed_route)
+        let (urls, resolutions) = (&self.urls, &mut self.resolutions);
+        admin::signed(
+            agency,
+            request,
+            self.signature_window,
+            |agency, controller, request| {
+                signed_route(agency, controller, request, urls, resolutions)
+            },
+        )
+    }
+
+    /// KERI ingress and OOBIs: `GET /oobi/{aid}` and `GET /oobi/{aid}/agent/{eid}`.
+    fn http_port(&self, agency: &mut Agency, request: &Request) -> Response {
+        let segments: Vec<&str> = request.path.split('/').skip(1).collect();
+        match (segments.as_slice(), request.method.as_str()) {
+            (["oobi", aid], "GET") => oobis::serve(agency, aid, None, &self.urls.curls),
+            (["oobi", aid, "agent", eid], "GET") => {
+                oobis::serve(agency, aid, Some(eid), &self.urls.curls)
+            }
+            (["oobi", ..], _) => method_not_allowed("GET, OPTIONS"),
+            _ => not_found(request),
+        }
     }
 
     fn boot_port(&self, agency: &mut Agency, request: &Request) -> Response {
@@ -170,31 +216,100 @@ impl Api {
 }
 
 /// Routes a verified Signify request of `controller`.
-fn signed_route(agency: &mut Agency, controller: &str, request: &Request) -> Response {
-    let segments: Vec<&str> = request.path.split('/').skip(1).collect();
+fn signed_route(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    urls: &Urls,
+    resolutions: &mut Resolutions,
+) -> Response {
+    let segments: Vec<String> = request.path.split('/').skip(1).map(decode).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let (get, post, put, delete) = ("GET", "POST", "PUT", "DELETE");
     let method = request.method.as_str();
-    match (segments.as_slice(), method) {
-        (["identifiers"], "GET") => identifiers::list(agency, controller, request),
-        (["identifiers"], "POST") => identifiers::create(agency, controller, request),
-        (["identifiers"], _) => method_not_allowed("GET, POST, OPTIONS"),
-        (["identifiers", name], "GET") => identifiers::get(agency, controller, &decode(name)),
-        (["identifiers", name], "PUT") => {
-            identifiers::rename(agency, controller, &decode(name), request)
-        }
-        (["identifiers", _], _) => method_not_allowed("GET, PUT, OPTIONS"),
-        (["identifiers", name, "events"], "POST") => {
-            identifiers::event(agency, controller, &decode(name), request)
-        }
-        (["identifiers", _, "events"], _) => method_not_allowed("POST, OPTIONS"),
-        (["operations"], "GET") => identifiers::operations(agency, controller),
-        (["operations"], _) => method_not_allowed("GET, OPTIONS"),
-        (["operations", name], "GET") => identifiers::operation(agency, controller, &decode(name)),
-        (["operations", name], "DELETE") => {
-            identifiers::delete_operation(agency, controller, &decode(name))
-        }
-        (["operations", _], _) => method_not_allowed("GET, DELETE, OPTIONS"),
-        _ => not_found(request),
-    }
+    // Each resource: the methods it allows, and its answer when the method is one of them.
+    let (allow, answer): (&[&str], Option<Response>) = match segments.as_slice() {
+        ["identifiers"] => (
+            &[get, post],
+            match method {
+                "GET" => Some(identifiers::list(agency, controller, request)),
+                "POST" => Some(identifiers::create(agency, controller, request)),
+                _ => None,
+            },
+        ),
+        ["identifiers", name] => (
+            &[get, put],
+            match method {
+                "GET" => Some(identifiers::get(agency, controller, name)),
+                "PUT" => Some(identifiers::rename(agency, controller, name, request)),
+                _ => None,
+            },
+        ),
+        ["identifiers", name, "events"] => (
+            &[post],
+            (method == post).then(|| identifiers::event(agency, controller, name, request)),
+        ),
+        ["identifiers", name, "endroles"] => (
+            &[get, post],
+            match method {
+                "GET" => Some(oobis::end_roles(agency, controller, name, None)),
+                "POST" => Some(oobis::add_end_role(agency, controller, name, request)),
+                _ => None,
+            },
+        ),
+        ["identifiers", name, "endroles", role] => (
+            &[get],
+            (method == get).then(|| oobis::end_roles(agency, controller, name, Some(role))),
+        ),
+        ["identifiers", name, "oobis"] => (
+            &[get],
+            (method == get)
+                .then(|| oobis::identifier_oobis(agency, controller, name, request, &urls.curls)),
+        ),
+        ["operations"] => (
+            &[get],
+            (method == get).then(|| identifiers::operations(agency, controller)),
+        ),
+        ["operations", name] => (
+            &[get, delete],
+            match method {
+                "GET" => Some(identifiers::operation(agency, controller, name)),
+                "DELETE" => Some(identifiers::delete_operation(agency, controller, name)),
+                _ => None,
+            },
+        ),
+        ["oobis"] => (
+            &[post],
+            (method == post).then(|| resolutions.start(agency, controller, request)),
+        ),
+        ["contacts"] => (
+            &[get],
+            (method == get).then(|| oobis::contacts(agency, controller, None)),
+        ),
+        ["contacts", prefix] => (
+            &[get],
+            (method == get).then(|| oobis::contacts(agency, controller, Some(prefix))),
+        ),
+        ["states"] => (
+            &[get],
+            (method == get).then(|| keystate::states(agency, controller, request)),
+        ),
+        ["events"] => (
+            &[get],
+            (method == get).then(|| keystate::events(agency, controller, request)),
+        ),
+        ["queries"] => (
+            &[post],
+            (method == post).then(|| keystate::query(agency, controller, request)),
+        ),
+        ["config"] => (&[get], (method == get).then(|| keystate::config(urls))),
+        _ => return not_found(request),
+    };
+    answer.unwrap_or_else(|| {
+        let mut allowed = allow.to_vec();
+        allowed.push("OPTIONS");
+        method_not_allowed(&allowed.join(", "))
+    })
 }
 
 /// A path segment with its percent-escapes decoded (names may hold any character).

@@ -48,6 +48,17 @@ impl Request {
             .map(|(_, value)| value.trim())
     }
 
+    /// Every value of query parameter `name`, percent-decoded, in order.
+    pub fn query_params(&self, name: &str) -> Vec<String> {
+        let Some(query) = self.query.as_deref() else {
+            return Vec::new();
+        };
+        url::form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .collect()
+    }
+
     /// The value of query parameter `name`, if present.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query.as_deref()?.split('&').find_map(|pair| {

@@ -1,0 +1,133 @@
+//! Key state as this agent knows it: `GET /states`, `GET /events`, `POST /queries`, and the
+//! agent's configuration, `GET /config`.
+//!
+//! Answers come from the KELs the agent holds (its identifiers and every resolved OOBI); no
+//! witness or watcher is asked, so a query for a state the agent does not hold fails at once
+//! with the reason instead of waiting forever.
+
+use serde_json::{json, Value};
+
+use super::identifiers::{failure, json_body, json_response};
+use crate::agency::{Agency, Failure};
+use crate::config::Urls;
+use crate::kels;
+use crate::keri::stream::Attachments;
+use crate::operations;
+use crate::server::http::{Request, Response};
+
+/// `GET /states?pre=…&pre=…`: the key state record of each prefix held.
+pub(super) fn states(agency: &Agency, controller: &str, request: &Request) -> Response {
+    let prefixes = request.query_params("pre");
+    if prefixes.is_empty() {
+        return failure(Failure::Invalid("give at least one pre=<prefix>".into()));
+    }
+    let found = agency.read().and_then(|reader| {
+        let rows = reader.owner(controller);
+        let mut states = Vec::new();
+        for prefix in &prefixes {
+            if let Some(kel) = kels::load(&rows, prefix)? {
+                states.push(kel.record().to_value());
+            }
+        }
+        Ok(states)
+    });
+    match found {
+        Ok(states) => json_response(200, &Value::Array(states)),
+        Err(err) => failure(Failure::Storage(err)),
+    }
+}
+
+/// `GET /events?pre=`: every event of the KEL with its attachments, as `{ked, atc}`.
+pub(super) fn events(agency: &Agency, controller: &str, request: &Request) -> Response {
+    let Some(prefix) = request.query_params("pre").into_iter().next() else {
+        return failure(Failure::Invalid("give pre=<prefix>".into()));
+    };
+    let found = agency
+        .read()
+        .and_then(|reader| kels::load(&reader.owner(controller), &prefix));
+    match found {
+        Ok(Some(kel)) => {
+            let events: Vec<Value> = kel
+                .entries()
+                .iter()
+                .map(|entry| {
+                    let attachments = Attachments {
+                        controller_sigs: entry.signed.sigs.clone(),
+                        seal_sources: entry.signed.delegation.iter().cloned().collect(),
+                        first_seen: vec![entry.first_seen.clone()],
+                        ..Attachments::default()
+                    };
+                    json!({"ked": entry.signed.event.value(), "atc": attachments.to_qb64()})
+                })
+                .collect();
+            json_response(200, &Value::Array(events))
+        }
+        Ok(None) => failure(Failure::NotFound(format!("no key event log for {prefix}"))),
+        Err(err) => failure(Failure::Storage(err)),
+    }
+}
+
+/// `POST /queries` `{pre, sn?}`: a `query.{pre}.{sn}` operation, done at once with the key
+/// state when the agent holds it (at `sn` or later), failed with the reason otherwise.
+pub(super) fn query(agency: &mut Agency, controller: &str, request: &Request) -> Response {
+    let body = match json_body(request) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let Some(prefix) = body["pre"].as_str().map(str::to_owned) else {
+        return failure(Failure::Invalid("pre must be a string".into()));
+    };
+    let sn = match &body["sn"] {
+        Value::Null => None,
+        Value::String(text) => match u64::from_str_radix(text, 16) {
+            Ok(sn) => Some(sn),
+            Err(_) => return failure(Failure::Invalid(format!("sn {text:?} is not hex"))),
+        },
+        Value::Number(number) if number.is_u64() => number.as_u64(),
+        _ => return failure(Failure::Invalid("sn must be a hex string".into())),
+    };
+    let name = match sn {
+        Some(sn) => format!("query.{prefix}.{sn:x}"),
+        None => format!("query.{prefix}"),
+    };
+    let mut metadata = json!({"pre": prefix});
+    if let Some(sn) = sn {
+        metadata["sn"] = format!("{sn:x}").into();
+    }
+    let known = match agency
+        .read()
+        .and_then(|reader| kels::load(&reader.owner(controller), &prefix))
+    {
+        Ok(known) => known,
+        Err(err) => return failure(Failure::Storage(err)),
+    };
+    let operation = match known {
+        Some(kel) if sn.is_none_or(|sn| kel.state().sn() >= sn) => {
+            operations::done(&name, metadata, kel.record().to_value())
+        }
+        Some(kel) => operations::failed(
+            &name,
+            metadata,
+            404,
+            &format!(
+                "the key state of {prefix} held here is at sequence number {:x}; this agency asks no witnesses for later events",
+                kel.state().sn()
+            ),
+        ),
+        None => operations::failed(
+            &name,
+            metadata,
+            404,
+            &format!("no key state of {prefix} is held here: resolve its OOBI first"),
+        ),
+    };
+    match agency.stage(controller, |rows| Ok(operations::stage(rows, &operation)?)) {
+        Ok(()) => json_response(202, &operation),
+        Err(err) => failure(err),
+    }
+}
+
+/// `GET /config`: the introduction OOBIs configured for agents.
+pub(super) fn config(urls: &Urls) -> Response {
+    json_response(200, &json!({"iurls": urls.iurls}))
+}
