@@ -6,6 +6,7 @@
 //! shutdown deadline), then the agency, whose agents close last-opened first.
 
 use std::io;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -13,7 +14,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::agency::Agency;
 use crate::api::Api;
-use crate::config::StartConfig;
+use crate::config::{StartConfig, Urls};
 use crate::fetcher::{FetchLimits, Fetcher};
 use crate::logging::LogFile;
 use crate::notify::Notifier;
@@ -107,7 +108,7 @@ impl Service {
             port(Port::Http),
             port(Port::Boot)
         );
-        let api = Api::new(config);
+        let api = Api::new(config, advertised(config, port(Port::Http)));
         let known = agency
             .known()
             .map_or_else(|err| format!("? ({err})"), |known| known.to_string());
@@ -242,6 +243,30 @@ impl Service {
         let agency_closed = agency.close(closed);
         fetcher_closed.and(agency_closed)
     }
+}
+
+/// The URLs agents advertise: as configured, or, with no controller URL configured, this
+/// agency's own http port on the address it listens on (loopback when it listens on all).
+fn advertised(config: &StartConfig, http_port: u16) -> Urls {
+    let mut urls = config.urls.clone();
+    if urls.curls.is_empty() {
+        let host = match config.host {
+            host if host.is_unspecified() => "127.0.0.1".to_owned(),
+            IpAddr::V6(host) => format!("[{host}]"),
+            IpAddr::V4(host) => host.to_string(),
+        };
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let curl = format!("{scheme}://{host}:{http_port}/");
+        log::warn!(
+            "no controller URL configured (--curls, KERIA_CURLS or the configuration file): agent OOBIs use {curl}"
+        );
+        urls.curls.push(curl);
+    }
+    urls
 }
 
 /// Reopens the log file after SIGHUP (logrotate moved the old one away).

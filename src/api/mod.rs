@@ -45,7 +45,8 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(config: &StartConfig) -> Self {
+    /// `urls` are the OOBI URLs agents advertise.
+    pub fn new(config: &StartConfig, urls: Urls) -> Self {
         Self {
             started: Instant::now(),
             stopping: false,
@@ -53,7 +54,7 @@ impl Api {
             log_requests: config.log_requests,
             boot_credentials: config.boot_credentials.clone(),
             signature_window: config.signature_window,
-            urls: config.urls.clone(),
+            urls,
             resolutions: Resolutions::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
