@@ -178,6 +178,7 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
     stage_event(rows, &icp, &sigs, seen)?;
     rows.put_record(IDENTIFIERS, name, &identifier.to_record())?;
     rows.put_record(PREFIXES, &identifier.prefix, name)?;
+    rows.claim(&identifier.prefix)?;
     Ok(icp)
 }
 

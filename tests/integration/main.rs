@@ -12,3 +12,4 @@ mod import;
 mod launcher;
 mod signify;
 mod tls;
+mod workflow;

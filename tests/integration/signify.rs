@@ -43,9 +43,28 @@ fn ensure_installed() {
 
 /// Runs the Signify driver with `args`; its one JSON line of output and whether it succeeded.
 pub fn client(args: &[&str]) -> (bool, Value) {
+    run("client.mjs", args)
+}
+
+/// Runs a whole Signify workflow (`tests/signify/workflow.mjs`); its JSON answer.
+pub fn workflow(args: &[&str]) -> Value {
+    let (ok, out) = run("workflow.mjs", args);
+    assert!(ok, "the Signify workflow failed: {out}");
+    out
+}
+
+/// The `ADMIN,BOOT` URL pair of a running keria, as the workflow driver takes it.
+pub fn endpoint(ports: crate::harness::Ports) -> String {
+    format!(
+        "http://127.0.0.1:{},http://127.0.0.1:{}",
+        ports.admin, ports.boot
+    )
+}
+
+fn run(script: &str, args: &[&str]) -> (bool, Value) {
     ensure_installed();
     let output = Command::new("node")
-        .arg("client.mjs")
+        .arg(script)
         .args(args)
         .current_dir(signify_dir())
         .output()

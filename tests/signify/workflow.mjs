@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// Whole Signify workflows against keria, as a user's program runs them with signify-ts.
+// Prints one JSON object on stdout: {"ok": true, ...what was seen} or {"ok": false, "error"}.
+//
+//   node workflow.mjs story --a ADMIN,BOOT --b ADMIN,BOOT --passcode-a P --passcode-b Q
+//       two controllers (on one agency or two): identifiers, events, ranges, rename, end
+//       roles, OOBIs resolved both ways, contacts, key state, events, queries, operations
+//   node workflow.mjs again --a ADMIN,BOOT --passcode-a P --name NAME
+//       reconnect (no boot): what is still there, and one more identifier
+
+import { ready, SignifyClient, Tier, Algos } from 'signify-ts';
+
+let finished = false;
+function emit(obj, code) {
+    if (finished) return;
+    finished = true;
+    process.stdout.write(JSON.stringify(obj) + '\n', () => process.exit(code));
+}
+
+function parse(argv) {
+    const [command, ...rest] = argv;
+    const opts = { command };
+    for (let i = 0; i < rest.length; i += 2) {
+        if (!rest[i].startsWith('--') || i + 1 >= rest.length) {
+            throw new Error(`bad arguments near ${rest[i]}`);
+        }
+        opts[rest[i].slice(2)] = rest[i + 1];
+    }
+    return opts;
+}
+
+async function connect(urls, passcode, boot) {
+    const [admin, bootUrl] = urls.split(',');
+    const client = new SignifyClient(admin, passcode, Tier.low, bootUrl);
+    if (boot) {
+        const res = await client.boot();
+        if (res.status !== 202) throw new Error(`boot: ${res.status} ${await res.text()}`);
+    }
+    await client.connect();
+    return client;
+}
+
+async function waitOp(client, op) {
+    return client.operations().wait(op, { minSleep: 5, maxSleep: 200, increaseFactor: 5 });
+}
+
+async function create(client, name, args) {
+    const result = await client.identifiers().create(name, args);
+    const op = await waitOp(client, await result.op());
+    return op.response;
+}
+
+async function story(opts) {
+    const seen = {};
+    const alice = await connect(opts.a, opts['passcode-a'], true);
+    const bob = await connect(opts.b, opts['passcode-b'], true);
+    seen.aliceAgent = alice.agent.pre;
+    seen.bobAgent = bob.agent.pre;
+
+    const aid1 = await create(alice, 'aid1');
+    const aid2 = await create(alice, 'aid2', { algo: Algos.randy });
+    seen.aid1 = aid1.i;
+    seen.aid2 = aid2.i;
+
+    let result = await alice.identifiers().interact('aid1', [aid1.i]);
+    seen.ixn = (await waitOp(alice, await result.op())).response;
+    result = await alice.identifiers().rotate('aid1');
+    seen.rot = (await waitOp(alice, await result.op())).response;
+    result = await alice.identifiers().rotate('aid2');
+    seen.randyRot = (await waitOp(alice, await result.op())).response;
+
+    seen.firstPage = await alice.identifiers().list(0, 0);
+    seen.all = await alice.identifiers().list();
+    await alice.identifiers().update('aid2', { name: 'aid2-renamed' });
+    seen.renamed = await alice.identifiers().get('aid2-renamed');
+    seen.aid1State = (await alice.identifiers().get('aid1')).state;
+
+    result = await alice.identifiers().addEndRole('aid1', 'agent', alice.agent.pre);
+    await waitOp(alice, await result.op());
+    seen.aliceOobis = await alice.oobis().get('aid1', 'agent');
+
+    const bobAid = await create(bob, 'bob');
+    seen.bob = bobAid.i;
+    result = await bob.identifiers().addEndRole('bob', 'agent', bob.agent.pre);
+    await waitOp(bob, await result.op());
+    seen.bobOobis = await bob.oobis().get('bob', 'agent');
+
+    const resolvedByAlice = await waitOp(
+        alice,
+        await alice.oobis().resolve(seen.bobOobis.oobis[0], 'bob')
+    );
+    const resolvedByBob = await waitOp(
+        bob,
+        await bob.oobis().resolve(seen.aliceOobis.oobis[0], 'alice')
+    );
+    seen.resolvedByAlice = resolvedByAlice.response;
+    seen.resolvedByBob = resolvedByBob.response;
+    seen.aliceContacts = await alice.contacts().list();
+    seen.bobContacts = await bob.contacts().list();
+
+    seen.bobStateAtAlice = await alice.keyStates().get(seen.bob);
+    seen.bobEventsAtAlice = await alice.keyEvents().get(seen.bob);
+    seen.aid1StateAtBob = await bob.keyStates().get(seen.aid1);
+    const query = await waitOp(alice, await alice.keyStates().query(seen.bob, '0'));
+    seen.query = query.response;
+
+    const operations = await alice.operations().list();
+    seen.operationNames = operations.map((op) => op.name);
+    for (const op of operations) {
+        await alice.operations().delete(op.name);
+    }
+    seen.operationsAfterDelete = (await alice.operations().list()).length;
+    seen.config = await alice.config().get();
+    const admin = opts.a.split(',')[0];
+    seen.agentPidx = (await (await fetch(`${admin}/agent/${alice.controller.pre}`)).json()).pidx;
+    return seen;
+}
+
+async function again(opts) {
+    const seen = {};
+    const client = await connect(opts.a, opts['passcode-a'], false);
+    seen.agent = client.agent.pre;
+    seen.before = await client.identifiers().list();
+    const created = await create(client, opts.name);
+    seen.created = created;
+    seen.after = await client.identifiers().list();
+    seen.createdDetail = await client.identifiers().get(opts.name);
+    return seen;
+}
+
+async function main() {
+    const opts = parse(process.argv.slice(2));
+    await ready();
+    const run = { story, again }[opts.command];
+    if (!run) throw new Error(`unknown command ${opts.command}`);
+    emit({ ok: true, ...(await run(opts)) }, 0);
+}
+
+setTimeout(() => emit({ ok: false, error: 'timed out after 120 s' }, 1), 120000).unref();
+main().catch((err) => emit({ ok: false, error: String(err && err.stack ? err.stack : err) }, 1));
