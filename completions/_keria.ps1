@@ -66,6 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest request body accepted, in bytes (413 above)')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most connections open at once (a fast 503 above)')
             [CompletionResult]::new('--header-timeout', '--header-timeout', [CompletionResultType]::ParameterName, 'Seconds a client may take to send a request''s headers and body before it is closed')
+            [CompletionResult]::new('--fetch-timeout', '--fetch-timeout', [CompletionResultType]::ParameterName, 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails')
             [CompletionResult]::new('--store-cache', '--store-cache', [CompletionResultType]::ParameterName, 'Most memory the agency store''s page cache may hold, in MiB')
             [CompletionResult]::new('--logrequests', '--logrequests', [CompletionResultType]::ParameterName, 'Log every HTTP request (method, path, status, duration)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -62,6 +62,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --max-body 'Largest request body accepted, in bytes (413 above)'
             cand --max-connections 'Most connections open at once (a fast 503 above)'
             cand --header-timeout 'Seconds a client may take to send a request''s headers and body before it is closed'
+            cand --fetch-timeout 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails'
             cand --store-cache 'Most memory the agency store''s page cache may hold, in MiB'
             cand --logrequests 'Log every HTTP request (method, path, status, duration)'
             cand -h 'Print help (see more with ''--help'')'

@@ -58,6 +58,7 @@ complete -c keria -n "__fish_keria_using_subcommand start" -l signature-window -
 complete -c keria -n "__fish_keria_using_subcommand start" -l max-body -d 'Largest request body accepted, in bytes (413 above)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l max-connections -d 'Most connections open at once (a fast 503 above)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l header-timeout -d 'Seconds a client may take to send a request\'s headers and body before it is closed' -r
+complete -c keria -n "__fish_keria_using_subcommand start" -l fetch-timeout -d 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l store-cache -d 'Most memory the agency store\'s page cache may hold, in MiB' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l logrequests -d 'Log every HTTP request (method, path, status, duration)'
 complete -c keria -n "__fish_keria_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -244,6 +244,14 @@ pub struct StartArgs {
     /// Seconds a client may take to send a request's headers and body before it is closed.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub header_timeout: f64,
+    /// Seconds an OOBI fetch (connect, request and whole answer) may take before it fails.
+    #[arg(
+        long,
+        default_value_t = crate::fetcher::DEFAULT_DEADLINE_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECONDS"
+    )]
+    pub fetch_timeout: u64,
     /// Most memory the agency store's page cache may hold, in MiB.
     #[arg(long, default_value_t = crate::config::DEFAULT_STORE_CACHE_MIB, value_name = "MIB")]
     pub store_cache: usize,

@@ -73,6 +73,8 @@ pub struct StartConfig {
     pub limits: Limits,
     pub max_connections: usize,
     pub header_timeout: Duration,
+    /// Longest an OOBI fetch may take.
+    pub fetch_timeout: Duration,
     /// Bound of the agency store's page cache, in bytes.
     pub store_cache: usize,
 }
@@ -171,6 +173,7 @@ impl TryFrom<StartArgs> for StartConfig {
             },
             max_connections: args.max_connections.max(1),
             header_timeout: seconds(args.header_timeout, "--header-timeout")?,
+            fetch_timeout: Duration::from_secs(args.fetch_timeout),
             store_cache: args
                 .store_cache
                 .checked_mul(1 << 20)

@@ -28,7 +28,9 @@ const QUEUE: usize = 64;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time allowed for the whole fetch: connect, redirects, headers and body. ureq bounds every
 /// read by what is left of it (its overall timeout replaces a per-read one).
-const DEADLINE: Duration = Duration::from_secs(10);
+const DEADLINE: Duration = Duration::from_secs(DEFAULT_DEADLINE_SECONDS);
+/// The default deadline of a whole fetch, in seconds (`--fetch-timeout`).
+pub const DEFAULT_DEADLINE_SECONDS: u64 = 10;
 /// Redirects followed before the fetch fails.
 const REDIRECTS: u32 = 3;
 /// Largest response body accepted, in bytes (4 MiB).
@@ -43,6 +45,18 @@ pub struct FetchLimits {
     deadline: Duration,
     redirects: u32,
     max_body: u64,
+}
+
+impl FetchLimits {
+    /// These limits with `deadline` for a whole fetch (the connect timeout stays within it).
+    #[must_use]
+    pub fn with_deadline(self, deadline: Duration) -> Self {
+        Self {
+            deadline,
+            connect_timeout: self.connect_timeout.min(deadline),
+            ..self
+        }
+    }
 }
 
 impl Default for FetchLimits {

@@ -64,7 +64,11 @@ impl Service {
             None => None,
         };
         let agency = Agency::open(config)?;
-        let fetcher = match Fetcher::new(poll.registry(), FETCH, FetchLimits::default()) {
+        let fetcher = match Fetcher::new(
+            poll.registry(),
+            FETCH,
+            FetchLimits::default().with_deadline(config.fetch_timeout),
+        ) {
             Ok(fetcher) => fetcher,
             Err(err) => {
                 if let Err(close_err) = agency.close(&mut Vec::new()) {
