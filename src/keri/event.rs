@@ -337,6 +337,46 @@ pub fn interact(prefix: &str, sn: u64, prior: &str, seals: Vec<Seal>) -> Event {
     }
 }
 
+/// A rotation of `prefix` at `sn`, chained to `prior`, to `keys` (all of which must sign)
+/// committing to `next_digests` (all of which must be revealed; none abandons the
+/// identifier), with no backers or data.
+pub fn rotate(
+    prefix: &str,
+    sn: u64,
+    prior: &str,
+    keys: &[Verfer],
+    next_digests: &[Diger],
+) -> Event {
+    let count = |len: usize| format!("{:x}", len.max(1));
+    let mut map = Map::new();
+    map.insert("v".into(), version(0).into());
+    map.insert("t".into(), Ilk::Rot.as_str().into());
+    map.insert("d".into(), DUMMY.into());
+    map.insert("i".into(), prefix.into());
+    map.insert("s".into(), format!("{sn:x}").into());
+    map.insert("p".into(), prior.into());
+    map.insert("kt".into(), count(keys.len()).into());
+    map.insert(
+        "k".into(),
+        keys.iter().map(Verfer::qb64).collect::<Vec<_>>().into(),
+    );
+    map.insert("nt".into(), format!("{:x}", next_digests.len()).into());
+    map.insert(
+        "n".into(),
+        next_digests
+            .iter()
+            .map(Diger::qb64)
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    map.insert("bt".into(), "0".into());
+    map.insert("br".into(), Value::Array(Vec::new()));
+    map.insert("ba".into(), Value::Array(Vec::new()));
+    map.insert("a".into(), Value::Array(Vec::new()));
+    let (value, _, _) = saidify(map, false);
+    Event::verify(&value).expect("a rotation built here is well formed")
+}
+
 /// Builds an `icp`, or a `dip` when `delegator` is given, with thresholds as Signify sets
 /// them: a majority of the keys, at least one.
 fn inception(keys: &[Verfer], next_digests: &[Diger], delegator: Option<&str>) -> Event {

@@ -8,6 +8,7 @@ mod connect;
 mod generated;
 mod hardening;
 mod harness;
+mod identifiers;
 mod import;
 mod launcher;
 mod signify;
