@@ -35,6 +35,22 @@ impl Controller {
         }
     }
 
+    /// Approves the agent's delegated inception, as Signify's connect does.
+    pub fn approve(&self, keria: &Keria) {
+        let seal = event::Seal::event(&self.agent, 0, &self.agent);
+        let ixn = event::interact(&self.aid, 1, &self.aid, vec![seal]);
+        let body = json!({"ixn": ixn.value(), "sigs": [sig(&ixn, &self.signer)]}).to_string();
+        let response = keria.request(
+            keria.ports().admin,
+            &format!(
+                "PUT /agent/{}?type=ixn HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                self.aid,
+                body.len()
+            ),
+        );
+        assert_eq!(response.status, 204, "{}", response.body);
+    }
+
     /// A signed request with a JSON body (or none).
     pub fn send(
         &self,
@@ -61,17 +77,17 @@ impl Controller {
     }
 }
 
-fn digest(signer: &Signer) -> Diger {
+pub fn digest(signer: &Signer) -> Diger {
     Diger::blake3(signer.verfer().qb64().as_bytes())
 }
 
-fn sig(event: &Event, signer: &Signer) -> String {
+pub fn sig(event: &Event, signer: &Signer) -> String {
     signer.sign_indexed(event.raw(), 0).qb64()
 }
 
 const SALTY: &str = r#"{"sxlt":"1AAHsealed","pidx":0,"kidx":0,"stem":"signify:aid","tier":"low","icodes":["A"],"ncodes":["A"],"dcode":"E","transferable":true}"#;
 
-fn create_body(name: &str, icp: &Event, sigs: &[String]) -> Value {
+pub fn create_body(name: &str, icp: &Event, sigs: &[String]) -> Value {
     json!({"name": name, "icp": icp.value(), "sigs": sigs, "salty": serde_json::from_str::<Value>(SALTY).unwrap()})
 }
 

@@ -11,6 +11,7 @@ mod harness;
 mod identifiers;
 mod import;
 mod launcher;
+mod oobis;
 mod signify;
 mod tls;
 mod workflow;

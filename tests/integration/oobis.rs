@@ -1,0 +1,166 @@
+//! OOBI resolution that must fail: a URL that is slow, huge, not CESR, missing, or serves a
+//! stream whose signatures lie. Each operation fails with its reason and nothing is stored.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Instant;
+
+use keria::keri::cesr::Signer;
+use keria::keri::event;
+use keria::keri::reply;
+use rustix::process::Signal;
+use serde_json::{json, Value};
+
+use crate::harness::{Keria, Start, PATIENCE};
+use crate::identifiers::{create_body, digest, sig, Controller};
+
+/// Serves `answer` to every connection on a loopback port (or holds the connection open and
+/// silent, when `answer` is None); the port.
+fn canned(answer: Option<Vec<u8>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request);
+            match &answer {
+                Some(answer) => {
+                    let _ = stream.write_all(answer);
+                }
+                None => held.push(stream),
+            }
+        }
+    });
+    port
+}
+
+fn http(status: &str, body: &[u8]) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json+cesr\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    answer
+}
+
+/// Resolves `url` for `controller` and waits for the operation to finish; the operation.
+fn resolve(keria: &Keria, controller: &Controller, url: &str) -> Value {
+    let started = controller.send(
+        keria,
+        "POST",
+        "/oobis",
+        Some(&json!({"url": url, "oobialias": "them"})),
+    );
+    assert_eq!(started.status, 202, "{}", started.body);
+    let name = started.json()["name"].as_str().unwrap().to_owned();
+    assert_eq!(started.json()["done"], false);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let operation = controller
+            .send(keria, "GET", &format!("/operations/{name}"), None)
+            .json();
+        if operation["done"] == true {
+            return operation;
+        }
+        assert!(Instant::now() < deadline, "{name} never finished");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A served OOBI stream of a fresh identifier of `controller`: (url, aid).
+fn served(keria: &Keria, controller: &Controller) -> (String, String) {
+    let (k0, k1) = (Signer::random().unwrap(), Signer::random().unwrap());
+    let icp = event::incept(&[k0.verfer()], &[digest(&k1)]);
+    let body = create_body("mine", &icp, &[sig(&icp, &k0)]);
+    assert_eq!(
+        controller
+            .send(keria, "POST", "/identifiers", Some(&body))
+            .status,
+        202
+    );
+    let role = reply::end_role_add(
+        icp.prefix(),
+        "agent",
+        &controller.agent,
+        "2026-11-24T21:59:12.366000+00:00",
+    );
+    let body = json!({"rpy": role.value(), "sigs": [k0.sign_indexed(role.raw(), 0).qb64()]});
+    assert_eq!(
+        controller
+            .send(keria, "POST", "/identifiers/mine/endroles", Some(&body))
+            .status,
+        202
+    );
+    let url = format!(
+        "http://127.0.0.1:{}/oobi/{}/agent/{}",
+        keria.ports().http,
+        icp.prefix(),
+        controller.agent
+    );
+    (url, icp.prefix().to_owned())
+}
+
+#[test]
+fn oobis_that_are_slow_huge_not_cesr_missing_or_lying_fail_and_store_nothing() {
+    let mut keria = Start::new().args(["--fetch-timeout", "1"]).start();
+    let bob = Controller::boot(&keria);
+    bob.approve(&keria);
+    let (good_url, aid) = served(&keria, &bob);
+    let stream = keria.get(
+        keria.ports().http,
+        &good_url[good_url.find("/oobi").unwrap()..],
+    );
+    assert_eq!(stream.status, 200);
+    // The identifier's inception signature is the first indexed signature after `-AAB`.
+    let mut lying = stream.body.clone().into_bytes();
+    let at = stream.body.find("-AAB").unwrap() + 4 + 10;
+    lying[at] = if lying[at] == b'A' { b'B' } else { b'A' };
+    let alice = Controller::boot(&keria);
+    let path = format!("/oobi/{aid}/agent/{}", bob.agent);
+    for (port, reason) in [
+        (canned(None), "timed out"),
+        (
+            canned(Some(http("200 OK", &vec![b'{'; 5 << 20]))),
+            "larger than",
+        ),
+        (canned(Some(http("200 OK", b"hello, not CESR"))), ""),
+        (canned(Some(http("404 Not Found", b""))), "HTTP status 404"),
+        (canned(Some(http("200 OK", &lying))), ""),
+    ] {
+        let operation = resolve(&keria, &alice, &format!("http://127.0.0.1:{port}{path}"));
+        let message = operation["error"]["message"].as_str().unwrap_or_default();
+        assert!(operation["error"].is_object(), "port {port}: {operation}");
+        assert!(message.contains(reason), "{message:?} lacks {reason:?}");
+        assert!(!operation.as_object().unwrap().contains_key("response"));
+        assert_eq!(
+            alice.send(&keria, "GET", "/contacts", None).json(),
+            json!([])
+        );
+        assert_eq!(
+            alice
+                .send(&keria, "GET", &format!("/states?pre={aid}"), None)
+                .json(),
+            json!([])
+        );
+    }
+    // A URL that is no OOBI at all is refused before any fetch.
+    for url in [
+        "ftp://127.0.0.1/oobi/E",
+        "http://127.0.0.1:1/no-aid",
+        "not a url",
+    ] {
+        let refused = alice.send(&keria, "POST", "/oobis", Some(&json!({"url": url})));
+        assert_eq!(refused.status, 400, "{url}: {}", refused.body);
+    }
+    // The true stream resolves, and only then is there a contact.
+    let operation = resolve(&keria, &alice, &good_url);
+    assert_eq!(operation["response"]["i"], aid, "{operation}");
+    assert_eq!(
+        alice.send(&keria, "GET", "/contacts", None).json()[0]["id"],
+        aid
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
