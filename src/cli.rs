@@ -31,7 +31,8 @@ Environment:
   RUST_LOG          overrides --loglevel with env_logger's filter syntax
 
 Files:
-  <data-dir>/keria.pid                    the data-dir lock, holding the pid of the agency
+  <data-dir>                              locked (flock) while the agency runs; must be 0700
+  <data-dir>/keria.pid                    the pid of the agency holding the lock
   <data-dir>/keri/adb/<base>/<name>.redb  the agency index (controller ↔ agent)
   <data-dir>/keri/db/<base>/<caid>.redb   one store per agent";
 
@@ -71,7 +72,7 @@ Environment:
   SIGNIFY_PASSCODE (boot), NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
 
 Files:
-  <data-dir>/keria.pid                  lock and pid of the running agency
+  <data-dir>/keria.pid                  pid of the running agency (the data dir is its lock)
   <data-dir>/keri/adb/<base>/<name>.redb  the agency index
   <data-dir>/keri/db/<base>/<caid>.redb   one store per agent";
 

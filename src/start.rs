@@ -4,10 +4,9 @@
 //! servers). Closes in reverse: servers, agency, lock. Every path out of `run` passes
 //! through that close, whether the loop stopped, failed, panicked or outlived its deadline.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::panic::{self, AssertUnwindSafe};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 
 use crate::cli::StartArgs;
 use crate::config::StartConfig;
@@ -27,11 +26,6 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
     let log_file = config.log_file.as_deref().map(LogFile::open).transpose()?;
     logging::init(config.log_level, log_file.as_ref());
     let notifier = Notifier::from_env()?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&config.data_dir)
-        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let lock = DataDirLock::acquire(&config.data_dir)?;
     let outcome = serve(&config, signals, notifier, log_file);
     let released = lock.release();

@@ -195,13 +195,14 @@ fn watchdog_for_another_pid_is_not_ours() {
 fn a_taken_port_fails_fast_naming_it_and_leaves_nothing() {
     let taken = TcpListener::bind("0.0.0.0:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
     let started = std::time::Instant::now();
     let (code, _, stderr) = run_keria(
         &[
             "start",
             "--data-dir",
-            dir.path().to_str().unwrap(),
+            dir.to_str().unwrap(),
             "-a",
             "0",
             "-H",
@@ -222,7 +223,7 @@ fn a_taken_port_fails_fast_naming_it_and_leaves_nothing() {
         1,
         "{stderr}"
     );
-    assert!(!dir.path().join("keria.pid").exists());
+    assert!(!dir.join("keria.pid").exists());
 }
 
 #[test]
