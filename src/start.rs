@@ -1,6 +1,6 @@
 //! `keria start`: the lifecycle of the agency process, written as one visible sequence.
 //!
-//! Opens, in order: signal handlers, the log, the data-dir lock, the service (agency, then
+//! Opens, in order: signal handlers (installed by `main` before it parses the arguments), the log, the data-dir lock, the service (agency, then
 //! servers). Closes in reverse: servers, agency, lock. Every path out of `run` passes
 //! through that close, whether the loop stopped, failed, panicked or outlived its deadline.
 
@@ -18,10 +18,8 @@ use crate::run_loop::{self, Ended};
 use crate::service::Service;
 use crate::signals::Signals;
 
-/// Runs the agency until a signal stops it.
-pub fn run(args: StartArgs) -> Result<ExitCode> {
-    // Handlers first: a SIGTERM during start-up must stop gracefully, not kill.
-    let signals = Signals::install()?;
+/// Runs the agency until a signal stops it; `signals` are installed first thing, by `main`.
+pub fn run(args: StartArgs, signals: Signals) -> Result<ExitCode> {
     let config = StartConfig::try_from(args)?;
     let log_file = config.log_file.as_deref().map(LogFile::open).transpose()?;
     logging::init(config.log_level, log_file.as_ref());
