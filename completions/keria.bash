@@ -299,10 +299,6 @@ _keria() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --cors)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --curls)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

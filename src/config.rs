@@ -9,12 +9,9 @@ use anyhow::{bail, Context, Result};
 use log::LevelFilter;
 use serde_json::Value;
 
+use crate::arg_values::UrlList;
 use crate::cli::StartArgs;
-use crate::logging;
 use crate::server::http::{Limits, DEFAULT_LIMITS};
-
-/// Shortest passcode accepted, as Signify requires.
-pub const MIN_PASSCODE_LEN: usize = 21;
 
 /// Basic-auth credentials required on `POST /boot`.
 #[derive(Debug, Clone)]
@@ -70,21 +67,13 @@ pub struct StartConfig {
 impl TryFrom<StartArgs> for StartConfig {
     type Error = anyhow::Error;
 
+    /// Checks what each flag's parser cannot: how the flags go together, and the files.
     fn try_from(args: StartArgs) -> Result<Self> {
         let ports = [args.ports.admin, args.ports.http, args.ports.boot];
         for (i, a) in ports.iter().enumerate() {
             if *a != 0 && ports[i + 1..].contains(a) {
                 bail!("the admin, http and boot ports must differ (port {a} is given twice)");
             }
-        }
-        if let Some(passcode) = &args.passcode {
-            if passcode.chars().count() < MIN_PASSCODE_LEN {
-                bail!("the passcode must be at least {MIN_PASSCODE_LEN} characters");
-            }
-        }
-        validate_name(&args.name, "--name")?;
-        if !args.base.is_empty() {
-            validate_name(&args.base, "--base")?;
         }
         let file_config = match (&args.config_dir, &args.config_file) {
             (_, None) => None,
@@ -109,36 +98,37 @@ impl TryFrom<StartArgs> for StartConfig {
             Some(dir) => dir,
             None => default_data_dir()?,
         };
+        let list = |urls: Option<UrlList>| urls.unwrap_or_default().0;
         Ok(Self {
             admin_port: args.ports.admin,
             http_port: args.ports.http,
             boot_port: args.ports.boot,
             name: args.name,
-            base: args.base,
+            base: args.base.unwrap_or_default(),
             passcode: args.passcode,
             file_config,
             tls,
-            log_level: logging::parse_level(&args.loglevel)?,
+            log_level: args.loglevel,
             log_file: args.logfile,
             log_requests: args.logrequests,
             boot_credentials,
             data_dir,
-            tock: seconds(args.tock, "--tock")?,
-            shutdown_timeout: seconds(args.shutdown_timeout, "--shutdown-timeout")?,
-            release_timeout: Duration::from_secs(args.release_timeout),
-            signature_window: Duration::from_secs(args.signature_window),
-            cors: matches!(args.cors.to_ascii_lowercase().as_str(), "true" | "1"),
+            tock: args.tock.0,
+            shutdown_timeout: args.shutdown_timeout.0,
+            release_timeout: args.release_timeout.0,
+            signature_window: args.signature_window.0,
+            cors: args.cors,
             urls: Urls {
-                curls: parse_urls(args.curls.as_deref(), "KERIA_CURLS")?,
-                iurls: parse_urls(args.iurls.as_deref(), "KERIA_IURLS")?,
-                durls: parse_urls(args.durls.as_deref(), "KERIA_DURLS")?,
+                curls: list(args.curls),
+                iurls: list(args.iurls),
+                durls: list(args.durls),
             },
             limits: Limits {
                 max_body: args.max_body,
                 ..DEFAULT_LIMITS
             },
-            max_connections: args.max_connections.max(1),
-            header_timeout: seconds(args.header_timeout, "--header-timeout")?,
+            max_connections: args.max_connections,
+            header_timeout: args.header_timeout.0,
         })
     }
 }
@@ -152,21 +142,6 @@ pub fn default_data_dir() -> Result<PathBuf> {
         .filter(|home| !home.is_empty())
         .context("no --data-dir, KERIA_DATA_DIR, XDG_DATA_HOME or HOME to put the stores in")?;
     Ok(PathBuf::from(home).join(".local/share/keria"))
-}
-
-fn seconds(value: f64, flag: &str) -> Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|duration| !duration.is_zero())
-        .with_context(|| format!("{flag} must be a positive number of seconds, not {value}"))
-}
-
-/// Names become path segments: no separators, no `..`.
-fn validate_name(name: &str, flag: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        bail!("{flag} {name:?} must be a plain name (no '/', not '.' or '..')");
-    }
-    Ok(())
 }
 
 /// Reads KERIA's JSON configuration from `<dir>/keri/cf/<file>.json`.
@@ -183,36 +158,17 @@ fn read_file_config(dir: Option<&Path>, file: &str) -> Result<Value> {
     Ok(value)
 }
 
-/// Splits a ';'-separated list and checks each entry is an http(s) URL with a host.
-fn parse_urls(list: Option<&str>, variable: &str) -> Result<Vec<String>> {
-    let Some(list) = list.filter(|list| !list.trim().is_empty()) else {
-        return Ok(Vec::new());
-    };
-    list.split(';')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-        .map(|entry| {
-            let url = url::Url::parse(entry)
-                .with_context(|| format!("{variable}: {entry:?} is not a URL"))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                bail!("{variable}: {entry:?} must be an http or https URL with a host");
-            }
-            Ok(entry.to_owned())
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
-    use super::{parse_urls, StartConfig};
+    use super::StartConfig;
     use crate::cli::{Cli, Command};
 
     fn config(args: &[&str]) -> anyhow::Result<StartConfig> {
         let mut command_line = vec!["keria", "start", "--data-dir", "/tmp/keria-test"];
         command_line.extend_from_slice(args);
-        let Command::Start(start) = Cli::try_parse_from(command_line).unwrap().command else {
+        let Command::Start(start) = Cli::try_parse_from(command_line)?.command else {
             unreachable!()
         };
         StartConfig::try_from(start)
@@ -249,19 +205,5 @@ mod tests {
                 .to_string()
                 .contains("keri/cf/missing.json")
         );
-    }
-
-    #[test]
-    fn url_lists_are_split_and_checked() {
-        assert_eq!(
-            parse_urls(Some("http://a:1;https://b/x"), "V").unwrap(),
-            vec!["http://a:1", "https://b/x"]
-        );
-        assert!(parse_urls(Some("http://a;nope"), "V")
-            .unwrap_err()
-            .to_string()
-            .contains("\"nope\""));
-        assert!(parse_urls(Some("ftp://a"), "V").is_err());
-        assert!(parse_urls(None, "V").unwrap().is_empty());
     }
 }

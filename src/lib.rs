@@ -8,6 +8,7 @@
 pub mod agency;
 pub mod agent;
 pub mod api;
+pub mod arg_values;
 pub mod boot_command;
 pub mod cli;
 pub mod config;

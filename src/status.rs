@@ -27,12 +27,20 @@ struct Report {
     health: Option<Value>,
 }
 
+/// The boot port's base URL, without a trailing `/`: `--url`, else plain HTTP on loopback.
+pub fn agency_base_url(url: Option<&url::Url>, boot_port: u16) -> String {
+    url.map_or_else(
+        || format!("http://127.0.0.1:{boot_port}"),
+        |url| url.as_str().trim_end_matches('/').to_owned(),
+    )
+}
+
 /// Runs `keria status` and returns its exit code.
 pub fn run(args: &StatusArgs) -> Result<ExitCode> {
-    let url = args
-        .url
-        .clone()
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}/health", args.ports.boot));
+    let url = format!(
+        "{}/health",
+        agency_base_url(args.url.as_ref(), args.ports.boot)
+    );
     let data_dir = match &args.data_dir {
         Some(dir) => Some(dir.clone()),
         None => default_data_dir().ok(),
@@ -44,9 +52,7 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode> {
             .context("installing the Ctrl-C handler")?;
     }
     let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
-    let wait_until = args
-        .wait
-        .map(|seconds| Instant::now() + Duration::from_secs_f64(seconds.max(0.0)));
+    let wait_until = args.wait.map(|seconds| Instant::now() + seconds.0);
     let report = loop {
         let report = look(&agent, &url, data_dir.as_ref());
         if report.code == ExitCode::Success

@@ -355,9 +355,11 @@ fn bad_flags_exit_two() {
     let (code, _, _) = run_keria(&["frobnicate"], &[]);
     assert_eq!(code, 2);
     let (code, _, stderr) = run_keria(&["start", "--data-dir", "/tmp", "--loglevel", "LOUD"], &[]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.starts_with("keria: error: unknown log level"),
+        stderr.starts_with(
+            "error: invalid value 'LOUD' for '--loglevel <LOGLEVEL>': unknown log level"
+        ),
         "{stderr}"
     );
 }
