@@ -61,7 +61,7 @@ _keria() {
             return 0
             ;;
         keria__subcmd__boot)
-            opts="-a -H -B -h -V --admin-http-port --http --boot --url --experimental-boot-username --experimental-boot-password --passcode-file --passcode --generate --tier --if-missing --json --help --version"
+            opts="-a -H -B -h -V --admin-http-port --http --boot --certpath --cacert --client-cert --client-key --url --experimental-boot-username --experimental-boot-password --passcode-file --passcode --generate --tier --if-missing --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,6 +88,22 @@ _keria() {
                     return 0
                     ;;
                 -B)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certpath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -335,7 +351,7 @@ _keria() {
             return 0
             ;;
         keria__subcmd__status)
-            opts="-a -H -B -h -V --admin-http-port --http --boot --url --data-dir --json --wait --help --version"
+            opts="-a -H -B -h -V --admin-http-port --http --boot --certpath --cacert --client-cert --client-key --url --data-dir --json --wait --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,6 +378,22 @@ _keria() {
                     return 0
                     ;;
                 -B)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certpath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

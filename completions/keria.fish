@@ -63,7 +63,11 @@ complete -c keria -n "__fish_keria_using_subcommand start" -s V -l version -d 'P
 complete -c keria -n "__fish_keria_using_subcommand boot" -s a -l admin-http-port -d 'Admin port (the signed Signify API)' -r
 complete -c keria -n "__fish_keria_using_subcommand boot" -s H -l http -d 'KERI message ingress port' -r
 complete -c keria -n "__fish_keria_using_subcommand boot" -s B -l boot -d 'Boot port (POST /boot, GET /health); keep it private' -r
-complete -c keria -n "__fish_keria_using_subcommand boot" -l url -d 'Base URL of the boot port to POST /boot to, instead of http://127.0.0.1:<boot>' -r
+complete -c keria -n "__fish_keria_using_subcommand boot" -l certpath -d 'The agency\'s certificate (PEM), as given to start: use https and accept exactly it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand boot" -l cacert -d 'CA certificates (PEM) that signed the agency\'s certificate: use https and verify it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand boot" -l client-cert -d 'Client certificate chain (PEM), for an agency started with --cafilepath' -r -F
+complete -c keria -n "__fish_keria_using_subcommand boot" -l client-key -d 'The client certificate\'s private key (PEM)' -r -F
+complete -c keria -n "__fish_keria_using_subcommand boot" -l url -d 'Base URL of the boot port to POST /boot to, instead of http(s)://127.0.0.1:<boot>' -r
 complete -c keria -n "__fish_keria_using_subcommand boot" -l experimental-boot-username -d 'Username required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand boot" -l experimental-boot-password -d 'Password required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand boot" -l passcode-file -d 'Read the passcode from this file (first line)' -r -F
@@ -79,7 +83,11 @@ complete -c keria -n "__fish_keria_using_subcommand boot" -s V -l version -d 'Pr
 complete -c keria -n "__fish_keria_using_subcommand status" -s a -l admin-http-port -d 'Admin port (the signed Signify API)' -r
 complete -c keria -n "__fish_keria_using_subcommand status" -s H -l http -d 'KERI message ingress port' -r
 complete -c keria -n "__fish_keria_using_subcommand status" -s B -l boot -d 'Boot port (POST /boot, GET /health); keep it private' -r
-complete -c keria -n "__fish_keria_using_subcommand status" -l url -d 'Base URL of the boot port to ask for /health, instead of http://127.0.0.1:<boot>' -r
+complete -c keria -n "__fish_keria_using_subcommand status" -l certpath -d 'The agency\'s certificate (PEM), as given to start: use https and accept exactly it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand status" -l cacert -d 'CA certificates (PEM) that signed the agency\'s certificate: use https and verify it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand status" -l client-cert -d 'Client certificate chain (PEM), for an agency started with --cafilepath' -r -F
+complete -c keria -n "__fish_keria_using_subcommand status" -l client-key -d 'The client certificate\'s private key (PEM)' -r -F
+complete -c keria -n "__fish_keria_using_subcommand status" -l url -d 'Base URL of the boot port to ask for /health, instead of http(s)://127.0.0.1:<boot>' -r
 complete -c keria -n "__fish_keria_using_subcommand status" -l data-dir -d 'Data dir whose pid file tells "killed" from "not running"' -r -F
 complete -c keria -n "__fish_keria_using_subcommand status" -l wait -d 'Poll until healthy for up to this many seconds' -r
 complete -c keria -n "__fish_keria_using_subcommand status" -l json -d 'Print one JSON object instead of a line'

@@ -14,11 +14,11 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::cli::{BootArgs, TierArg};
+use crate::client::{self, agency_base_url};
 use crate::exit_code::ExitCode;
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::passcode::{self, Tier, PASSCODE_LENGTH};
-use crate::status::agency_base_url;
 
 /// How long the whole boot request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,9 +58,9 @@ pub fn run(args: &BootArgs) -> Result<ExitCode> {
     let controller = icp.prefix().to_owned();
     let endpoint = format!(
         "{}/boot",
-        agency_base_url(args.url.as_ref(), args.ports.boot)
+        agency_base_url(args.url.as_ref(), args.ports.boot, &args.tls)
     );
-    let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
+    let agent = client::agent(&args.tls, REQUEST_TIMEOUT)?;
     let mut request = agent
         .post(&endpoint)
         .set("Content-Type", "application/json");
@@ -160,7 +160,7 @@ fn existing_agent(agent: &ureq::Agent, args: &BootArgs, controller: &str) -> Opt
             url.set_port(Some(args.ports.admin)).ok()?;
             url.as_str().trim_end_matches('/').to_owned()
         }
-        None => format!("http://127.0.0.1:{}", args.ports.admin),
+        None => agency_base_url(None, args.ports.admin, &args.tls),
     };
     let url = format!("{base}/agent/{controller}");
     let found = agent

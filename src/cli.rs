@@ -307,11 +307,37 @@ pub struct StartArgs {
     pub header_timeout: Seconds,
 }
 
+/// How `status` and `boot` speak TLS to an agency started with --keypath/--certpath.
+#[derive(Debug, Clone, Args)]
+pub struct ClientTlsArgs {
+    /// The agency's certificate (PEM), as given to start: use https and accept exactly it.
+    #[arg(long, value_name = "FILE")]
+    pub certpath: Option<PathBuf>,
+    /// CA certificates (PEM) that signed the agency's certificate: use https and verify it.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate chain (PEM), for an agency started with --cafilepath.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl ClientTlsArgs {
+    /// Whether a certificate to trust was given, so the default URL is https.
+    pub fn uses_tls(&self) -> bool {
+        self.certpath.is_some() || self.cacert.is_some()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
     pub ports: PortArgs,
-    /// Base URL of the boot port to ask for /health, instead of http://127.0.0.1:<boot>.
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+    /// Base URL of the boot port to ask for /health, instead of http(s)://127.0.0.1:<boot>.
     #[arg(long, value_parser = agency_url)]
     pub url: Option<Url>,
     /// Data dir whose pid file tells "killed" from "not running".
@@ -329,7 +355,9 @@ pub struct StatusArgs {
 pub struct BootArgs {
     #[command(flatten)]
     pub ports: PortArgs,
-    /// Base URL of the boot port to POST /boot to, instead of http://127.0.0.1:<boot>.
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+    /// Base URL of the boot port to POST /boot to, instead of http(s)://127.0.0.1:<boot>.
     #[arg(long, value_parser = agency_url)]
     pub url: Option<Url>,
     #[command(flatten)]

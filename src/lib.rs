@@ -11,6 +11,7 @@ pub mod api;
 pub mod arg_values;
 pub mod boot_command;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod exit_code;
 pub mod keri;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
 use crate::cli::StatusArgs;
+use crate::client::{self, agency_base_url};
 use crate::config::default_data_dir;
 use crate::exit_code::ExitCode;
 use crate::lock::{self, LockState};
@@ -27,19 +28,11 @@ struct Report {
     health: Option<Value>,
 }
 
-/// The boot port's base URL, without a trailing `/`: `--url`, else plain HTTP on loopback.
-pub fn agency_base_url(url: Option<&url::Url>, boot_port: u16) -> String {
-    url.map_or_else(
-        || format!("http://127.0.0.1:{boot_port}"),
-        |url| url.as_str().trim_end_matches('/').to_owned(),
-    )
-}
-
 /// Runs `keria status` and returns its exit code.
 pub fn run(args: &StatusArgs) -> Result<ExitCode> {
     let url = format!(
         "{}/health",
-        agency_base_url(args.url.as_ref(), args.ports.boot)
+        agency_base_url(args.url.as_ref(), args.ports.boot, &args.tls)
     );
     let data_dir = match &args.data_dir {
         Some(dir) => Some(dir.clone()),
@@ -51,7 +44,7 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode> {
         ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
             .context("installing the Ctrl-C handler")?;
     }
-    let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
+    let agent = client::agent(&args.tls, REQUEST_TIMEOUT)?;
     let wait_until = args.wait.map(|seconds| Instant::now() + seconds.0);
     let report = loop {
         let report = look(&agent, &url, data_dir.as_ref());
