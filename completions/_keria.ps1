@@ -28,7 +28,6 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Run the agency: admin, http and boot servers until a signal stops it')
             [CompletionResult]::new('boot', 'boot', [CompletionResultType]::ParameterValue, 'Provision an agent for a Signify controller derived from a passcode')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Ask a running agency for its health; exit codes as LSB init scripts')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'keria;start' {
@@ -117,25 +116,6 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'keria;help' {
-            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Run the agency: admin, http and boot servers until a signal stops it')
-            [CompletionResult]::new('boot', 'boot', [CompletionResultType]::ParameterValue, 'Provision an agent for a Signify controller derived from a passcode')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Ask a running agency for its health; exit codes as LSB init scripts')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'keria;help;start' {
-            break
-        }
-        'keria;help;boot' {
-            break
-        }
-        'keria;help;status' {
-            break
-        }
-        'keria;help;help' {
             break
         }
     })

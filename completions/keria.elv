@@ -25,7 +25,6 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand start 'Run the agency: admin, http and boot servers until a signal stops it'
             cand boot 'Provision an agent for a Signify controller derived from a passcode'
             cand status 'Ask a running agency for its health; exit codes as LSB init scripts'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'keria;start'= {
             cand -a 'Admin port (the signed Signify API)'
@@ -111,20 +110,6 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-        }
-        &'keria;help'= {
-            cand start 'Run the agency: admin, http and boot servers until a signal stops it'
-            cand boot 'Provision an agent for a Signify controller derived from a passcode'
-            cand status 'Ask a running agency for its health; exit codes as LSB init scripts'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'keria;help;start'= {
-        }
-        &'keria;help;boot'= {
-        }
-        &'keria;help;status'= {
-        }
-        &'keria;help;help'= {
         }
     ]
     $completions[$command]

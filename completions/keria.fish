@@ -29,7 +29,6 @@ complete -c keria -n "__fish_keria_needs_command" -s V -l version -d 'Print vers
 complete -c keria -n "__fish_keria_needs_command" -f -a "start" -d 'Run the agency: admin, http and boot servers until a signal stops it'
 complete -c keria -n "__fish_keria_needs_command" -f -a "boot" -d 'Provision an agent for a Signify controller derived from a passcode'
 complete -c keria -n "__fish_keria_needs_command" -f -a "status" -d 'Ask a running agency for its health; exit codes as LSB init scripts'
-complete -c keria -n "__fish_keria_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keria -n "__fish_keria_using_subcommand start" -s a -l admin-http-port -d 'Admin port (the signed Signify API)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s H -l http -d 'KERI message ingress port' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s B -l boot -d 'Boot port (POST /boot, GET /health); keep it private' -r
@@ -93,7 +92,3 @@ complete -c keria -n "__fish_keria_using_subcommand status" -l wait -d 'Poll unt
 complete -c keria -n "__fish_keria_using_subcommand status" -l json -d 'Print one JSON object instead of a line'
 complete -c keria -n "__fish_keria_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keria -n "__fish_keria_using_subcommand status" -s V -l version -d 'Print version'
-complete -c keria -n "__fish_keria_using_subcommand help; and not __fish_seen_subcommand_from start boot status help" -f -a "start" -d 'Run the agency: admin, http and boot servers until a signal stops it'
-complete -c keria -n "__fish_keria_using_subcommand help; and not __fish_seen_subcommand_from start boot status help" -f -a "boot" -d 'Provision an agent for a Signify controller derived from a passcode'
-complete -c keria -n "__fish_keria_using_subcommand help; and not __fish_seen_subcommand_from start boot status help" -f -a "status" -d 'Ask a running agency for its health; exit codes as LSB init scripts'
-complete -c keria -n "__fish_keria_using_subcommand help; and not __fish_seen_subcommand_from start boot status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

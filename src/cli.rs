@@ -88,7 +88,13 @@ Files:
 
 /// KERI Agent in the cloud: hosts one agent per Signify controller.
 #[derive(Debug, Parser)]
-#[command(name = "keria", version, propagate_version = true, after_long_help = MAIN_AFTER_HELP)]
+#[command(
+    name = "keria",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_long_help = MAIN_AFTER_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
