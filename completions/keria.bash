@@ -19,26 +19,11 @@ _keria() {
             keria,boot)
                 cmd="keria__subcmd__boot"
                 ;;
-            keria,help)
-                cmd="keria__subcmd__help"
-                ;;
             keria,start)
                 cmd="keria__subcmd__start"
                 ;;
             keria,status)
                 cmd="keria__subcmd__status"
-                ;;
-            keria__subcmd__help,boot)
-                cmd="keria__subcmd__help__subcmd__boot"
-                ;;
-            keria__subcmd__help,help)
-                cmd="keria__subcmd__help__subcmd__help"
-                ;;
-            keria__subcmd__help,start)
-                cmd="keria__subcmd__help__subcmd__start"
-                ;;
-            keria__subcmd__help,status)
-                cmd="keria__subcmd__help__subcmd__status"
                 ;;
             *)
                 ;;
@@ -47,7 +32,7 @@ _keria() {
 
     case "${cmd}" in
         keria)
-            opts="-h -V --help --version start boot status help"
+            opts="-h -V --help --version start boot status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -61,7 +46,7 @@ _keria() {
             return 0
             ;;
         keria__subcmd__boot)
-            opts="-a -H -B -h -V --admin-http-port --http --boot --url --experimental-boot-username --experimental-boot-password --passcode-file --passcode --generate --tier --if-missing --json --help --version"
+            opts="-a -H -B -h -V --admin-http-port --http --boot --certpath --cacert --client-cert --client-key --url --experimental-boot-username --experimental-boot-password --passcode-file --passcode --generate --tier --if-missing --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -91,6 +76,22 @@ _keria() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --certpath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -115,76 +116,6 @@ _keria() {
                     COMPREPLY=($(compgen -W "low med high" -- "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        keria__subcmd__help)
-            opts="start boot status help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        keria__subcmd__help__subcmd__boot)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        keria__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        keria__subcmd__help__subcmd__start)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        keria__subcmd__help__subcmd__status)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -303,10 +234,6 @@ _keria() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --cors)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --curls)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -351,7 +278,7 @@ _keria() {
             return 0
             ;;
         keria__subcmd__status)
-            opts="-a -H -B -h -V --admin-http-port --http --boot --url --data-dir --json --wait --help --version"
+            opts="-a -H -B -h -V --admin-http-port --http --boot --certpath --cacert --client-cert --client-key --url --data-dir --json --wait --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,6 +305,22 @@ _keria() {
                     return 0
                     ;;
                 -B)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certpath)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

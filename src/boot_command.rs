@@ -14,6 +14,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::cli::{BootArgs, TierArg};
+use crate::client::{self, agency_base_url};
 use crate::exit_code::ExitCode;
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
@@ -55,12 +56,11 @@ pub fn run(args: &BootArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Signal(2));
     };
     let controller = icp.prefix().to_owned();
-    let url = args
-        .url
-        .clone()
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}", args.ports.boot));
-    let endpoint = format!("{}/boot", url.trim_end_matches('/'));
-    let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
+    let endpoint = format!(
+        "{}/boot",
+        agency_base_url(args.url.as_ref(), args.ports.boot, &args.tls)
+    );
+    let agent = client::agent(&args.tls, REQUEST_TIMEOUT)?;
     let mut request = agent
         .post(&endpoint)
         .set("Content-Type", "application/json");
@@ -101,7 +101,14 @@ pub fn run(args: &BootArgs) -> Result<ExitCode> {
             Ok(ExitCode::Success)
         }
         409 => {
-            report(args.json, "exists", &controller, None, generated_passcode);
+            let agent_aid = existing_agent(&agent, args, &controller);
+            report(
+                args.json,
+                "exists",
+                &controller,
+                agent_aid.as_deref(),
+                generated_passcode,
+            );
             Ok(if args.if_missing {
                 ExitCode::Success
             } else {
@@ -137,13 +144,47 @@ fn report(
     if let Some(passcode) = passcode {
         println!("passcode {passcode} (shown once: keep it secret)");
     }
-    match agent {
-        Some(agent) => println!("controller {controller} agent {agent}"),
-        None => println!("controller {controller} already has an agent"),
+    match (outcome, agent) {
+        ("created", Some(agent)) => println!("controller {controller} agent {agent}"),
+        (_, Some(agent)) => println!("controller {controller} agent {agent} (already there)"),
+        (_, None) => println!("controller {controller} already has an agent"),
     }
 }
 
-/// The passcode from --passcode-file, --passcode/SIGNIFY_PASSCODE, --generate, or a prompt.
+/// The agent AID of a controller that already has one, from `GET /agent/{caid}` on the admin
+/// port of the same host (unsigned, as Signify's connect); None, with a warning, if it fails.
+fn existing_agent(agent: &ureq::Agent, args: &BootArgs, controller: &str) -> Option<String> {
+    let base = match &args.url {
+        Some(url) => {
+            let mut url = url.clone();
+            url.set_port(Some(args.ports.admin)).ok()?;
+            url.as_str().trim_end_matches('/').to_owned()
+        }
+        None => agency_base_url(None, args.ports.admin, &args.tls),
+    };
+    let url = format!("{base}/agent/{controller}");
+    let found = agent
+        .get(&url)
+        .call()
+        .map_err(|err| err.to_string())
+        .and_then(|response| response.into_json::<Value>().map_err(|err| err.to_string()))
+        .and_then(|state| {
+            state["agent"]["i"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| "no agent AID in the answer".to_owned())
+        });
+    match found {
+        Ok(aid) => Some(aid),
+        Err(err) => {
+            eprintln!("keria: warning: cannot read the existing agent from {url}: {err}");
+            None
+        }
+    }
+}
+
+/// The passcode from --passcode-file, --generate, --passcode or SIGNIFY_PASSCODE, or a prompt
+/// (`parse_args` has dropped SIGNIFY_PASSCODE when one of the first two is given).
 fn read_passcode(args: &BootArgs) -> Result<(String, bool)> {
     if let Some(path) = &args.passcode_file {
         let text = std::fs::read_to_string(path)
@@ -153,11 +194,11 @@ fn read_passcode(args: &BootArgs) -> Result<(String, bool)> {
             false,
         ));
     }
-    if let Some(passcode) = &args.passcode {
-        return Ok((passcode.clone(), false));
-    }
     if args.generate {
         return Ok((passcode::random_passcode()?, true));
+    }
+    if let Some(passcode) = &args.passcode {
+        return Ok((passcode.clone(), false));
     }
     if std::io::stdin().is_terminal() {
         let passcode = rpassword::prompt_password("Passcode: ").context("reading the passcode")?;

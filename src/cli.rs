@@ -6,8 +6,17 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
+use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use log::LevelFilter;
+use url::Url;
+
+use crate::arg_values::{
+    self, agency_url, plain_name, positive_count, positive_seconds, url_list, Seconds, UrlList,
+};
+use crate::server::http::DEFAULT_LIMITS;
 
 const START_AFTER_HELP: &str = "\
 Signals:
@@ -27,14 +36,15 @@ Exit status:
 
 Environment:
   KERIA_HOST        address the three ports listen on (default 0.0.0.0, all interfaces)
-  KERI_AGENT_CORS   \"true\" or \"1\": answer CORS requests and expose the signature headers
-  KERIA_RELEASER_TIMEOUT  seconds before an idle agent is released (default 86400)
+  KERI_AGENT_CORS   1/true/yes/on or 0/false/no/off: the same as --cors, or not
+  KERIA_RELEASER_TIMEOUT  the same as --release-timeout
   KERIA_CURLS, KERIA_IURLS, KERIA_DURLS  ';'-separated URLs kept in each agent's configuration
   NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID  systemd's notify protocol
   RUST_LOG          overrides --loglevel with env_logger's filter syntax
 
 Files:
-  <data-dir>/keria.pid                    the data-dir lock, holding the pid of the agency
+  <data-dir>                              locked (flock) while the agency runs; must be 0700
+  <data-dir>/keria.pid                    the pid of the agency holding the lock
   <data-dir>/keri/adb/<base>/<name>.redb  the agency store (every agent, one file)";
 
 const STATUS_AFTER_HELP: &str = "\
@@ -53,10 +63,11 @@ Exit status:
   130  interrupted (Ctrl-C)
 
 Environment:
-  SIGNIFY_PASSCODE  the controller's passcode, when --passcode-file is not given";
+  SIGNIFY_PASSCODE  the controller's passcode, when neither --passcode-file, --passcode nor
+                    --generate is given";
 
 const MAIN_AFTER_HELP: &str = "\
-Run `keria start --help` for the agency's options, signals and exit codes.
+Run keria start --help for the agency's options, signals and exit codes.
 
 Signals (keria start):
   SIGTERM, SIGINT   stop gracefully and exit 0; a second one during the stop exits 128+n
@@ -73,12 +84,18 @@ Environment:
   SIGNIFY_PASSCODE (boot), NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
 
 Files:
-  <data-dir>/keria.pid                  lock and pid of the running agency
+  <data-dir>/keria.pid                  pid of the running agency (the data dir is its lock)
   <data-dir>/keri/adb/<base>/<name>.redb  the agency store (every agent, one file)";
 
 /// KERI Agent in the cloud: hosts one agent per Signify controller.
 #[derive(Debug, Parser)]
-#[command(name = "keria", version, propagate_version = true, after_long_help = MAIN_AFTER_HELP)]
+#[command(
+    name = "keria",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_long_help = MAIN_AFTER_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -101,6 +118,29 @@ pub enum Command {
     Status(StatusArgs),
 }
 
+/// The admin port when none is given.
+pub const DEFAULT_ADMIN_PORT: u16 = 3901;
+/// The KERI ingress port when none is given.
+pub const DEFAULT_HTTP_PORT: u16 = 3902;
+/// The boot port when none is given.
+pub const DEFAULT_BOOT_PORT: u16 = 3903;
+/// The agency's keystore name when none is given.
+pub const DEFAULT_NAME: &str = "keria";
+/// The log level when none is given.
+pub const DEFAULT_LOG_LEVEL: &str = "INFO";
+/// The run loop's tick.
+pub const DEFAULT_TOCK: Seconds = Seconds::from_micros(31_250);
+/// How long the graceful stop may take.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Seconds = Seconds::from_secs(5);
+/// How long an idle agent stays loaded.
+pub const DEFAULT_RELEASE_TIMEOUT: Seconds = Seconds::from_secs(86_400);
+/// How far a signed request's `created` may be from the server clock.
+pub const DEFAULT_SIGNATURE_WINDOW: Seconds = Seconds::from_secs(300);
+/// Most connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// How long a client may take to send a whole request.
+pub const DEFAULT_HEADER_TIMEOUT: Seconds = Seconds::from_secs(10);
+
 /// The three ports, shared by every subcommand that talks to an agency.
 #[derive(Debug, Clone, Args)]
 pub struct PortArgs {
@@ -109,7 +149,7 @@ pub struct PortArgs {
         short = 'a',
         long = "admin-http-port",
         env = "KERIA_ADMIN_PORT",
-        default_value_t = 3901
+        default_value_t = DEFAULT_ADMIN_PORT
     )]
     pub admin: u16,
     /// KERI message ingress port.
@@ -117,15 +157,15 @@ pub struct PortArgs {
         short = 'H',
         long = "http",
         env = "KERIA_HTTP_PORT",
-        default_value_t = 3902
+        default_value_t = DEFAULT_HTTP_PORT
     )]
     pub http: u16,
-    /// Boot port (`POST /boot`, `GET /health`); keep it private.
+    /// Boot port (POST /boot, GET /health); keep it private.
     #[arg(
         short = 'B',
         long = "boot",
         env = "KERIA_BOOT_PORT",
-        default_value_t = 3903
+        default_value_t = DEFAULT_BOOT_PORT
     )]
     pub boot: u16,
 }
@@ -133,14 +173,14 @@ pub struct PortArgs {
 /// Basic-auth credentials for the boot port.
 #[derive(Debug, Clone, Args)]
 pub struct BootAuthArgs {
-    /// Username required on `POST /boot` (HTTP Basic auth).
+    /// Username required on POST /boot (HTTP Basic auth).
     #[arg(
         long,
         env = "KERIA_EXPERIMENTAL_BOOT_USERNAME",
         requires = "experimental_boot_password"
     )]
     pub experimental_boot_username: Option<String>,
-    /// Password required on `POST /boot` (HTTP Basic auth).
+    /// Password required on POST /boot (HTTP Basic auth).
     #[arg(
         long,
         env = "KERIA_EXPERIMENTAL_BOOT_PASSWORD",
@@ -164,19 +204,25 @@ pub struct StartArgs {
     )]
     pub host: IpAddr,
     /// Name of the agency's keystore.
-    #[arg(short = 'n', long, default_value = "keria")]
+    #[arg(short = 'n', long, default_value = DEFAULT_NAME, value_parser = plain_name)]
     pub name: String,
     /// Extra path segment between the data dir and the keystores.
-    #[arg(short = 'b', long, default_value = "")]
-    pub base: String,
+    #[arg(short = 'b', long, value_parser = plain_name)]
+    pub base: Option<String>,
     /// Passcode that encrypts agent secrets at rest (21+ characters; never logged or stored).
-    #[arg(short = 'p', long, env = "KERIA_PASSCODE", hide_env_values = true)]
+    #[arg(
+        short = 'p',
+        long,
+        env = "KERIA_PASSCODE",
+        hide_env_values = true,
+        value_parser = arg_values::passcode
+    )]
     pub passcode: Option<String>,
-    /// Directory holding `keri/cf/<config-file>.json`.
+    /// Directory holding keri/cf/<config-file>.json.
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
-    /// Name of the JSON configuration file (without `.json`).
-    #[arg(long, value_name = "NAME")]
+    /// Name of the JSON configuration file (without .json).
+    #[arg(long, value_name = "NAME", value_parser = plain_name)]
     pub config_file: Option<String>,
     /// TLS private key (PEM); with --certpath, serves every port over TLS.
     #[arg(long, value_name = "FILE", requires = "certpath")]
@@ -188,8 +234,13 @@ pub struct StartArgs {
     #[arg(long, value_name = "FILE", requires = "keypath")]
     pub cafilepath: Option<PathBuf>,
     /// Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off).
-    #[arg(long, env = "KERIA_LOG_LEVEL", default_value = "INFO")]
-    pub loglevel: String,
+    #[arg(
+        long,
+        env = "KERIA_LOG_LEVEL",
+        default_value = DEFAULT_LOG_LEVEL,
+        value_parser = arg_values::log_level
+    )]
+    pub loglevel: LevelFilter,
     /// Append the log to this file instead of stderr; SIGHUP reopens it.
     #[arg(long, value_name = "FILE")]
     pub logfile: Option<PathBuf>,
@@ -202,48 +253,74 @@ pub struct StartArgs {
     #[arg(long, env = "KERIA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Seconds between two ticks of the run loop.
-    #[arg(long, default_value_t = 0.031_25, value_name = "SECONDS")]
-    pub tock: f64,
+    #[arg(long, default_value_t = DEFAULT_TOCK, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub tock: Seconds,
     /// Seconds the graceful stop may take before keria gives up and exits 1.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    pub shutdown_timeout: f64,
+    #[arg(
+        long,
+        default_value_t = DEFAULT_SHUTDOWN_TIMEOUT,
+        value_name = "SECONDS",
+        value_parser = positive_seconds
+    )]
+    pub shutdown_timeout: Seconds,
     /// Seconds an idle agent stays loaded before it is released.
     #[arg(
         long,
         env = "KERIA_RELEASER_TIMEOUT",
-        default_value_t = 86_400,
-        value_name = "SECONDS"
+        default_value_t = DEFAULT_RELEASE_TIMEOUT,
+        value_name = "SECONDS",
+        value_parser = positive_seconds
     )]
-    pub release_timeout: u64,
-    /// Answer CORS requests and expose the signature headers ("true" or "1").
+    pub release_timeout: Seconds,
+    /// Answer CORS requests and expose the signature headers.
     #[arg(
         long,
         env = "KERI_AGENT_CORS",
-        default_value = "false",
-        value_name = "BOOL"
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
     )]
-    pub cors: String,
+    pub cors: bool,
     /// Controller URLs (';'-separated) kept in each agent's configuration.
-    #[arg(long, env = "KERIA_CURLS", value_name = "URLS")]
-    pub curls: Option<String>,
+    #[arg(long, env = "KERIA_CURLS", value_name = "URLS", value_parser = url_list)]
+    pub curls: Option<UrlList>,
     /// Introduction OOBI URLs (';'-separated) kept in each agent's configuration.
-    #[arg(long, env = "KERIA_IURLS", value_name = "URLS")]
-    pub iurls: Option<String>,
+    #[arg(long, env = "KERIA_IURLS", value_name = "URLS", value_parser = url_list)]
+    pub iurls: Option<UrlList>,
     /// Data OOBI URLs (';'-separated) kept in each agent's configuration.
-    #[arg(long, env = "KERIA_DURLS", value_name = "URLS")]
-    pub durls: Option<String>,
-    /// Seconds a signed request's `created` may differ from the server clock.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub signature_window: u64,
+    #[arg(long, env = "KERIA_DURLS", value_name = "URLS", value_parser = url_list)]
+    pub durls: Option<UrlList>,
+    /// Seconds a signed request's "created" may differ from the server clock.
+    #[arg(
+        long,
+        default_value_t = DEFAULT_SIGNATURE_WINDOW,
+        value_name = "SECONDS",
+        value_parser = positive_seconds
+    )]
+    pub signature_window: Seconds,
     /// Largest request body accepted, in bytes (413 above).
-    #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
+    #[arg(
+        long,
+        default_value_t = DEFAULT_LIMITS.max_body,
+        value_name = "BYTES",
+        value_parser = positive_count
+    )]
     pub max_body: usize,
     /// Most connections open at once (a fast 503 above).
-    #[arg(long, default_value_t = 1024, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = DEFAULT_MAX_CONNECTIONS,
+        value_name = "N",
+        value_parser = positive_count
+    )]
     pub max_connections: usize,
     /// Seconds a client may take to send a request's headers and body before it is closed.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    pub header_timeout: f64,
+    #[arg(
+        long,
+        default_value_t = DEFAULT_HEADER_TIMEOUT,
+        value_name = "SECONDS",
+        value_parser = positive_seconds
+    )]
+    pub header_timeout: Seconds,
     /// Seconds an OOBI fetch (connect, request and whole answer) may take before it fails.
     #[arg(
         long,
@@ -253,17 +330,43 @@ pub struct StartArgs {
     )]
     pub fetch_timeout: u64,
     /// Most memory the agency store's page cache may hold, in MiB.
-    #[arg(long, default_value_t = crate::config::DEFAULT_STORE_CACHE_MIB, value_name = "MIB")]
+    #[arg(long, default_value_t = crate::config::DEFAULT_STORE_CACHE_MIB, value_name = "MIB", value_parser = positive_count)]
     pub store_cache: usize,
+}
+
+/// How `status` and `boot` speak TLS to an agency started with --keypath/--certpath.
+#[derive(Debug, Clone, Args)]
+pub struct ClientTlsArgs {
+    /// The agency's certificate (PEM), as given to start: use https and accept exactly it.
+    #[arg(long, value_name = "FILE")]
+    pub certpath: Option<PathBuf>,
+    /// CA certificates (PEM) that signed the agency's certificate: use https and verify it.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate chain (PEM), for an agency started with --cafilepath.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl ClientTlsArgs {
+    /// Whether a certificate to trust was given, so the default URL is https.
+    pub fn uses_tls(&self) -> bool {
+        self.certpath.is_some() || self.cacert.is_some()
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
     pub ports: PortArgs,
-    /// Health URL to ask instead of `http://127.0.0.1:<boot>/health`.
-    #[arg(long)]
-    pub url: Option<String>,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+    /// Base URL of the boot port to ask for /health, instead of http(s)://127.0.0.1:<boot>.
+    #[arg(long, value_parser = agency_url)]
+    pub url: Option<Url>,
     /// Data dir whose pid file tells "killed" from "not running".
     #[arg(long, env = "KERIA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -271,29 +374,27 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     /// Poll until healthy for up to this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    pub wait: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = arg_values::seconds_or_zero)]
+    pub wait: Option<Seconds>,
 }
 
 #[derive(Debug, Args)]
 pub struct BootArgs {
     #[command(flatten)]
     pub ports: PortArgs,
-    /// Boot URL to POST to instead of `http://127.0.0.1:<boot>`.
-    #[arg(long)]
-    pub url: Option<String>,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+    /// Base URL of the boot port to POST /boot to, instead of http(s)://127.0.0.1:<boot>.
+    #[arg(long, value_parser = agency_url)]
+    pub url: Option<Url>,
     #[command(flatten)]
     pub boot_auth: BootAuthArgs,
     /// Read the passcode from this file (first line).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["passcode", "generate"])]
+    #[arg(long, value_name = "FILE", conflicts_with = "generate")]
     pub passcode_file: Option<PathBuf>,
-    /// The passcode itself (visible to other users in the process list; prefer --passcode-file).
-    #[arg(
-        long,
-        env = "SIGNIFY_PASSCODE",
-        hide_env_values = true,
-        conflicts_with = "generate"
-    )]
+    /// The passcode itself (visible to other users in the process list; prefer
+    /// --passcode-file). From SIGNIFY_PASSCODE, it gives way to --passcode-file and --generate.
+    #[arg(long, env = "SIGNIFY_PASSCODE", hide_env_values = true)]
     pub passcode: Option<String>,
     /// Generate a random 21-character passcode and print it once.
     #[arg(long)]
@@ -301,7 +402,7 @@ pub struct BootArgs {
     /// Key-stretching tier Signify uses for the controller keys.
     #[arg(long, value_enum, default_value_t = TierArg::Low)]
     pub tier: TierArg,
-    /// Exit 0 when an agent already exists for this controller.
+    /// Exit 0 when an agent already exists for this controller, printing it.
     #[arg(long)]
     pub if_missing: bool,
     /// Print one JSON object instead of a line.
@@ -332,6 +433,32 @@ impl Cli {
                 .subcommand_matches("boot")
                 .and_then(|m| m.value_source("passcode"))
                 == Some(ValueSource::CommandLine);
+            // The explicit source wins: SIGNIFY_PASSCODE gives way to --passcode-file and
+            // --generate, while --passcode on the command line conflicts with them.
+            if boot.passcode_file.is_some() || boot.generate {
+                if boot.passcode_on_command_line {
+                    let other = if boot.generate {
+                        "--generate"
+                    } else {
+                        "--passcode-file <FILE>"
+                    };
+                    Self::command()
+                        .error(
+                            ErrorKind::ArgumentConflict,
+                            format!("the argument '--passcode <PASSCODE>' cannot be used with '{other}'"),
+                        )
+                        .exit();
+                }
+                boot.passcode = None;
+            }
+            if let Some(Err(message)) = boot.passcode.as_deref().map(arg_values::passcode) {
+                Self::command()
+                    .error(
+                        ErrorKind::ValueValidation,
+                        format!("invalid value for '--passcode <PASSCODE>': {message}"),
+                    )
+                    .exit();
+            }
         }
         cli
     }

@@ -6,16 +6,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use log::LevelFilter;
 use serde_json::Value;
 
+use crate::arg_values::{url_list, UrlList};
 use crate::cli::StartArgs;
-use crate::logging;
 use crate::server::http::{Limits, DEFAULT_LIMITS};
-
-/// Shortest passcode accepted, as Signify requires.
-pub const MIN_PASSCODE_LEN: usize = 21;
 
 /// Default bound of the agency store's page cache, in MiB.
 pub const DEFAULT_STORE_CACHE_MIB: usize = 16;
@@ -82,21 +79,13 @@ pub struct StartConfig {
 impl TryFrom<StartArgs> for StartConfig {
     type Error = anyhow::Error;
 
-    fn try_from(args: StartArgs) -> Result<Self> {
+    /// Checks what each flag's parser cannot: how the flags go together, and the files.
+    fn try_from(mut args: StartArgs) -> Result<Self> {
         let ports = [args.ports.admin, args.ports.http, args.ports.boot];
         for (i, a) in ports.iter().enumerate() {
             if *a != 0 && ports[i + 1..].contains(a) {
                 bail!("the admin, http and boot ports must differ (port {a} is given twice)");
             }
-        }
-        if let Some(passcode) = &args.passcode {
-            if passcode.chars().count() < MIN_PASSCODE_LEN {
-                bail!("the passcode must be at least {MIN_PASSCODE_LEN} characters");
-            }
-        }
-        validate_name(&args.name, "--name")?;
-        if !args.base.is_empty() {
-            validate_name(&args.base, "--base")?;
         }
         let file_config = match (&args.config_dir, &args.config_file) {
             (_, None) => None,
@@ -108,19 +97,19 @@ impl TryFrom<StartArgs> for StartConfig {
         let mut url_sources = Vec::new();
         let urls = Urls {
             curls: pick_urls(
-                args.curls.as_deref(),
+                args.curls.take(),
                 "curls",
                 file_urls.as_ref(),
                 &mut url_sources,
             )?,
             iurls: pick_urls(
-                args.iurls.as_deref(),
+                args.iurls.take(),
                 "iurls",
                 file_urls.as_ref(),
                 &mut url_sources,
             )?,
             durls: pick_urls(
-                args.durls.as_deref(),
+                args.durls.take(),
                 "durls",
                 file_urls.as_ref(),
                 &mut url_sources,
@@ -151,28 +140,28 @@ impl TryFrom<StartArgs> for StartConfig {
             boot_port: args.ports.boot,
             host: args.host,
             name: args.name,
-            base: args.base,
+            base: args.base.unwrap_or_default(),
             passcode: args.passcode,
             file_config,
             tls,
-            log_level: logging::parse_level(&args.loglevel)?,
+            log_level: args.loglevel,
             log_file: args.logfile,
             log_requests: args.logrequests,
             boot_credentials,
             data_dir,
-            tock: seconds(args.tock, "--tock")?,
-            shutdown_timeout: seconds(args.shutdown_timeout, "--shutdown-timeout")?,
-            release_timeout: Duration::from_secs(args.release_timeout),
-            signature_window: Duration::from_secs(args.signature_window),
-            cors: matches!(args.cors.to_ascii_lowercase().as_str(), "true" | "1"),
+            tock: args.tock.0,
+            shutdown_timeout: args.shutdown_timeout.0,
+            release_timeout: args.release_timeout.0,
+            signature_window: args.signature_window.0,
+            cors: args.cors,
             urls,
             url_sources,
             limits: Limits {
                 max_body: args.max_body,
                 ..DEFAULT_LIMITS
             },
-            max_connections: args.max_connections.max(1),
-            header_timeout: seconds(args.header_timeout, "--header-timeout")?,
+            max_connections: args.max_connections,
+            header_timeout: args.header_timeout.0,
             fetch_timeout: Duration::from_secs(args.fetch_timeout),
             store_cache: args
                 .store_cache
@@ -191,21 +180,6 @@ pub fn default_data_dir() -> Result<PathBuf> {
         .filter(|home| !home.is_empty())
         .context("no --data-dir, KERIA_DATA_DIR, XDG_DATA_HOME or HOME to put the stores in")?;
     Ok(PathBuf::from(home).join(".local/share/keria"))
-}
-
-fn seconds(value: f64, flag: &str) -> Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|duration| !duration.is_zero())
-        .with_context(|| format!("{flag} must be a positive number of seconds, not {value}"))
-}
-
-/// Names become path segments: no separators, no `..`.
-fn validate_name(name: &str, flag: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        bail!("{flag} {name:?} must be a plain name (no '/', not '.' or '..')");
-    }
-    Ok(())
 }
 
 /// Reads KERIA's JSON configuration from `<dir>/keri/cf/<file>.json`.
@@ -254,15 +228,15 @@ impl<'v> FileUrls<'v> {
 /// The URL list `kind`: from its flag or variable when given, else from the configuration
 /// file, else none; `sources` says which.
 fn pick_urls(
-    flag: Option<&str>,
+    flag: Option<UrlList>,
     kind: &str,
     file: Option<&FileUrls<'_>>,
     sources: &mut Vec<String>,
 ) -> Result<Vec<String>> {
-    let variable = format!("KERIA_{}", kind.to_ascii_uppercase());
-    if flag.is_some() {
+    if let Some(UrlList(urls)) = flag {
+        let variable = format!("KERIA_{}", kind.to_ascii_uppercase());
         sources.push(format!("{kind} from --{kind} or {variable}"));
-        return parse_urls(flag, &variable);
+        return Ok(urls);
     }
     let Some((list, place)) = file.and_then(|file| file.get(kind)) else {
         sources.push(format!("{kind}: none configured"));
@@ -277,39 +251,22 @@ fn pick_urls(
         bail!("{kind} in {place} must be a list of URL strings");
     };
     sources.push(format!("{kind} from {place}"));
-    parse_urls(Some(&entries.join(";")), &format!("{kind} in {place}"))
-}
-
-/// Splits a ';'-separated list and checks each entry is an http(s) URL with a host.
-fn parse_urls(list: Option<&str>, variable: &str) -> Result<Vec<String>> {
-    let Some(list) = list.filter(|list| !list.trim().is_empty()) else {
-        return Ok(Vec::new());
-    };
-    list.split(';')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-        .map(|entry| {
-            let url = url::Url::parse(entry)
-                .with_context(|| format!("{variable}: {entry:?} is not a URL"))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                bail!("{variable}: {entry:?} must be an http or https URL with a host");
-            }
-            Ok(entry.to_owned())
-        })
-        .collect()
+    let UrlList(urls) =
+        url_list(&entries.join(";")).map_err(|err| anyhow!("{kind} in {place}: {err}"))?;
+    Ok(urls)
 }
 
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
-    use super::{parse_urls, StartConfig};
+    use super::StartConfig;
     use crate::cli::{Cli, Command};
 
     fn config(args: &[&str]) -> anyhow::Result<StartConfig> {
         let mut command_line = vec!["keria", "start", "--data-dir", "/tmp/keria-test"];
         command_line.extend_from_slice(args);
-        let Command::Start(start) = Cli::try_parse_from(command_line).unwrap().command else {
+        let Command::Start(start) = Cli::try_parse_from(command_line)?.command else {
             unreachable!()
         };
         StartConfig::try_from(start)
@@ -346,19 +303,5 @@ mod tests {
                 .to_string()
                 .contains("keri/cf/missing.json")
         );
-    }
-
-    #[test]
-    fn url_lists_are_split_and_checked() {
-        assert_eq!(
-            parse_urls(Some("http://a:1;https://b/x"), "V").unwrap(),
-            vec!["http://a:1", "https://b/x"]
-        );
-        assert!(parse_urls(Some("http://a;nope"), "V")
-            .unwrap_err()
-            .to_string()
-            .contains("\"nope\""));
-        assert!(parse_urls(Some("ftp://a"), "V").is_err());
-        assert!(parse_urls(None, "V").unwrap().is_empty());
     }
 }

@@ -8,8 +8,10 @@
 pub mod agency;
 pub mod agent;
 pub mod api;
+pub mod arg_values;
 pub mod boot_command;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod exit_code;
 pub mod fetcher;

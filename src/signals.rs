@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use mio::net::UnixStream;
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::{flag, low_level};
 
@@ -23,7 +24,24 @@ pub struct Signals {
 
 impl Signals {
     /// Installs the handlers. Call first thing in `start`, before any store or socket opens.
+    ///
+    /// The three signals are blocked while the handlers are registered, so one that arrives
+    /// half-way is delivered once every action is in place, never to a partial set.
     pub fn install() -> Result<Self> {
+        let mut blocked = SigSet::empty();
+        for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+            blocked.add(signal);
+        }
+        let mut previous = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&blocked), Some(&mut previous))
+            .context("blocking signals while their handlers are installed")?;
+        let installed = Self::register();
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)
+            .context("unblocking signals after their handlers are installed")?;
+        installed
+    }
+
+    fn register() -> Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let hangup = Arc::new(AtomicBool::new(false));
         let (wake, wake_writer) =

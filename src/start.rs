@@ -1,14 +1,14 @@
 //! `keria start`: the lifecycle of the agency process, written as one visible sequence.
 //!
-//! Opens, in order: signal handlers, the log, the data-dir lock, the service (agency, then
-//! servers). Closes in reverse: servers, agents newest first, the store, the lock. Every path
-//! out of `run` passes through that close, whether the loop stopped, failed, panicked or
-//! outlived its deadline; each step is recorded as it is done, and the record is logged.
+//! Opens, in order: signal handlers (installed by `main` before it parses the arguments), the
+//! log, the data-dir lock, the service (agency, fetcher, then servers). Closes in reverse:
+//! servers, fetcher, agents newest first, the store, the lock. Every path out of `run` passes
+//! through that close, whether the loop stopped, failed, panicked or outlived its deadline;
+//! each step is recorded as it is done, and the record is logged.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::panic::{self, AssertUnwindSafe};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 
 use crate::cli::StartArgs;
 use crate::config::StartConfig;
@@ -20,10 +20,8 @@ use crate::run_loop::{self, Ended};
 use crate::service::Service;
 use crate::signals::Signals;
 
-/// Runs the agency until a signal stops it.
-pub fn run(args: StartArgs) -> Result<ExitCode> {
-    // Handlers first: a SIGTERM during start-up must stop gracefully, not kill.
-    let signals = Signals::install()?;
+/// Runs the agency until a signal stops it; `signals` are installed first thing, by `main`.
+pub fn run(args: StartArgs, signals: Signals) -> Result<ExitCode> {
     let config = StartConfig::try_from(args)?;
     let log_file = config.log_file.as_deref().map(LogFile::open).transpose()?;
     logging::init(config.log_level, log_file.as_ref());
@@ -37,7 +35,7 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
 }
 
 /// Takes the data-dir lock, serves until the stop, and closes; `closed` records each step of
-/// the close in order (servers, each agent, the store, the lock).
+/// the close in order (servers, fetcher, each agent, the store, the lock).
 pub fn lifecycle(
     config: &StartConfig,
     signals: Signals,
@@ -45,11 +43,6 @@ pub fn lifecycle(
     log_file: Option<LogFile>,
     closed: &mut Vec<String>,
 ) -> Result<ExitCode> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&config.data_dir)
-        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let lock = DataDirLock::acquire(&config.data_dir)?;
     let outcome = serve(config, signals, notifier, log_file, closed);
     let released = lock.release();

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
 use crate::cli::StatusArgs;
+use crate::client::{self, agency_base_url};
 use crate::config::default_data_dir;
 use crate::exit_code::ExitCode;
 use crate::lock::{self, LockState};
@@ -29,10 +30,10 @@ struct Report {
 
 /// Runs `keria status` and returns its exit code.
 pub fn run(args: &StatusArgs) -> Result<ExitCode> {
-    let url = args
-        .url
-        .clone()
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}/health", args.ports.boot));
+    let url = format!(
+        "{}/health",
+        agency_base_url(args.url.as_ref(), args.ports.boot, &args.tls)
+    );
     let data_dir = match &args.data_dir {
         Some(dir) => Some(dir.clone()),
         None => default_data_dir().ok(),
@@ -43,10 +44,8 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode> {
         ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
             .context("installing the Ctrl-C handler")?;
     }
-    let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
-    let wait_until = args
-        .wait
-        .map(|seconds| Instant::now() + Duration::from_secs_f64(seconds.max(0.0)));
+    let agent = client::agent(&args.tls, REQUEST_TIMEOUT)?;
+    let wait_until = args.wait.map(|seconds| Instant::now() + seconds.0);
     let report = loop {
         let report = look(&agent, &url, data_dir.as_ref());
         if report.code == ExitCode::Success

@@ -9,7 +9,9 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
 
 use super::cesr::{Cigar, Siger, Signer, Verfer};
 use super::state::format_datetime;
@@ -437,8 +439,12 @@ pub fn request_headers(
 
 /// A timestamp as Signify writes it: milliseconds followed by `000+00:00`.
 pub fn signify_timestamp(now: OffsetDateTime) -> String {
-    let full = format_datetime(now);
-    format!("{}000+00:00", &full[..full.len() - "000+00:00".len()])
+    const SIGNIFY_MILLIS: &[BorrowedFormatItem<'_>] = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]000+00:00"
+    );
+    now.to_offset(UtcOffset::UTC)
+        .format(SIGNIFY_MILLIS)
+        .expect("every component of the format is in an OffsetDateTime")
 }
 
 /// Verifies a signed message: `Signature-Input` and `Signature` present, the `signify` input

@@ -6,6 +6,8 @@
 //! timestamps the way Python's `isoformat` does with microseconds.
 
 use serde_json::{Map, Value};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::cesr::{Diger, Verfer};
@@ -238,17 +240,13 @@ fn python_float(value: f64) -> String {
 
 /// `datetime` in UTC as Python's `isoformat` with microseconds: `2024-01-02T03:04:05.678901+00:00`.
 pub fn format_datetime(datetime: OffsetDateTime) -> String {
-    let utc = datetime.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        utc.year(),
-        u8::from(utc.month()),
-        utc.day(),
-        utc.hour(),
-        utc.minute(),
-        utc.second(),
-        utc.microsecond()
-    )
+    const ISO_MICROS: &[BorrowedFormatItem<'_>] = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
+    );
+    datetime
+        .to_offset(UtcOffset::UTC)
+        .format(ISO_MICROS)
+        .expect("every component of the format is in an OffsetDateTime")
 }
 
 /// The current time, formatted by `format_datetime`.

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 use time::OffsetDateTime;
 
 /// Limits every connection is held to; each is documented in the README.
@@ -329,28 +331,19 @@ pub fn reason(status: u16) -> &'static str {
 
 /// The IMF-fixdate form of `now` for the Date header.
 fn http_date(now: OffsetDateTime) -> String {
-    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let now = now.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[usize::from(now.weekday().number_days_from_monday())],
-        now.day(),
-        MONTHS[usize::from(u8::from(now.month()) - 1)],
-        now.year(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    )
+    const IMF_FIXDATE: &[BorrowedFormatItem<'_>] = format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    now.to_offset(time::UtcOffset::UTC)
+        .format(IMF_FIXDATE)
+        .expect("every component of the format is in an OffsetDateTime")
 }
 
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
-    use super::{parse, Parsed, Response, DEFAULT_LIMITS};
+    use super::{http_date, parse, Parsed, Response, DEFAULT_LIMITS};
 
     fn complete(bytes: &[u8]) -> super::Request {
         match parse(bytes, &DEFAULT_LIMITS) {
@@ -367,6 +360,18 @@ mod tests {
             Err(response) => response.status,
             Ok(parsed) => panic!("expected an error, got {parsed:?}"),
         }
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdate_in_gmt() {
+        assert_eq!(
+            http_date(time::macros::datetime!(2024-01-02 03:04:05.678901 UTC)),
+            "Tue, 02 Jan 2024 03:04:05 GMT"
+        );
+        assert_eq!(
+            http_date(time::macros::datetime!(1999-12-31 23:59:59 -01:00)),
+            "Sat, 01 Jan 2000 00:59:59 GMT"
+        );
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! TLS for all three ports: a rustls server configuration read from PEM files.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
@@ -44,10 +43,10 @@ pub fn server_config(key: &Path, cert: &Path, ca: Option<&Path>) -> Result<Arc<S
     Ok(Arc::new(config))
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let file =
-        File::open(path).with_context(|| format!("opening certificate file {}", path.display()))?;
-    let certs = rustls_pemfile::certs(&mut BufReader::new(file))
+/// Every certificate in a PEM file (at least one).
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("opening certificate file {}", path.display()))?
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("reading certificates from {}", path.display()))?;
     if certs.is_empty() {
@@ -56,9 +55,11 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
-    let file = File::open(path).with_context(|| format!("opening key file {}", path.display()))?;
-    rustls_pemfile::private_key(&mut BufReader::new(file))
-        .with_context(|| format!("reading the private key from {}", path.display()))?
-        .ok_or_else(|| anyhow!("no PEM private key in {}", path.display()))
+/// The first private key (PKCS#8, PKCS#1 or SEC1) in a PEM file.
+pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
+    PrivateKeyDer::from_pem_file(path).map_err(|err| match err {
+        pem::Error::NoItemsFound => anyhow!("no PEM private key in {}", path.display()),
+        pem::Error::Io(err) => anyhow!(err).context(format!("opening key file {}", path.display())),
+        err => anyhow!(err).context(format!("reading the private key from {}", path.display())),
+    })
 }

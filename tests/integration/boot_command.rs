@@ -81,7 +81,7 @@ fn passcode_sources_short_passcodes_and_generation() {
     let mut args = boot_args(boot);
     args.extend(["--passcode".to_owned(), "too-short".to_owned()]);
     let (code, _, stderr) = run_boot(&args, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(stderr.contains("at least 21 characters"), "{stderr}");
 
     let mut args = boot_args(boot);

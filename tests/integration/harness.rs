@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -86,8 +87,13 @@ impl Start {
         self
     }
 
-    /// Uses this data dir (kept by the caller) instead of a fresh one.
+    /// Uses this data dir (kept by the caller) instead of a fresh one. tempfile makes its
+    /// folders 0755 under the usual umask and keria refuses a data dir others may enter, so
+    /// the harness makes it 0700 first.
     pub fn data_dir(mut self, dir: &Path) -> Self {
+        if dir.is_dir() {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         self.data_dir = Some(dir.to_path_buf());
         self
     }
@@ -431,18 +437,45 @@ pub fn read_response(stream: &mut impl Read) -> Response {
     }
 }
 
-/// Runs `keria` with `args` to completion: (exit code, stdout, stderr).
+/// Runs `keria` with `args` to completion: (exit code, stdout, stderr). Fails the test, after
+/// killing the child, when it has not exited within PATIENCE.
 pub fn run_keria(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let output = Command::new(keria_bin())
+    let mut child = Command::new(keria_bin())
         .args(args)
         .envs(env.iter().copied())
         .env_remove("NOTIFY_SOCKET")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
+    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "keria {args:?} did not exit within {PATIENCE:?}; stderr:\n{}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+        status.code().unwrap_or(-1),
+        stdout.join().unwrap(),
+        stderr.join().unwrap(),
     )
 }

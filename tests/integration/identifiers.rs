@@ -2,6 +2,8 @@
 //! replayed, out-of-order and malformed events and replies get a 400 with the reason and
 //! leave the key event log as it was; operations, ranges and methods answer as documented.
 
+use std::fmt::Write as _;
+
 use keria::keri::cesr::{Diger, Signer, Verfer};
 use keria::keri::event::{self, Event};
 use keria::keri::httpsig;
@@ -69,10 +71,10 @@ impl Controller {
         );
         let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
         for (name, value) in headers {
-            raw.push_str(&format!("{name}: {value}\r\n"));
+            write!(raw, "{name}: {value}\r\n").unwrap();
         }
         let body = body.map(Value::to_string).unwrap_or_default();
-        raw.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        write!(raw, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
         keria.request(keria.ports().admin, &raw)
     }
 }
@@ -109,7 +111,7 @@ fn refused(response: &Response, reason: &str) {
 }
 
 #[test]
-fn forged_replayed_and_malformed_events_are_refused_and_the_kel_is_unchanged() {
+fn forged_and_malformed_inceptions_create_nothing() {
     let mut keria = Start::new().start();
     let alice = Controller::boot(&keria);
     let (k0, k1, k2) = (
@@ -168,9 +170,31 @@ fn forged_replayed_and_malformed_events_are_refused_and_the_kel_is_unchanged() {
         ),
         "already incepted",
     );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
 
+/// A running keria, a controller, and its identifier "aid" (key k0, next k1; k2 unrelated).
+fn with_identifier() -> (Keria, Controller, [Signer; 3], Event) {
+    let keria = Start::new().start();
+    let alice = Controller::boot(&keria);
+    let keys = [
+        Signer::random().unwrap(),
+        Signer::random().unwrap(),
+        Signer::random().unwrap(),
+    ];
+    let icp = event::incept(&[keys[0].verfer()], &[digest(&keys[1])]);
+    let body = create_body("aid", &icp, &[sig(&icp, &keys[0])]);
+    let response = alice.send(&keria, "POST", "/identifiers", Some(&body));
+    assert_eq!(response.status, 202, "{}", response.body);
+    (keria, alice, keys, icp)
+}
+
+#[test]
+fn forged_and_out_of_order_events_are_refused_and_the_kel_is_unchanged() {
+    let (mut keria, alice, [k0, k1, k2], icp) = with_identifier();
+    let aid = icp.prefix().to_owned();
     // Interactions and rotations that must not extend the KEL.
-    let events = format!("/identifiers/aid/events");
+    let events = "/identifiers/aid/events";
     let ixn = event::interact(&aid, 1, icp.said(), Vec::new());
     let wrong_sn = event::interact(&aid, 2, icp.said(), Vec::new());
     let wrong_prior = event::interact(&aid, 1, &aid.replace('E', "F"), Vec::new());
@@ -203,7 +227,7 @@ fn forged_replayed_and_malformed_events_are_refused_and_the_kel_is_unchanged() {
         ),
         (json!({"sigs": []}), "ixn or a rot"),
     ] {
-        refused(&alice.send(&keria, "POST", &events, Some(&body)), reason);
+        refused(&alice.send(&keria, "POST", events, Some(&body)), reason);
         assert_eq!(kel_length(&keria, &alice, &aid), 1, "after {body}");
     }
     assert_eq!(
@@ -218,11 +242,20 @@ fn forged_replayed_and_malformed_events_are_refused_and_the_kel_is_unchanged() {
         404
     );
 
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn replays_are_duplicates_conflicts_are_refused_and_old_keys_stop_after_a_rotation() {
+    let (mut keria, alice, [k0, k1, k2], icp) = with_identifier();
+    let aid = icp.prefix().to_owned();
+    let events = "/identifiers/aid/events";
+    let ixn = event::interact(&aid, 1, icp.said(), Vec::new());
     // The right interaction, its replay (a duplicate changes nothing), a different event at
     // the same sequence number (refused), then the rotation and the old key's refusal.
     let good = json!({"ixn": ixn.value(), "sigs": [sig(&ixn, &k0)]});
-    assert_eq!(alice.send(&keria, "POST", &events, Some(&good)).status, 200);
-    assert_eq!(alice.send(&keria, "POST", &events, Some(&good)).status, 200);
+    assert_eq!(alice.send(&keria, "POST", events, Some(&good)).status, 200);
+    assert_eq!(alice.send(&keria, "POST", events, Some(&good)).status, 200);
     assert_eq!(kel_length(&keria, &alice, &aid), 2);
     let other = event::interact(
         &aid,
@@ -234,7 +267,7 @@ fn forged_replayed_and_malformed_events_are_refused_and_the_kel_is_unchanged() {
         &alice.send(
             &keria,
             "POST",
-            &events,
+            events,
             Some(&json!({"ixn": other.value(), "sigs": [sig(&other, &k0)]})),
         ),
         "conflicts with the accepted event",
@@ -243,7 +276,7 @@ fn forged_replayed_and_malformed_events_are_refused_and_the_kel_is_unchanged() {
     let response = alice.send(
         &keria,
         "POST",
-        &events,
+        events,
         Some(&json!({"rot": rot.value(), "sigs": [sig(&rot, &k1)]})),
     );
     assert_eq!(response.status, 200, "{}", response.body);
@@ -252,7 +285,7 @@ fn forged_replayed_and_malformed_events_are_refused_and_the_kel_is_unchanged() {
         &alice.send(
             &keria,
             "POST",
-            &events,
+            events,
             Some(&json!({"ixn": late.value(), "sigs": [sig(&late, &k0)]})),
         ),
         "signatures",
@@ -374,7 +407,7 @@ fn end_roles_need_the_identifiers_own_signature() {
     );
     assert_eq!(oobi.status, 200);
     assert_eq!(oobi.header("content-type"), Some("application/json+cesr"));
-    assert!(oobi.body.starts_with(&format!("{{\"v\":\"KERI10JSON")));
+    assert!(oobi.body.starts_with("{\"v\":\"KERI10JSON"));
     assert_eq!(
         keria
             .get(
@@ -436,7 +469,7 @@ fn operations_ranges_and_methods_answer_as_documented() {
         let mut raw =
             format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nRange: {range}\r\n");
         for (name, value) in headers {
-            raw.push_str(&format!("{name}: {value}\r\n"));
+            write!(raw, "{name}: {value}\r\n").unwrap();
         }
         raw.push_str("\r\n");
         keria.request(keria.ports().admin, &raw)

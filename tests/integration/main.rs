@@ -4,6 +4,7 @@
 
 mod agency;
 mod boot_command;
+mod cli_hardening;
 mod connect;
 mod generated;
 mod hardening;

@@ -10,7 +10,7 @@ use rustix::process::Signal;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-use crate::harness::{read_response, Response, Start, PATIENCE};
+use crate::harness::{read_response, run_keria, Response, Start, PATIENCE};
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, written as PEM files.
 pub struct Pki {
@@ -184,4 +184,114 @@ fn a_missing_key_file_is_one_clear_error() {
         stderr.contains("opening key file") && stderr.contains("nope.key"),
         "{stderr}"
     );
+}
+
+/// Writes the client certificate and key next to the other PEM files.
+fn write_client_files(dir: &Path, pki: &Pki) {
+    std::fs::write(dir.join("client.pem"), pki.client_cert.pem()).unwrap();
+    std::fs::write(dir.join("client.key"), pki.client_key.serialize_pem()).unwrap();
+}
+
+#[test]
+fn status_and_boot_speak_tls_with_the_start_certificate_or_a_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let _pki = make_pki(dir.path());
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let mut keria = Start::new()
+        .args([
+            "--keypath",
+            &path("server.key"),
+            "--certpath",
+            &path("server.pem"),
+        ])
+        .start();
+    let ports = keria.ports();
+    let boot = ports.boot.to_string();
+    let data = keria.data_dir.to_str().unwrap().to_owned();
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", "-B", &boot, "--data-dir", &data];
+        args.extend_from_slice(extra);
+        run_keria(&args, &[])
+    };
+    let (code, stdout, stderr) = status(&["--certpath", &path("server.pem")]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("at https://127.0.0.1:{boot}/health")),
+        "{stdout}"
+    );
+    let url = format!("https://localhost:{boot}");
+    let (code, stdout, stderr) = status(&["--url", &url, "--cacert", &path("ca.pem")]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, _) = status(&["--certpath", &path("ca.pem")]);
+    assert_ne!(
+        code, 0,
+        "another certificate than the pinned one was accepted: {stdout}"
+    );
+    let (code, stdout, _) = status(&["--url", &url]);
+    assert_ne!(
+        code, 0,
+        "a certificate no one trusts was accepted: {stdout}"
+    );
+    let (code, stdout, _) = status(&[]);
+    assert_ne!(code, 0, "plain HTTP to a TLS port was healthy: {stdout}");
+
+    let admin = ports.admin.to_string();
+    let boot_args = [
+        "boot",
+        "-B",
+        &boot,
+        "-a",
+        &admin,
+        "--json",
+        "--if-missing",
+        "--certpath",
+        &path("server.pem"),
+    ];
+    let env = [("SIGNIFY_PASSCODE", crate::agency::VECTOR_PASSCODE)];
+    let (code, created, stderr) = run_keria(&boot_args, &env);
+    assert_eq!(code, 0, "{stderr}");
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(created["outcome"], "created", "{created}");
+    let (code, exists, stderr) = run_keria(&boot_args, &env);
+    assert_eq!(code, 0, "{stderr}");
+    let exists: serde_json::Value = serde_json::from_str(&exists).unwrap();
+    assert_eq!(exists["agent"], created["agent"], "{exists} {stderr}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn status_presents_a_client_certificate_to_an_agency_that_requires_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    write_client_files(dir.path(), &pki);
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let mut keria = Start::new()
+        .args([
+            "--keypath",
+            &path("server.key"),
+            "--certpath",
+            &path("server.pem"),
+            "--cafilepath",
+            &path("ca.pem"),
+        ])
+        .start();
+    let boot = keria.ports().boot.to_string();
+    let (code, stdout, stderr) = run_keria(
+        &[
+            "status",
+            "-B",
+            &boot,
+            "--cacert",
+            &path("ca.pem"),
+            "--client-cert",
+            &path("client.pem"),
+            "--client-key",
+            &path("client.key"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, _) = run_keria(&["status", "-B", &boot, "--cacert", &path("ca.pem")], &[]);
+    assert_ne!(code, 0, "served without a client certificate: {stdout}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
