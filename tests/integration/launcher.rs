@@ -142,7 +142,18 @@ fn responses_waiting_to_be_sent_go_out_during_the_stop() {
     let mut bytes = Vec::new();
     let _ = unread.read_to_end(&mut bytes);
     let text = String::from_utf8_lossy(&bytes);
-    for response in text.split("HTTP/1.1 ").skip(1) {
+    let responses: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+    for (index, response) in responses.iter().enumerate() {
+        // The pipelined requests end with a partial one, which the stop closes at once: the
+        // reset may cut the last answer short. Every earlier one must be whole.
+        if !response.contains("\r\n\r\n") {
+            assert_eq!(
+                index + 1,
+                responses.len(),
+                "a cut answer before the last: {response}"
+            );
+            continue;
+        }
         let status = &response[..3];
         assert!(status == "200" || status == "503", "{response}");
         if status == "503" {
