@@ -52,6 +52,11 @@ pub const LOCATIONS: Records = TableDefinition::new("locations");
 /// (owner, contact prefix) → the contact (JSON): alias, OOBI.
 pub const CONTACTS: Records = TableDefinition::new("contacts");
 
+/// Every table of records; a new kind of record is added here.
+const RECORDS: [Records; 6] = [IDENTIFIERS, PREFIXES, OPERATIONS, END_ROLES, LOCATIONS, CONTACTS];
+/// How many other tables there are (with META): those `prepare` opens by name.
+const TABLES: usize = 9;
+
 /// A table of one kind of record, keyed by owner and the record's name.
 pub type Records = TableDefinition<'static, (&'static str, &'static str), &'static str>;
 
@@ -117,37 +122,35 @@ impl Store {
 
     /// Creates every table once, so that reads never meet a missing one.
     fn prepare(&self) -> Result<()> {
-        let format = self.read()?.meta(FORMAT_KEY)?;
-        match format.as_deref() {
-            Some(FORMAT) => Ok(()),
-            Some(other) => bail!("unknown store format {:?}", String::from_utf8_lossy(other)),
-            None => {
-                let mut batch = self.write()?;
-                {
-                    let txn = &batch.txn;
-                    txn.open_table(AGENTS)?;
-                    txn.open_table(EVENTS)?;
-                    txn.open_table(SIGNATURES)?;
-                    txn.open_table(FIRST_SEEN)?;
-                    txn.open_table(SECRETS)?;
-                    txn.open_table(SETTINGS)?;
-                    txn.open_table(APPROVALS)?;
-                    txn.open_table(OWNERS)?;
-                    for records in [
-                        IDENTIFIERS,
-                        PREFIXES,
-                        OPERATIONS,
-                        END_ROLES,
-                        LOCATIONS,
-                        CONTACTS,
-                    ] {
-                        txn.open_table(records)?;
-                    }
-                }
-                batch.set_meta(FORMAT_KEY, FORMAT)?;
-                batch.commit()
+        let reader = self.read()?;
+        if let Some(format) = reader.meta(FORMAT_KEY)? {
+            if format != FORMAT {
+                bail!("unknown store format {:?}", String::from_utf8_lossy(&format));
             }
         }
+        let existing = reader.txn.list_tables()?.count();
+        drop(reader);
+        if existing == TABLES + RECORDS.len() {
+            return Ok(());
+        }
+        // A new store, or one written before a table was added: create what is missing.
+        let mut batch = self.write()?;
+        {
+            let txn = &batch.txn;
+            txn.open_table(AGENTS)?;
+            txn.open_table(EVENTS)?;
+            txn.open_table(SIGNATURES)?;
+            txn.open_table(FIRST_SEEN)?;
+            txn.open_table(SECRETS)?;
+            txn.open_table(SETTINGS)?;
+            txn.open_table(APPROVALS)?;
+            txn.open_table(OWNERS)?;
+            for records in RECORDS {
+                txn.open_table(records)?;
+            }
+        }
+        batch.set_meta(FORMAT_KEY, FORMAT)?;
+        batch.commit()
     }
 
     /// The store file, for the log.
