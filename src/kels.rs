@@ -1,13 +1,13 @@
 //! Key event logs as stored, replayed into verified `Kel`s.
 //!
-//! Replaying re-verifies every event (signatures, chaining, next-key commitments), so what is
-//! served or extended is never trusted blindly from the store.
+//! Every event was verified (signatures, chaining, next-key commitments) before it was
+//! stored; replaying checks structure and chaining again, not signatures.
 
 use anyhow::{anyhow, bail, Result};
 
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
-use crate::keri::kel::{Kel, SealSource, SignedEvent};
+use crate::keri::kel::{FirstSeen, Kel, KelEntry, SealSource, SignedEvent};
 use crate::store::{OwnerReader, StoredEvent};
 
 /// The KEL of `prefix` held in `rows`, verified, with where a delegated inception was
@@ -41,35 +41,34 @@ pub fn delegation(
 }
 
 /// The KEL of `prefix` from its stored events; `delegation` is where a delegated
-/// inception was approved.
+/// inception was approved. Structure and chaining are checked again; signatures were checked
+/// when each event was accepted and are not verified again (a stored KEL grows with every
+/// event, and re-verifying it would make each new event cost the whole log).
 pub fn replay(stored: &[StoredEvent], prefix: &str, delegation: Option<SealSource>) -> Result<Kel> {
+    if stored.is_empty() {
+        bail!("no key event log stored for {prefix}");
+    }
     let mut delegation = delegation;
-    let mut kel: Option<Kel> = None;
-    for event in stored {
-        let signed = SignedEvent {
-            event: Event::parse(&event.raw)
-                .map_err(|err| anyhow!("stored event of {prefix}: {err}"))?,
-            sigs: sigs(&event.sigs)
-                .map_err(|err| anyhow!("stored signature of {prefix}: {err}"))?,
-            delegation: delegation.take(),
-        };
-        match kel.as_mut() {
-            None => {
-                kel = Some(
-                    Kel::incept(signed, &event.first_seen)
-                        .map_err(|err| anyhow!("stored KEL of {prefix}: {err}"))?,
-                );
-            }
-            Some(kel) => {
-                kel.append(signed, &event.first_seen)
-                    .map_err(|err| anyhow!("stored KEL of {prefix}: {err}"))?;
-            }
-        }
-    }
-    match kel {
-        Some(kel) => Ok(kel),
-        None => bail!("no key event log stored for {prefix}"),
-    }
+    let entries = stored
+        .iter()
+        .enumerate()
+        .map(|(ordinal, event)| {
+            Ok(KelEntry {
+                signed: SignedEvent {
+                    event: Event::parse(&event.raw)
+                        .map_err(|err| anyhow!("stored event of {prefix}: {err}"))?,
+                    sigs: sigs(&event.sigs)
+                        .map_err(|err| anyhow!("stored signature of {prefix}: {err}"))?,
+                    delegation: delegation.take(),
+                },
+                first_seen: FirstSeen {
+                    ordinal: ordinal as u64,
+                    datetime: event.first_seen.clone(),
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Kel::restore(entries).map_err(|err| anyhow!("stored KEL of {prefix}: {err}"))
 }
 
 /// Stored signatures: qb64, comma-separated.

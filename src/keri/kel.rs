@@ -463,6 +463,17 @@ impl Kel {
         })
     }
 
+    /// A log accepted earlier, from its entries in order: structure and chaining are checked
+    /// again, signatures are not (they were checked when each event was accepted).
+    pub fn restore(entries: Vec<KelEntry>) -> Result<Self, KelError> {
+        let events: Vec<Event> = entries
+            .iter()
+            .map(|entry| entry.signed.event.clone())
+            .collect();
+        let state = KeyState::replay(&events)?;
+        Ok(Self { entries, state })
+    }
+
     /// Accepts the next signed event, first seen at `datetime`. The event already accepted at
     /// its sequence number is a `Duplicate`; a different one there is refused as duplicitous.
     pub fn append(&mut self, signed: SignedEvent, datetime: &str) -> Result<Appended, KelError> {

@@ -1,0 +1,281 @@
+//! `cargo bench --bench agent_api`: the Signify agent API on the release binary, as a client
+//! sees it over loopback (so each figure bounds the server's own time from above).
+//!
+//! `POST /identifiers` and `POST /identifiers/{name}/events` latency, signed
+//! `GET /identifiers/{name}` with 100 identifiers, and an OOBI resolution between two agents
+//! of one agency (from `POST /oobis` to its operation done).
+
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "figures for people, a few digits are plenty"
+)]
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use keria::keri::cesr::{Diger, Signer};
+use keria::keri::event::{self, Event, Seal};
+use keria::keri::httpsig;
+use keria::keri::passcode::{inception_from_keys, Tier};
+use keria::keri::reply;
+use serde_json::{json, Value};
+
+use common::{ms, percentile, request, Agency};
+
+/// Identifiers created, and interactions made, per figure.
+const COUNT: usize = 100;
+
+fn main() {
+    let filter = std::env::args().nth(1).filter(|arg| !arg.starts_with('-'));
+    let wants = |name: &str| filter.as_deref().is_none_or(|filter| name.contains(filter));
+    println!("keria {} agent API benchmarks", env!("CARGO_PKG_VERSION"));
+    if wants("identifiers") {
+        identifiers();
+    }
+    if wants("oobi") {
+        oobi_resolution(21);
+    }
+}
+
+/// A booted controller and a keep-alive connection to its agent.
+struct Client {
+    aid: String,
+    agent: String,
+    signer: Signer,
+    stream: TcpStream,
+}
+
+impl Client {
+    fn boot(agency: &Agency) -> Self {
+        let signer = Signer::random().unwrap();
+        let (icp, sig) = inception_from_keys(&signer, &Signer::random().unwrap());
+        let body = keria::boot_command::boot_body(&icp, &sig, Tier::Low);
+        let mut boot = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
+        let raw = format!(
+            "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, answer) = request(&mut boot, &raw);
+        assert_eq!(status, 202, "{answer}");
+        let agent = serde_json::from_str::<Value>(&answer).unwrap()["i"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Approve the agent's delegation, as Signify's connect does.
+        let ixn = event::interact(
+            icp.prefix(),
+            1,
+            icp.said(),
+            vec![Seal::event(&agent, 0, &agent)],
+        );
+        let body = json!({"ixn": ixn.value(), "sigs": [signer.sign_indexed(ixn.raw(), 0).qb64()]})
+            .to_string();
+        let mut admin = TcpStream::connect(("127.0.0.1", agency.admin)).unwrap();
+        let raw = format!(
+            "PUT /agent/{}?type=ixn HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            icp.prefix(),
+            body.len()
+        );
+        assert_eq!(request(&mut admin, &raw).0, 204);
+        let stream = TcpStream::connect(("127.0.0.1", agency.admin)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self {
+            aid: icp.prefix().to_owned(),
+            agent,
+            signer,
+            stream,
+        }
+    }
+
+    /// A signed request, prepared before the clock starts.
+    fn prepare(&self, method: &str, target: &str, body: Option<&Value>) -> String {
+        let path = target.split('?').next().unwrap();
+        let headers = httpsig::request_headers(
+            &self.aid,
+            &self.signer,
+            method,
+            path,
+            time::OffsetDateTime::now_utc(),
+        );
+        let extra: String = headers
+            .iter()
+            .map(|(name, value)| [name, ": ", value.as_str(), "\r\n"].concat())
+            .collect();
+        let body = body.map(Value::to_string).unwrap_or_default();
+        format!(
+            "{method} {target} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// Sends a prepared request: (status, body, latency).
+    fn send(&mut self, raw: &str) -> (u16, String, Duration) {
+        let sent = Instant::now();
+        let (status, body) = request(&mut self.stream, raw);
+        (status, body, sent.elapsed())
+    }
+}
+
+fn next_digest(signer: &Signer) -> Diger {
+    Diger::blake3(signer.verfer().qb64().as_bytes())
+}
+
+/// A signed inception of a fresh identifier: (its event, its key).
+fn inception() -> (Event, Signer) {
+    let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+    (event::incept(&[key.verfer()], &[next_digest(&next)]), key)
+}
+
+fn create_body(name: &str, icp: &Event, key: &Signer) -> Value {
+    json!({
+        "name": name,
+        "icp": icp.value(),
+        "sigs": [key.sign_indexed(icp.raw(), 0).qb64()],
+        "salty": {"sxlt": "1AAHsealed", "pidx": 0, "kidx": 0, "stem": "signify:aid", "tier": "low",
+                  "icodes": ["A"], "ncodes": ["A"], "dcode": "E", "transferable": true},
+    })
+}
+
+fn print(what: &str, latencies: &mut [Duration]) {
+    println!(
+        "{what}: p50 {}, p99 {}",
+        ms(percentile(latencies, 0.5)),
+        ms(percentile(latencies, 0.99))
+    );
+}
+
+fn identifiers() {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let mut client = Client::boot(&agency);
+    let prepared: Vec<(String, Event, Signer)> = (0..COUNT)
+        .map(|index| {
+            let (icp, key) = inception();
+            let raw = client.prepare(
+                "POST",
+                "/identifiers",
+                Some(&create_body(&format!("aid{index}"), &icp, &key)),
+            );
+            (raw, icp, key)
+        })
+        .collect();
+    let mut created = Vec::new();
+    for (raw, _, _) in &prepared {
+        let (status, body, latency) = client.send(raw);
+        assert_eq!(status, 202, "{body}");
+        created.push(latency);
+    }
+    print(
+        &format!("POST /identifiers ({COUNT} sequential)"),
+        &mut created,
+    );
+
+    let (_, icp, key) = &prepared[0];
+    let mut prior = icp.said().to_owned();
+    let mut interactions = Vec::new();
+    for sn in 1..=COUNT as u64 {
+        let ixn = event::interact(icp.prefix(), sn, &prior, Vec::new());
+        let body = json!({"ixn": ixn.value(), "sigs": [key.sign_indexed(ixn.raw(), 0).qb64()]});
+        let raw = client.prepare("POST", "/identifiers/aid0/events", Some(&body));
+        let (status, answer, latency) = client.send(&raw);
+        assert_eq!(status, 200, "{answer}");
+        interactions.push(latency);
+        ixn.said().clone_into(&mut prior);
+    }
+    print(
+        &format!(
+            "POST /identifiers/{{name}}/events, ixn ({COUNT} sequential, KEL growing to {})",
+            COUNT + 1
+        ),
+        &mut interactions,
+    );
+
+    let gets: Vec<String> = (0..2000)
+        .map(|index| {
+            client.prepare(
+                "GET",
+                &format!("/identifiers/aid{}", 1 + index % (COUNT - 1)),
+                None,
+            )
+        })
+        .collect();
+    let mut reads: Vec<Duration> = gets
+        .iter()
+        .map(|raw| {
+            let (status, body, latency) = client.send(raw);
+            assert_eq!(status, 200, "{body}");
+            latency
+        })
+        .collect();
+    print(
+        &format!("signed GET /identifiers/{{name}} with {COUNT} identifiers (2000 sequential)"),
+        &mut reads,
+    );
+    agency.stop();
+}
+
+/// Bob resolves Alice's agent OOBI `runs` times: from `POST /oobis` until the operation is
+/// done, polling it as fast as the connection answers.
+fn oobi_resolution(runs: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let mut alice = Client::boot(&agency);
+    let mut bob = Client::boot(&agency);
+    let (icp, key) = inception();
+    let raw = alice.prepare(
+        "POST",
+        "/identifiers",
+        Some(&create_body("alice", &icp, &key)),
+    );
+    assert_eq!(alice.send(&raw).0, 202);
+    let role = reply::end_role_add(
+        icp.prefix(),
+        "agent",
+        &alice.agent,
+        "2026-11-24T21:59:12.366000+00:00",
+    );
+    let body = json!({"rpy": role.value(), "sigs": [key.sign_indexed(role.raw(), 0).qb64()]});
+    let raw = alice.prepare("POST", "/identifiers/alice/endroles", Some(&body));
+    assert_eq!(alice.send(&raw).0, 202);
+    let url = format!(
+        "http://127.0.0.1:{}/oobi/{}/agent/{}",
+        agency.http,
+        icp.prefix(),
+        alice.agent
+    );
+    let mut latencies = Vec::new();
+    for _ in 0..runs {
+        let start = bob.prepare(
+            "POST",
+            "/oobis",
+            Some(&json!({"url": url, "oobialias": "alice"})),
+        );
+        let started = Instant::now();
+        let (status, answer, _) = bob.send(&start);
+        assert_eq!(status, 202, "{answer}");
+        let name = serde_json::from_str::<Value>(&answer).unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let poll = bob.prepare("GET", &format!("/operations/{name}"), None);
+        loop {
+            let (status, answer, _) = bob.send(&poll);
+            assert_eq!(status, 200, "{answer}");
+            let operation: Value = serde_json::from_str(&answer).unwrap();
+            if operation["done"] == true {
+                assert!(operation.get("error").is_none(), "{operation}");
+                break;
+            }
+        }
+        latencies.push(started.elapsed());
+    }
+    print(
+        &format!(
+            "OOBI resolution between two agents of one agency ({runs} runs, POST /oobis → done)"
+        ),
+        &mut latencies,
+    );
+    agency.stop();
+}
