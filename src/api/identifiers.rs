@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::oobis::Resolutions;
 use crate::agency::{Agency, Failure};
 use crate::identifiers;
 use crate::keri::kel::Appended;
@@ -142,25 +143,41 @@ pub(super) fn event(
 }
 
 /// `GET /operations`.
-pub(super) fn operations(agency: &Agency, controller: &str) -> Response {
-    match agency
+pub(super) fn operations(
+    agency: &mut Agency,
+    controller: &str,
+    resolutions: &Resolutions,
+) -> Response {
+    let listed = agency
         .read()
         .and_then(|reader| operations::list(&reader.owner(controller)))
-    {
+        .map_err(Failure::Storage)
+        .and_then(|all| resolutions.settle(agency, controller, all));
+    match listed {
         Ok(all) => json_response(200, &Value::Array(all)),
-        Err(err) => failure(Failure::Storage(err)),
+        Err(err) => failure(err),
     }
 }
 
 /// `GET /operations/{name}`.
-pub(super) fn operation(agency: &Agency, controller: &str, name: &str) -> Response {
-    match agency
+pub(super) fn operation(
+    agency: &mut Agency,
+    controller: &str,
+    name: &str,
+    resolutions: &Resolutions,
+) -> Response {
+    let found = agency
         .read()
         .and_then(|reader| operations::get(&reader.owner(controller), name))
-    {
+        .map_err(Failure::Storage)
+        .and_then(|found| {
+            let settled = resolutions.settle(agency, controller, found.into_iter().collect())?;
+            Ok(settled.into_iter().next())
+        });
+    match found {
         Ok(Some(operation)) => json_response(200, &operation),
         Ok(None) => operation_not_found(name),
-        Err(err) => failure(Failure::Storage(err)),
+        Err(err) => failure(err),
     }
 }
 

@@ -269,12 +269,17 @@ fn signed_route(
         ),
         ["operations"] => (
             &[get],
-            (method == get).then(|| identifiers::operations(agency, controller)),
+            (method == get).then(|| identifiers::operations(agency, controller, resolutions)),
         ),
         ["operations", name] => (
             &[get, delete],
             match method {
-                "GET" => Some(identifiers::operation(agency, controller, name)),
+                "GET" => Some(identifiers::operation(
+                    agency,
+                    controller,
+                    name,
+                    resolutions,
+                )),
                 "DELETE" => Some(identifiers::delete_operation(agency, controller, name)),
                 _ => None,
             },

@@ -101,6 +101,39 @@ impl Resolutions {
         json_response(202, &operation)
     }
 
+    /// `operations` of `controller` as stored, with each OOBI resolution that a restart
+    /// interrupted (pending, but fetched by no worker of this process) failed, and that
+    /// failure staged, so no operation waits forever.
+    pub(super) fn settle(
+        &self,
+        agency: &mut Agency,
+        controller: &str,
+        operations: Vec<Value>,
+    ) -> Result<Vec<Value>, Failure> {
+        operations
+            .into_iter()
+            .map(|operation| {
+                let name = operation["name"].as_str().unwrap_or_default();
+                let orphaned = operation["done"] == false
+                    && name.starts_with("oobi.")
+                    && !self.resolving.values().any(|resolving| {
+                        resolving.operation == name && resolving.controller == controller
+                    });
+                if !orphaned {
+                    return Ok(operation);
+                }
+                let failed = operations::failed(
+                    name,
+                    operation["metadata"].clone(),
+                    503,
+                    "the agency restarted before this OOBI was resolved: resolve it again",
+                );
+                agency.stage(controller, |rows| Ok(operations::stage(rows, &failed)?))?;
+                Ok(failed)
+            })
+            .collect()
+    }
+
     /// A fetch that could not start: its operation fails with `reason`.
     pub(super) fn refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
         if let Some(resolving) = self.resolving.remove(&id) {

@@ -164,3 +164,35 @@ fn oobis_that_are_slow_huge_not_cesr_missing_or_lying_fail_and_store_nothing() {
     );
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+#[test]
+fn an_oobi_resolution_cut_by_a_restart_fails_instead_of_waiting_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let keria = Start::new().data_dir(dir.path()).start();
+    let alice = Controller::boot(&keria);
+    let url = format!(
+        "http://127.0.0.1:{}/oobi/Esilent/agent/Esilent",
+        canned(None)
+    );
+    let started = alice.send(&keria, "POST", "/oobis", Some(&json!({"url": url})));
+    assert_eq!(started.status, 202, "{}", started.body);
+    let name = started.json()["name"].as_str().unwrap().to_owned();
+    let mut keria = keria;
+    keria.stop_with(Signal::KILL);
+
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    let operation = alice
+        .send(&keria, "GET", &format!("/operations/{name}"), None)
+        .json();
+    assert_eq!(operation["done"], true, "{operation}");
+    assert!(
+        operation["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("restarted"),
+        "{operation}"
+    );
+    let listed = alice.send(&keria, "GET", "/operations", None).json();
+    assert_eq!(listed[0]["done"], true, "{listed}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
