@@ -112,6 +112,9 @@ impl Service {
             port(Port::Http),
             port(Port::Boot)
         );
+        for source in &config.url_sources {
+            log::info!("OOBI URLs: {source}");
+        }
         let api = Api::new(config, advertised(config, port(Port::Http)));
         let known = agency
             .known()
@@ -121,9 +124,6 @@ impl Service {
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
         );
-        for source in &config.url_sources {
-            log::info!("OOBI URLs: {source}");
-        }
         notifier.ready(&format!("serving on {summary}"));
         Ok(Self {
             poll,

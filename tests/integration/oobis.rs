@@ -196,3 +196,83 @@ fn an_oobi_resolution_cut_by_a_restart_fails_instead_of_waiting_forever() {
     assert_eq!(listed[0]["done"], true, "{listed}");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+/// Starts keria with KERIA's configuration file `config` (as `<dir>/keri/cf/keria.json`).
+fn with_config_file(config: &Value, env: &[(&str, &str)]) -> (Keria, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cf = dir.path().join("keri/cf");
+    std::fs::create_dir_all(&cf).unwrap();
+    std::fs::write(cf.join("keria.json"), config.to_string()).unwrap();
+    let mut start = Start::new().args([
+        "--config-dir",
+        dir.path().to_str().unwrap(),
+        "--config-file",
+        "keria",
+    ]);
+    for (key, value) in env {
+        start = start.env(key, value);
+    }
+    (start.start(), dir)
+}
+
+#[test]
+fn the_configuration_file_sets_the_oobi_urls_and_flags_win_over_it() {
+    let config = json!({
+        "dt": "2023-12-01T10:05:25.062609+00:00",
+        "iurls": ["http://127.0.0.1:5642/oobi/Ewitness/controller"],
+        "keria": {"dt": "2023-12-01T10:05:25.062609+00:00", "curls": ["http://127.0.0.1:7723/"]},
+    });
+    let (mut keria, _dir) = with_config_file(&config, &[]);
+    assert!(
+        keria
+            .log()
+            .contains("curls from the configuration file's \"keria\" section"),
+        "log:\n{}",
+        keria.log()
+    );
+    let alice = Controller::boot(&keria);
+    alice.approve(&keria);
+    let (_, aid) = served(&keria, &alice);
+    let oobis = alice
+        .send(&keria, "GET", "/identifiers/mine/oobis?role=agent", None)
+        .json();
+    assert_eq!(
+        oobis,
+        json!({"role": "agent", "oobis": [format!("http://127.0.0.1:7723/oobi/{aid}/agent/{}", alice.agent)]})
+    );
+    assert_eq!(
+        alice.send(&keria, "GET", "/config", None).json(),
+        json!({"iurls": ["http://127.0.0.1:5642/oobi/Ewitness/controller"]})
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    let (mut keria, _dir) =
+        with_config_file(&config, &[("KERIA_CURLS", "https://agents.example/")]);
+    assert!(
+        keria.log().contains("curls from --curls or KERIA_CURLS"),
+        "log:\n{}",
+        keria.log()
+    );
+    let alice = Controller::boot(&keria);
+    alice.approve(&keria);
+    served(&keria, &alice);
+    let oobis = alice
+        .send(&keria, "GET", "/identifiers/mine/oobis?role=agent", None)
+        .json();
+    assert!(
+        oobis["oobis"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("https://agents.example/oobi/"),
+        "{oobis}"
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    let mut bad = Start::new().args(["--config-file", "missing"]).spawn();
+    assert_eq!(bad.wait_exit().code(), Some(1));
+    assert!(
+        bad.log().contains("reading configuration"),
+        "log:\n{}",
+        bad.log()
+    );
+}
