@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::agency::{Agency, Failure};
 use crate::identifiers;
+use crate::keri::event::Event;
 use crate::keri::kel::Appended;
 use crate::keri::state::{format_datetime, python_json};
 use crate::operations;
@@ -125,11 +126,7 @@ pub(super) fn event(
     let seen = now();
     let outcome = agency.stage(controller, |rows| {
         let (event, appended) = identifiers::append(rows, name, &body, &seen)?;
-        let operation = operations::done(
-            &format!("done.{}", event.said()),
-            json!({"response": event.value()}),
-            event.value().clone(),
-        );
+        let operation = event_operation(&event);
         if appended == Appended::Accepted {
             operations::stage(rows, &operation)?;
         }
@@ -139,6 +136,15 @@ pub(super) fn event(
         Ok(operation) => json_response(200, &operation),
         Err(err) => failure(err),
     }
+}
+
+/// The `done.{said}` operation of an identifier's accepted `ixn` or `rot`.
+pub(super) fn event_operation(event: &Event) -> Value {
+    operations::done(
+        &format!("done.{}", event.said()),
+        json!({"response": event.value()}),
+        event.value().clone(),
+    )
 }
 
 /// `GET /operations`.

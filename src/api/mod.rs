@@ -9,6 +9,7 @@ mod health;
 mod identifiers;
 mod keystate;
 mod oobis;
+mod registries;
 
 use std::time::{Duration, Instant};
 
@@ -267,6 +268,16 @@ fn signed_route(
             (method == get)
                 .then(|| oobis::identifier_oobis(agency, controller, name, request, &urls.curls)),
         ),
+        ["identifiers", name, "registries"] => (
+            &[get, post],
+            match method {
+                "GET" => Some(registries::list(agency, controller, name)),
+                "POST" => Some(registries::create(agency, controller, name, request)),
+                _ => None,
+            },
+        ),
+        ["schema"] => (&[get], (method == get).then(registries::schemas)),
+        ["escrows", "rpy"] => (&[get], (method == get).then(keystate::reply_escrows)),
         ["operations"] => (
             &[get],
             (method == get).then(|| identifiers::operations(agency, controller)),

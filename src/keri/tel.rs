@@ -5,7 +5,7 @@
 //! (one Blake3-256 digest over the event with both dummied), `s` "0", the traits `c` and the
 //! backers. Registries here have no backers (`b` empty, `bt` "0"): receipts of registry
 //! backers are not handled. Registry rotations (`vrt`) and credential events (`iss`, `rev`,
-//! `bis`, `brv`) are not handled either. Nothing here does I/O.
+//! `bis`, `brv`) are not handled either. `incept` builds an inception as Signify does.
 
 use serde_json::{json, Map, Value};
 
@@ -29,6 +29,33 @@ pub struct Vcp {
     regk: String,
     issuer: String,
     traits: Vec<String>,
+}
+
+/// A registry inception by `issuer`, without backers (trait `NB`), made unique by `nonce`.
+pub fn incept(issuer: &str, nonce: &str) -> Vcp {
+    let mut map = Map::new();
+    for (label, text) in [
+        ("v", ""),
+        ("t", "vcp"),
+        ("d", ""),
+        ("i", ""),
+        ("ii", issuer),
+    ] {
+        map.insert(label.into(), text.into());
+    }
+    map.insert("s".into(), "0".into());
+    map.insert("c".into(), json!([NO_BACKERS]));
+    map.insert("bt".into(), "0".into());
+    map.insert("b".into(), json!([]));
+    map.insert("n".into(), nonce.into());
+    let (value, raw, regk) = saidify(map, true);
+    Vcp {
+        raw,
+        value,
+        regk,
+        issuer: issuer.to_owned(),
+        traits: vec![NO_BACKERS.to_owned()],
+    }
 }
 
 impl Vcp {
@@ -279,6 +306,14 @@ mod tests {
         assert_eq!(kel.state().sn(), 3);
         let unrelated = Event::parse(AID1_IXN.as_bytes()).unwrap();
         assert!(!vcp.is_anchored_by(&unrelated.seals()));
+    }
+
+    #[test]
+    fn a_built_inception_is_the_one_signify_sends() {
+        let captured = Vcp::parse(REG1_VCP.as_bytes()).unwrap();
+        let built = super::incept(captured.issuer(), captured.value()["n"].as_str().unwrap());
+        assert_eq!(built.raw(), REG1_VCP.as_bytes());
+        assert_eq!(Vcp::parse(built.raw()).unwrap().regk(), built.regk());
     }
 
     #[test]
