@@ -17,9 +17,9 @@ const VCP_LABELS: [&str; 10] = ["v", "t", "d", "i", "ii", "s", "c", "bt", "b", "
 /// The trait of a registry without backers of its own.
 pub const NO_BACKERS: &str = "NB";
 
-/// The registry traits known to keripy's TEL (`NB`: no backers; `NRB`: no registrar backers;
-/// `DND`: do not delegate).
-const TRAITS: [&str; 3] = [NO_BACKERS, "NRB", "DND"];
+/// The configuration traits KERI defines (`EO` establishment only, `DND` do not delegate, `RB`
+/// registrar backers, `NB` no backers, `NRB` no registrar backers, `DID` delegate is delegator).
+const TRAITS: [&str; 6] = ["EO", "DND", "RB", NO_BACKERS, "NRB", "DID"];
 
 /// A verified registry inception.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! Credential registries through the binary, signed as Signify signs them: forged registry
 //! inceptions and anchoring events get a 400 with the reason and leave the issuer's key event
-//! log and its registries as they were; the read routes of credentials and escrows answer.
+//! log and its registries as they were; the read routes of credentials and escrows answer;
+//! and a registry made by the real signify-ts is listed again after SIGTERM and SIGKILL.
 
 use keria::keri::cesr::Signer;
 use keria::keri::event::{self, Event};
@@ -8,8 +9,9 @@ use keria::keri::tel::{self, Vcp};
 use rustix::process::Signal;
 use serde_json::{json, Value};
 
-use crate::harness::Keria;
+use crate::harness::{Keria, Start};
 use crate::identifiers::{kel_length, refused, sig, with_identifier, Controller};
+use crate::signify::{endpoint, workflow};
 
 const PATH: &str = "/identifiers/aid/registries";
 
@@ -172,5 +174,78 @@ fn schemas_and_reply_escrows_are_empty_lists() {
     let post = alice.send(&keria, "POST", "/schema", Some(&json!({})));
     assert_eq!(post.status, 405);
     assert_eq!(post.header("allow"), Some("GET, OPTIONS"));
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn a_signify_registry_is_listed_again_after_sigterm_and_sigkill() {
+    const PASSCODE: &str = "issuer-passcode-012345";
+    let dir = tempfile::tempdir().unwrap();
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    let seen = workflow(&[
+        "registry",
+        "--a",
+        &endpoint(keria.ports()),
+        "--passcode-a",
+        PASSCODE,
+        "--name",
+        "issuer",
+        "--registry",
+        "vLEI",
+    ]);
+    let (regk, issuer) = (&seen["vcp"]["i"], &seen["aid"]["i"]);
+    let operation = &seen["operation"];
+    assert_eq!(
+        operation["name"],
+        format!("registry.{}", regk.as_str().unwrap())
+    );
+    assert_eq!(operation["done"], true);
+    assert_eq!(operation["metadata"]["pre"], *issuer);
+    assert_eq!(
+        operation["metadata"]["depends"]["name"],
+        format!("done.{}", seen["ixn"]["d"].as_str().unwrap())
+    );
+    assert_eq!(seen["waited"], *operation);
+    assert_eq!(seen["depends"]["response"], seen["ixn"]);
+    assert_eq!(seen["state"]["s"], "1");
+    assert_eq!(seen["state"]["d"], seen["ixn"]["d"]);
+    let listed = &seen["registries"];
+    assert_eq!(
+        listed,
+        &json!([{
+            "name": "vLEI",
+            "regk": regk,
+            "pre": issuer,
+            "state": {
+                "vn": [1, 0], "i": regk, "s": "0", "d": regk, "ii": issuer,
+                "dt": listed[0]["state"]["dt"], "et": "vcp", "bt": "0", "b": [], "c": ["NB"],
+            },
+        }])
+    );
+    assert_eq!(seen["schemas"], json!([]));
+    assert_eq!(seen["escrows"], json!([]));
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    let again = |keria: &Keria| {
+        workflow(&[
+            "registries",
+            "--a",
+            &endpoint(keria.ports()),
+            "--passcode-a",
+            PASSCODE,
+            "--name",
+            "issuer",
+        ])
+    };
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    let after_term = again(&keria);
+    assert_eq!(after_term["registries"], *listed);
+    assert_eq!(after_term["state"], seen["state"]);
+    keria.stop_with(Signal::KILL);
+
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    let after_kill = again(&keria);
+    assert_eq!(after_kill["registries"], *listed);
+    assert_eq!(after_kill["state"], seen["state"]);
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
