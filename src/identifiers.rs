@@ -182,6 +182,31 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
     Ok(icp)
 }
 
+/// The next event of an identifier, checked against its KEL, not yet staged.
+pub struct NextEvent {
+    identifier: Identifier,
+    event: Event,
+    sigs: Vec<Siger>,
+    appended: Appended,
+}
+
+impl NextEvent {
+    /// The event.
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// The identifier's prefix.
+    pub fn prefix(&self) -> &str {
+        &self.identifier.prefix
+    }
+
+    /// Whether the event is new, or the accepted event again.
+    pub fn appended(&self) -> Appended {
+        self.appended
+    }
+}
+
 /// Checks and stages the next event (`ixn` or `rot`) of identifier `name`; the event, and
 /// whether it was new (a duplicate of the accepted event changes nothing).
 pub fn append(
@@ -190,6 +215,18 @@ pub fn append(
     body: &Value,
     seen: &str,
 ) -> Result<(Event, Appended), Failure> {
+    let next = check_next(rows, name, body, seen)?;
+    stage_next(rows, next, seen)
+}
+
+/// Checks the next event (`ixn` or `rot`) of identifier `name` in `body`, with its `sigs` and
+/// any new key-manager parameters, against the KEL; stages nothing.
+pub fn check_next(
+    rows: &OwnerWriter<'_>,
+    name: &str,
+    body: &Value,
+    seen: &str,
+) -> Result<NextEvent, Failure> {
     let Some(record) = rows.record(IDENTIFIERS, name)? else {
         return Err(Failure::NotFound(format!("no identifier named {name}")));
     };
@@ -224,15 +261,36 @@ pub fn append(
             seen,
         )
         .map_err(|err| invalid(format!("event refused: {err}")))?;
-    if appended == Appended::Duplicate {
-        return Ok((event, appended));
+    if appended == Appended::Accepted {
+        if let Some(update) = body.get(&identifier.kind) {
+            identifier.params = normalise(&identifier.kind, update)?;
+        }
+        identifier.state = kel.record().to_value();
     }
-    if let Some(update) = body.get(&identifier.kind) {
-        identifier.params = normalise(&identifier.kind, update)?;
+    Ok(NextEvent {
+        identifier,
+        event,
+        sigs,
+        appended,
+    })
+}
+
+/// Stages a checked next event (nothing for a duplicate); the event and whether it was new.
+pub fn stage_next(
+    rows: &mut OwnerWriter<'_>,
+    next: NextEvent,
+    seen: &str,
+) -> Result<(Event, Appended), Failure> {
+    let NextEvent {
+        identifier,
+        event,
+        sigs,
+        appended,
+    } = next;
+    if appended == Appended::Accepted {
+        stage_event(rows, &event, &sigs, seen)?;
+        rows.put_record(IDENTIFIERS, &identifier.name, &identifier.to_record())?;
     }
-    identifier.state = kel.record().to_value();
-    stage_event(rows, &event, &sigs, seen)?;
-    rows.put_record(IDENTIFIERS, name, &identifier.to_record())?;
     Ok((event, appended))
 }
 

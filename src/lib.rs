@@ -24,6 +24,7 @@ pub mod logging;
 pub mod notify;
 pub mod oobis;
 pub mod operations;
+pub mod registries;
 pub mod roles;
 pub mod run_loop;
 pub mod secrets;

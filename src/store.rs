@@ -51,15 +51,21 @@ pub const END_ROLES: Records = TableDefinition::new("end_roles");
 pub const LOCATIONS: Records = TableDefinition::new("locations");
 /// (owner, contact prefix) → the contact (JSON): alias, OOBI.
 pub const CONTACTS: Records = TableDefinition::new("contacts");
+/// (owner, "{issuer prefix}.{registry name}") → the credential registry (JSON): name, regk.
+pub const REGISTRIES: Records = TableDefinition::new("registries");
+/// (owner, "{regk}.{sn, 32 hex digits}") → the TEL event, its anchor and first-seen time (JSON).
+pub const TELS: Records = TableDefinition::new("tels");
 
 /// Every table of records; a new kind of record is added here.
-const RECORDS: [Records; 6] = [
+const RECORDS: [Records; 8] = [
     IDENTIFIERS,
     PREFIXES,
     OPERATIONS,
     END_ROLES,
     LOCATIONS,
     CONTACTS,
+    REGISTRIES,
+    TELS,
 ];
 /// How many other tables there are (with META): those `prepare` opens by name.
 const TABLES: usize = 9;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::oobis::Resolutions;
 use crate::agency::{Agency, Failure};
 use crate::identifiers;
+use crate::keri::event::Event;
 use crate::keri::kel::Appended;
 use crate::keri::state::{format_datetime, python_json};
 use crate::operations;
@@ -126,11 +127,7 @@ pub(super) fn event(
     let seen = now();
     let outcome = agency.stage(controller, |rows| {
         let (event, appended) = identifiers::append(rows, name, &body, &seen)?;
-        let operation = operations::done(
-            &format!("done.{}", event.said()),
-            json!({"response": event.value()}),
-            event.value().clone(),
-        );
+        let operation = event_operation(&event);
         if appended == Appended::Accepted {
             operations::stage(rows, &operation)?;
         }
@@ -140,6 +137,15 @@ pub(super) fn event(
         Ok(operation) => json_response(200, &operation),
         Err(err) => failure(err),
     }
+}
+
+/// The `done.{said}` operation of an identifier's accepted `ixn` or `rot`.
+pub(super) fn event_operation(event: &Event) -> Value {
+    operations::done(
+        &format!("done.{}", event.said()),
+        json!({"response": event.value()}),
+        event.value().clone(),
+    )
 }
 
 /// `GET /operations`.

@@ -1,5 +1,5 @@
-//! Key state as this agent knows it: `GET /states`, `GET /events`, `POST /queries`, and the
-//! agent's configuration, `GET /config`.
+//! Key state as this agent knows it: `GET /states`, `GET /events`, `POST /queries`, the
+//! reply escrow `GET /escrows/rpy`, and the agent's configuration, `GET /config`.
 //!
 //! Answers come from the KELs the agent holds (its identifiers and every resolved OOBI); no
 //! witness or watcher is asked, so a query for a state the agent does not hold fails at once
@@ -130,4 +130,11 @@ pub(super) fn query(agency: &mut Agency, controller: &str, request: &Request) ->
 /// `GET /config`: the introduction OOBIs configured for agents.
 pub(super) fn config(urls: &Urls) -> Response {
     json_response(200, &json!({"iurls": urls.iurls}))
+}
+
+/// `GET /escrows/rpy?route=…` (`route` optional): the replies waiting for their signer's key
+/// state. Replies are verified against KELs the agent already holds and refused otherwise,
+/// never escrowed, so the list is always empty.
+pub(super) fn reply_escrows() -> Response {
+    json_response(200, &json!([]))
 }

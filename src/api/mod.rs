@@ -9,6 +9,8 @@ mod health;
 mod identifiers;
 mod keystate;
 mod oobis;
+mod registries;
+mod routes;
 
 use std::time::{Duration, Instant};
 
@@ -178,7 +180,13 @@ impl Api {
             request,
             self.signature_window,
             |agency, controller, request| {
-                signed_route(agency, controller, request, urls, resolutions)
+                routes::route(routes::Signed {
+                    agency,
+                    controller,
+                    request,
+                    urls,
+                    resolutions,
+                })
             },
         )
     }
@@ -214,115 +222,6 @@ impl Api {
             _ => not_found(request),
         }
     }
-}
-
-/// Routes a verified Signify request of `controller`.
-fn signed_route(
-    agency: &mut Agency,
-    controller: &str,
-    request: &Request,
-    urls: &Urls,
-    resolutions: &mut Resolutions,
-) -> Response {
-    let segments: Vec<String> = request.path.split('/').skip(1).map(decode).collect();
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let (get, post, put, delete) = ("GET", "POST", "PUT", "DELETE");
-    let method = request.method.as_str();
-    // Each resource: the methods it allows, and its answer when the method is one of them.
-    let (allow, answer): (&[&str], Option<Response>) = match segments.as_slice() {
-        ["identifiers"] => (
-            &[get, post],
-            match method {
-                "GET" => Some(identifiers::list(agency, controller, request)),
-                "POST" => Some(identifiers::create(agency, controller, request)),
-                _ => None,
-            },
-        ),
-        ["identifiers", name] => (
-            &[get, put],
-            match method {
-                "GET" => Some(identifiers::get(agency, controller, name)),
-                "PUT" => Some(identifiers::rename(agency, controller, name, request)),
-                _ => None,
-            },
-        ),
-        ["identifiers", name, "events"] => (
-            &[post],
-            (method == post).then(|| identifiers::event(agency, controller, name, request)),
-        ),
-        ["identifiers", name, "endroles"] => (
-            &[get, post],
-            match method {
-                "GET" => Some(oobis::end_roles(agency, controller, name, None)),
-                "POST" => Some(oobis::add_end_role(agency, controller, name, request)),
-                _ => None,
-            },
-        ),
-        ["identifiers", name, "endroles", role] => (
-            &[get],
-            (method == get).then(|| oobis::end_roles(agency, controller, name, Some(role))),
-        ),
-        ["identifiers", name, "oobis"] => (
-            &[get],
-            (method == get)
-                .then(|| oobis::identifier_oobis(agency, controller, name, request, &urls.curls)),
-        ),
-        ["operations"] => (
-            &[get],
-            (method == get).then(|| identifiers::operations(agency, controller, resolutions)),
-        ),
-        ["operations", name] => (
-            &[get, delete],
-            match method {
-                "GET" => Some(identifiers::operation(
-                    agency,
-                    controller,
-                    name,
-                    resolutions,
-                )),
-                "DELETE" => Some(identifiers::delete_operation(agency, controller, name)),
-                _ => None,
-            },
-        ),
-        ["oobis"] => (
-            &[post],
-            (method == post).then(|| resolutions.start(agency, controller, request)),
-        ),
-        ["contacts"] => (
-            &[get],
-            (method == get).then(|| oobis::contacts(agency, controller, None)),
-        ),
-        ["contacts", prefix] => (
-            &[get],
-            (method == get).then(|| oobis::contacts(agency, controller, Some(prefix))),
-        ),
-        ["states"] => (
-            &[get],
-            (method == get).then(|| keystate::states(agency, controller, request)),
-        ),
-        ["events"] => (
-            &[get],
-            (method == get).then(|| keystate::events(agency, controller, request)),
-        ),
-        ["queries"] => (
-            &[post],
-            (method == post).then(|| keystate::query(agency, controller, request)),
-        ),
-        ["config"] => (&[get], (method == get).then(|| keystate::config(urls))),
-        _ => return not_found(request),
-    };
-    answer.unwrap_or_else(|| {
-        let mut allowed = allow.to_vec();
-        allowed.push("OPTIONS");
-        method_not_allowed(&allowed.join(", "))
-    })
-}
-
-/// A path segment with its percent-escapes decoded (names may hold any character).
-fn decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// 404 with a falcon-style error body.

@@ -8,6 +8,8 @@
 //! writes an agent's OOBI stream and verifies a fetched one; `passcode` derives a Signify
 //! controller's keys from its passcode; `httpsig` signs and verifies Signify's HTTP request and
 //! response signatures. Nothing here does I/O beyond reading the system random source.
+//!
+//! `tel` verifies the inception (`vcp`) of a credential registry's transaction event log.
 
 pub mod cesr;
 pub mod event;
@@ -18,6 +20,7 @@ pub mod passcode;
 pub mod reply;
 pub mod state;
 pub mod stream;
+pub mod tel;
 pub mod threshold;
 #[cfg(test)]
 mod vectors;

@@ -94,14 +94,14 @@ pub fn create_body(name: &str, icp: &Event, sigs: &[String]) -> Value {
 }
 
 /// The number of events `GET /events` shows for `prefix`.
-fn kel_length(keria: &Keria, controller: &Controller, prefix: &str) -> usize {
+pub fn kel_length(keria: &Keria, controller: &Controller, prefix: &str) -> usize {
     let response = controller.send(keria, "GET", &format!("/events?pre={prefix}"), None);
     assert_eq!(response.status, 200, "{}", response.body);
     response.json().as_array().unwrap().len()
 }
 
 /// Asserts a 400 whose description contains `reason`.
-fn refused(response: &Response, reason: &str) {
+pub fn refused(response: &Response, reason: &str) {
     assert_eq!(response.status, 400, "{}", response.body);
     let description = response.json()["description"].as_str().unwrap().to_owned();
     assert!(
@@ -174,7 +174,7 @@ fn forged_and_malformed_inceptions_create_nothing() {
 }
 
 /// A running keria, a controller, and its identifier "aid" (key k0, next k1; k2 unrelated).
-fn with_identifier() -> (Keria, Controller, [Signer; 3], Event) {
+pub fn with_identifier() -> (Keria, Controller, [Signer; 3], Event) {
     let keria = Start::new().start();
     let alice = Controller::boot(&keria);
     let keys = [

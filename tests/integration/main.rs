@@ -13,6 +13,7 @@ mod identifiers;
 mod import;
 mod launcher;
 mod oobis;
+mod registries;
 mod signify;
 mod tls;
 mod workflow;

@@ -7,6 +7,11 @@
 //       roles, OOBIs resolved both ways, contacts, key state, events, queries, operations
 //   node workflow.mjs again --a ADMIN,BOOT --passcode-a P --name NAME
 //       reconnect (no boot): what is still there, and one more identifier
+//   node workflow.mjs registry --a ADMIN,BOOT --passcode-a P --name NAME --registry REG
+//       boot, identifier NAME and its credential registry REG (waiting on the operation and
+//       the one it depends on); the registries listed, the schemas, the reply escrows
+//   node workflow.mjs registries --a ADMIN,BOOT --passcode-a P --name NAME
+//       reconnect (no boot): NAME's registries and key state
 
 import { ready, SignifyClient, Tier, Algos } from 'signify-ts';
 
@@ -128,10 +133,37 @@ async function again(opts) {
     return seen;
 }
 
+async function registry(opts) {
+    const seen = {};
+    const client = await connect(opts.a, opts['passcode-a'], true);
+    seen.aid = await create(client, opts.name);
+    const result = await client
+        .registries()
+        .create({ name: opts.name, registryName: opts.registry });
+    seen.vcp = result.regser.sad;
+    seen.ixn = result.serder.sad;
+    seen.operation = await result.op();
+    seen.waited = await waitOp(client, seen.operation);
+    seen.depends = await client.operations().get(seen.operation.metadata.depends.name);
+    seen.registries = await client.registries().list(opts.name);
+    seen.state = (await client.identifiers().get(opts.name)).state;
+    seen.schemas = await client.schemas().list();
+    seen.escrows = await client.escrows().listReply('/end/role');
+    return seen;
+}
+
+async function registries(opts) {
+    const client = await connect(opts.a, opts['passcode-a'], false);
+    return {
+        registries: await client.registries().list(opts.name),
+        state: (await client.identifiers().get(opts.name)).state,
+    };
+}
+
 async function main() {
     const opts = parse(process.argv.slice(2));
     await ready();
-    const run = { story, again }[opts.command];
+    const run = { story, again, registry, registries }[opts.command];
     if (!run) throw new Error(`unknown command ${opts.command}`);
     emit({ ok: true, ...(await run(opts)) }, 0);
 }

@@ -1,0 +1,67 @@
+//! Credential registries, `GET`/`POST /identifiers/{name}/registries`, and the credential
+//! schemas the agent holds, `GET /schema`.
+//!
+//! A registry's inception is complete as soon as its anchoring event is durable (registries
+//! here have no backers to wait for), so its `registry.{regk}` operation is done at once and
+//! carries the anchoring event's `done.{said}` operation in `metadata.depends`, as KERIA's.
+
+use serde_json::{json, Value};
+
+use super::identifiers::{event_operation, failure, json_body, json_response, now};
+use crate::agency::{Agency, Failure};
+use crate::server::http::{Request, Response};
+use crate::{identifiers, operations, registries};
+
+/// `POST /identifiers/{name}/registries`: a registry inception with the issuer's anchoring
+/// event; 202 with the done `registry.{regk}` operation.
+pub(super) fn create(
+    agency: &mut Agency,
+    controller: &str,
+    name: &str,
+    request: &Request,
+) -> Response {
+    let body = match json_body(request) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let seen = now();
+    let outcome = agency.stage(controller, |rows| {
+        let created = registries::create(rows, name, &body, &seen)?;
+        let depends = event_operation(&created.anchoring);
+        operations::stage(rows, &depends)?;
+        let anchor = created.vcp.seal().to_value();
+        let operation = operations::done(
+            &format!("registry.{}", created.vcp.regk()),
+            json!({
+                "pre": created.anchoring.prefix(),
+                "anchor": anchor,
+                "depends": depends,
+            }),
+            json!({"anchor": anchor}),
+        );
+        operations::stage(rows, &operation)?;
+        Ok(operation)
+    });
+    match outcome {
+        Ok(operation) => json_response(202, &operation),
+        Err(err) => failure(err),
+    }
+}
+
+/// `GET /identifiers/{name or prefix}/registries`: `[{name, regk, pre, state}]`.
+pub(super) fn list(agency: &Agency, controller: &str, name: &str) -> Response {
+    let found = agency.read().map_err(Failure::Storage).and_then(|reader| {
+        let rows = reader.owner(controller);
+        let identifier = identifiers::find(&rows, name)?;
+        Ok(registries::list(&rows, &identifier.prefix)?)
+    });
+    match found {
+        Ok(all) => json_response(200, &Value::Array(all)),
+        Err(err) => failure(err),
+    }
+}
+
+/// `GET /schema`: the credential schemas the agent holds; none are loaded, so `[]`.
+pub(super) fn schemas() -> Response {
+    json_response(200, &json!([]))
+}
