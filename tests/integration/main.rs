@@ -5,6 +5,7 @@
 mod agency;
 mod boot_command;
 mod cli_hardening;
+mod close_order;
 mod connect;
 mod generated;
 mod hardening;
