@@ -37,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--http', '--http', [CompletionResultType]::ParameterName, 'KERI message ingress port')
             [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Boot port (POST /boot, GET /health); keep it private')
             [CompletionResult]::new('--boot', '--boot', [CompletionResultType]::ParameterName, 'Boot port (POST /boot, GET /health); keep it private')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address the three ports listen on (IPv4 or IPv6; `::` or `0.0.0.0` for all interfaces)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address the three ports listen on (IPv4 or IPv6; :: or 0.0.0.0 for all interfaces)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Name of the agency''s keystore')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name of the agency''s keystore')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Extra path segment between the data dir and the keystores')

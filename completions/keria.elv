@@ -33,7 +33,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --http 'KERI message ingress port'
             cand -B 'Boot port (POST /boot, GET /health); keep it private'
             cand --boot 'Boot port (POST /boot, GET /health); keep it private'
-            cand --host 'Address the three ports listen on (IPv4 or IPv6; `::` or `0.0.0.0` for all interfaces)'
+            cand --host 'Address the three ports listen on (IPv4 or IPv6; :: or 0.0.0.0 for all interfaces)'
             cand -n 'Name of the agency''s keystore'
             cand --name 'Name of the agency''s keystore'
             cand -b 'Extra path segment between the data dir and the keystores'

@@ -32,7 +32,7 @@ complete -c keria -n "__fish_keria_needs_command" -f -a "status" -d 'Ask a runni
 complete -c keria -n "__fish_keria_using_subcommand start" -s a -l admin-http-port -d 'Admin port (the signed Signify API)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s H -l http -d 'KERI message ingress port' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s B -l boot -d 'Boot port (POST /boot, GET /health); keep it private' -r
-complete -c keria -n "__fish_keria_using_subcommand start" -l host -d 'Address the three ports listen on (IPv4 or IPv6; `::` or `0.0.0.0` for all interfaces)' -r
+complete -c keria -n "__fish_keria_using_subcommand start" -l host -d 'Address the three ports listen on (IPv4 or IPv6; :: or 0.0.0.0 for all interfaces)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s n -l name -d 'Name of the agency\'s keystore' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s b -l base -d 'Extra path segment between the data dir and the keystores' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s p -l passcode -d 'Passcode that encrypts agent secrets at rest (21+ characters; never logged or stored)' -r

@@ -78,8 +78,8 @@ Exit status:
   4 unknown (status); 5 agent already exists (boot); 128+n forced by signal n
 
 Environment:
-  KERIA_ADMIN_PORT, KERIA_HTTP_PORT, KERIA_BOOT_PORT, KERIA_DATA_DIR, KERIA_PASSCODE,
-  KERIA_LOG_LEVEL, KERIA_EXPERIMENTAL_BOOT_USERNAME, KERIA_EXPERIMENTAL_BOOT_PASSWORD,
+  KERIA_ADMIN_PORT, KERIA_HTTP_PORT, KERIA_BOOT_PORT, KERIA_HOST, KERIA_DATA_DIR,
+  KERIA_PASSCODE, KERIA_LOG_LEVEL, KERIA_EXPERIMENTAL_BOOT_USERNAME, KERIA_EXPERIMENTAL_BOOT_PASSWORD,
   KERI_AGENT_CORS, KERIA_RELEASER_TIMEOUT, KERIA_CURLS, KERIA_IURLS, KERIA_DURLS,
   SIGNIFY_PASSCODE (boot), NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
 
@@ -194,7 +194,7 @@ pub struct BootAuthArgs {
 pub struct StartArgs {
     #[command(flatten)]
     pub ports: PortArgs,
-    /// Address the three ports listen on (IPv4 or IPv6; `::` or `0.0.0.0` for all interfaces).
+    /// Address the three ports listen on (IPv4 or IPv6; :: or 0.0.0.0 for all interfaces).
     #[arg(
         long,
         env = "KERIA_HOST",

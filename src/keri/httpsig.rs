@@ -6,6 +6,16 @@
 //! line. `Signature-Input` is an RFC 8941 dictionary whose `signify` member lists the covered
 //! fields and the parameters; `Signature` carries the qb64 Ed25519 signature as the
 //! `signify` marker of its first signage.
+//!
+//! `Signature-Input` is read with the sfv crate (RFC 8941 mode: no RFC 9651 dates or display
+//! strings), which reads the Signify vectors exactly and writes them back byte for byte; our
+//! own `to_header` writes the same bytes (a test compares them) without sfv's fallible
+//! builders. `Signature` is read by hand, as Signify and KERIA read it, because it is not an
+//! RFC 8941 dictionary in their sense: each signage is led by its own `indexed` item, so
+//! `indexed="?0";signify="AA",indexed="?1";other="BB"` repeats the key `indexed`, and sfv
+//! keeps only the last member (`indexed="?1";other="BB"`), losing the first signage and its
+//! `signify` signature; and `indexed="?0";x` is a valid dictionary to sfv but a refused item
+//! to Signify. sfv stays at 0.15: 0.16 needs Rust 1.95, above our `rust-version`.
 
 use std::fmt;
 
@@ -140,44 +150,48 @@ pub struct SignatureInput {
 }
 
 impl SignatureInput {
-    /// Reads the `signify` member of an RFC 8941 dictionary; other members are ignored.
+    /// Reads the `signify` member of an RFC 8941 dictionary; other members are ignored, and of
+    /// two `signify` members the last wins.
     pub fn parse(header: &str) -> Result<Self, HttpSigError> {
-        let dictionary = dictionary::parse(header)
-            .map_err(|reason| HttpSigError::new(format!("malformed Signature-Input: {reason}")))?;
-        let Some((_, member)) = dictionary.into_iter().rev().find(|(key, _)| key == LABEL) else {
+        let dictionary: sfv::Dictionary = sfv::Parser::new(header.trim_matches([' ', '\t']))
+            .with_version(sfv::Version::Rfc8941)
+            .parse()
+            .map_err(|err| HttpSigError::new(format!("malformed Signature-Input: {err}")))?;
+        let Some(member) = dictionary.get(LABEL) else {
             return Err(HttpSigError::new("Signature-Input has no signify member"));
         };
-        let dictionary::Member::InnerList(items, parameters) = member else {
+        let sfv::ListEntry::InnerList(inner_list) = member else {
             return Err(HttpSigError::new(
                 "Signature-Input signify member must be an inner list",
             ));
         };
-        let fields = items
-            .into_iter()
-            .map(|item| match item.value {
-                dictionary::BareItem::String(text) => Ok(text),
+        let fields = inner_list
+            .items
+            .iter()
+            .map(|item| match &item.bare_item {
+                sfv::BareItem::String(text) => Ok(text.as_str().to_owned()),
                 _ => Err(HttpSigError::new(
                     "Signature-Input field names must be strings",
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut params = SignatureParams::default();
-        for (name, value) in parameters {
-            let integer = |value: dictionary::BareItem| match value {
-                dictionary::BareItem::Integer(number) => Ok(Some(number)),
+        for (name, value) in &inner_list.params {
+            let name = name.as_str();
+            let integer = |value: &sfv::BareItem| match value {
+                sfv::BareItem::Integer(number) => Ok(Some(i64::from(*number))),
                 _ => Err(HttpSigError::new(format!(
                     "Signature-Input parameter {name} must be an integer"
                 ))),
             };
-            let text = |value: dictionary::BareItem| match value {
-                dictionary::BareItem::String(text) | dictionary::BareItem::Token(text) => {
-                    Ok(Some(text))
-                }
+            let text = |value: &sfv::BareItem| match value {
+                sfv::BareItem::String(text) => Ok(Some(text.as_str().to_owned())),
+                sfv::BareItem::Token(token) => Ok(Some(token.as_str().to_owned())),
                 _ => Err(HttpSigError::new(format!(
                     "Signature-Input parameter {name} must be a string"
                 ))),
             };
-            match name.as_str() {
+            match name {
                 "created" => params.created = integer(value)?,
                 "expires" => params.expires = integer(value)?,
                 "nonce" => params.nonce = text(value)?,
@@ -497,290 +511,6 @@ pub fn verify_request(
     Ok(input)
 }
 
-/// The subset of RFC 8941 structured field dictionaries that `Signature-Input` uses.
-mod dictionary {
-    /// A bare item.
-    #[derive(Debug, Clone, PartialEq)]
-    pub(super) enum BareItem {
-        Integer(i64),
-        Decimal(String),
-        String(String),
-        Token(String),
-        Bytes(String),
-        Boolean(bool),
-    }
-
-    /// An item with its parameters.
-    #[derive(Debug, Clone, PartialEq)]
-    pub(super) struct Item {
-        pub(super) value: BareItem,
-        pub(super) parameters: Vec<(String, BareItem)>,
-    }
-
-    /// A dictionary member.
-    #[derive(Debug, Clone, PartialEq)]
-    pub(super) enum Member {
-        Item(Item),
-        InnerList(Vec<Item>, Vec<(String, BareItem)>),
-    }
-
-    /// Parses a dictionary; duplicate keys keep their last value, in first position.
-    pub(super) fn parse(input: &str) -> Result<Vec<(String, Member)>, String> {
-        let mut parser = Parser {
-            bytes: input.trim_matches([' ', '\t']).as_bytes(),
-            at: 0,
-        };
-        let mut members: Vec<(String, Member)> = Vec::new();
-        if parser.bytes.is_empty() {
-            return Ok(members);
-        }
-        loop {
-            let key = parser.key()?;
-            let member = if parser.eat(b'=') {
-                parser.item_or_inner_list()?
-            } else {
-                Member::Item(Item {
-                    value: BareItem::Boolean(true),
-                    parameters: parser.parameters()?,
-                })
-            };
-            match members.iter_mut().find(|(existing, _)| *existing == key) {
-                Some(slot) => slot.1 = member,
-                None => members.push((key, member)),
-            }
-            parser.skip_whitespace();
-            if parser.at == parser.bytes.len() {
-                return Ok(members);
-            }
-            parser.expect(b',')?;
-            parser.skip_whitespace();
-            if parser.at == parser.bytes.len() {
-                return Err("trailing comma".into());
-            }
-        }
-    }
-
-    struct Parser<'b> {
-        bytes: &'b [u8],
-        at: usize,
-    }
-
-    impl Parser<'_> {
-        fn peek(&self) -> Option<u8> {
-            self.bytes.get(self.at).copied()
-        }
-
-        fn eat(&mut self, byte: u8) -> bool {
-            let found = self.peek() == Some(byte);
-            if found {
-                self.at += 1;
-            }
-            found
-        }
-
-        fn expect(&mut self, byte: u8) -> Result<(), String> {
-            if self.eat(byte) {
-                Ok(())
-            } else {
-                Err(self.unexpected(&format!("'{}'", char::from(byte))))
-            }
-        }
-
-        fn unexpected(&self, wanted: &str) -> String {
-            match self.peek() {
-                Some(byte) if byte.is_ascii_graphic() || byte == b' ' => {
-                    format!(
-                        "expected {wanted} at byte {}, found '{}'",
-                        self.at,
-                        char::from(byte)
-                    )
-                }
-                Some(byte) => format!(
-                    "expected {wanted} at byte {}, found byte 0x{byte:02x}",
-                    self.at
-                ),
-                None => format!("expected {wanted} at byte {}, found the end", self.at),
-            }
-        }
-
-        fn skip_spaces(&mut self) {
-            while self.eat(b' ') {}
-        }
-
-        fn skip_whitespace(&mut self) {
-            while self.eat(b' ') || self.eat(b'\t') {}
-        }
-
-        fn key(&mut self) -> Result<String, String> {
-            let start = self.at;
-            match self.peek() {
-                Some(b'a'..=b'z' | b'*') => self.at += 1,
-                _ => return Err(self.unexpected("a key")),
-            }
-            while let Some(b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'*') = self.peek() {
-                self.at += 1;
-            }
-            Ok(String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned())
-        }
-
-        fn item_or_inner_list(&mut self) -> Result<Member, String> {
-            if !self.eat(b'(') {
-                return Ok(Member::Item(self.item()?));
-            }
-            let mut items = Vec::new();
-            loop {
-                self.skip_spaces();
-                if self.eat(b')') {
-                    return Ok(Member::InnerList(items, self.parameters()?));
-                }
-                items.push(self.item()?);
-                if !matches!(self.peek(), Some(b' ' | b')')) {
-                    return Err(self.unexpected("' ' or ')'"));
-                }
-            }
-        }
-
-        fn item(&mut self) -> Result<Item, String> {
-            let value = self.bare_item()?;
-            Ok(Item {
-                value,
-                parameters: self.parameters()?,
-            })
-        }
-
-        fn parameters(&mut self) -> Result<Vec<(String, BareItem)>, String> {
-            let mut parameters: Vec<(String, BareItem)> = Vec::new();
-            while self.eat(b';') {
-                self.skip_spaces();
-                let key = self.key()?;
-                let value = if self.eat(b'=') {
-                    self.bare_item()?
-                } else {
-                    BareItem::Boolean(true)
-                };
-                match parameters.iter_mut().find(|(existing, _)| *existing == key) {
-                    Some(slot) => slot.1 = value,
-                    None => parameters.push((key, value)),
-                }
-            }
-            Ok(parameters)
-        }
-
-        fn bare_item(&mut self) -> Result<BareItem, String> {
-            match self.peek() {
-                Some(b'-' | b'0'..=b'9') => self.number(),
-                Some(b'"') => self.string(),
-                Some(b'*' | b'a'..=b'z' | b'A'..=b'Z') => Ok(self.token()),
-                Some(b':') => self.byte_sequence(),
-                Some(b'?') => self.boolean(),
-                _ => Err(self.unexpected("an item")),
-            }
-        }
-
-        fn number(&mut self) -> Result<BareItem, String> {
-            let start = self.at;
-            self.eat(b'-');
-            let digits_start = self.at;
-            while let Some(b'0'..=b'9') = self.peek() {
-                self.at += 1;
-            }
-            let integer_digits = self.at - digits_start;
-            if integer_digits == 0 {
-                return Err(self.unexpected("a digit"));
-            }
-            if !self.eat(b'.') {
-                if integer_digits > 15 {
-                    return Err(format!("integer at byte {start} has more than 15 digits"));
-                }
-                let text = std::str::from_utf8(&self.bytes[start..self.at])
-                    .map_err(|err| err.to_string())?;
-                return text
-                    .parse()
-                    .map(BareItem::Integer)
-                    .map_err(|err| err.to_string());
-            }
-            let fraction_start = self.at;
-            while let Some(b'0'..=b'9') = self.peek() {
-                self.at += 1;
-            }
-            let fraction_digits = self.at - fraction_start;
-            if integer_digits > 12 || !(1..=3).contains(&fraction_digits) {
-                return Err(format!("malformed decimal at byte {start}"));
-            }
-            Ok(BareItem::Decimal(
-                String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned(),
-            ))
-        }
-
-        fn string(&mut self) -> Result<BareItem, String> {
-            self.expect(b'"')?;
-            let mut text = String::new();
-            loop {
-                match self.peek() {
-                    Some(b'"') => {
-                        self.at += 1;
-                        return Ok(BareItem::String(text));
-                    }
-                    Some(b'\\') => {
-                        self.at += 1;
-                        match self.peek() {
-                            Some(byte @ (b'"' | b'\\')) => {
-                                self.at += 1;
-                                text.push(char::from(byte));
-                            }
-                            _ => return Err(self.unexpected("'\"' or '\\' after '\\'")),
-                        }
-                    }
-                    Some(byte @ b' '..=b'~') => {
-                        self.at += 1;
-                        text.push(char::from(byte));
-                    }
-                    _ => return Err(self.unexpected("a printable ASCII character or '\"'")),
-                }
-            }
-        }
-
-        fn token(&mut self) -> BareItem {
-            let start = self.at;
-            self.at += 1;
-            while let Some(byte) = self.peek() {
-                if byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&byte) {
-                    self.at += 1;
-                } else {
-                    break;
-                }
-            }
-            BareItem::Token(String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned())
-        }
-
-        fn byte_sequence(&mut self) -> Result<BareItem, String> {
-            self.expect(b':')?;
-            let start = self.at;
-            while let Some(byte) = self.peek() {
-                if byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=') {
-                    self.at += 1;
-                } else {
-                    break;
-                }
-            }
-            let text = String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned();
-            self.expect(b':')?;
-            Ok(BareItem::Bytes(text))
-        }
-
-        fn boolean(&mut self) -> Result<BareItem, String> {
-            self.expect(b'?')?;
-            if self.eat(b'0') {
-                Ok(BareItem::Boolean(false))
-            } else if self.eat(b'1') {
-                Ok(BareItem::Boolean(true))
-            } else {
-                Err(self.unexpected("'0' or '1'"))
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1039,23 +769,71 @@ mod tests {
         let cases = [
             ("", "Signature-Input has no signify member"),
             ("other=(\"a\")", "Signature-Input has no signify member"),
-            ("signify", "Signature-Input signify member must be an inner list"),
-            ("signify=\"a\"", "Signature-Input signify member must be an inner list"),
+            (
+                "signify",
+                "Signature-Input signify member must be an inner list",
+            ),
+            (
+                "signify=\"a\"",
+                "Signature-Input signify member must be an inner list",
+            ),
             ("signify=(a)", "Signature-Input field names must be strings"),
-            ("signify=(\"a\");created=\"1\"", "Signature-Input parameter created must be an integer"),
-            ("signify=(\"a\");keyid=1", "Signature-Input parameter keyid must be a string"),
-            ("signify=(\"a\"", "malformed Signature-Input: expected ' ' or ')' at byte 12, found the end"),
-            ("signify=(\"a\"\"b\")", "malformed Signature-Input: expected ' ' or ')' at byte 12, found '\"'"),
-            ("signify=(\"a)", "malformed Signature-Input: expected a printable ASCII character or '\"' at byte 12, found the end"),
-            ("Signify=(\"a\")", "malformed Signature-Input: expected a key at byte 0, found 'S'"),
-            ("signify=(\"a\"),", "malformed Signature-Input: trailing comma"),
-            ("signify=(\"a\");created=1234567890123456", "malformed Signature-Input: integer at byte 22 has more than 15 digits"),
-            ("signify=(\"a\");created=1.2345", "malformed Signature-Input: malformed decimal at byte 22"),
-            ("signify=(\"é\")", "malformed Signature-Input: expected a printable ASCII character or '\"' at byte 10, found byte 0xc3"),
-            ("signify=(\"a\") x", "malformed Signature-Input: expected ',' at byte 14, found 'x'"),
-            ("signify=(\"a\\n\")", "malformed Signature-Input: expected '\"' or '\\' after '\\' at byte 12, found 'n'"),
-            ("signify=?2", "malformed Signature-Input: expected '0' or '1' at byte 9, found '2'"),
-            ("signify=:AA", "malformed Signature-Input: expected ':' at byte 11, found the end"),
+            (
+                "signify=(\"a\");created=\"1\"",
+                "Signature-Input parameter created must be an integer",
+            ),
+            (
+                "signify=(\"a\");keyid=1",
+                "Signature-Input parameter keyid must be a string",
+            ),
+            (
+                "signify=(\"a\"",
+                "malformed Signature-Input: unterminated inner list at index 12",
+            ),
+            (
+                "signify=(\"a\"\"b\")",
+                "malformed Signature-Input: expected inner list delimiter (' ' or ')') at index 12",
+            ),
+            (
+                "signify=(\"a)",
+                "malformed Signature-Input: unterminated string at index 12",
+            ),
+            (
+                "Signify=(\"a\")",
+                "malformed Signature-Input: expected start of key ('a'-'z' or '*') at index 0",
+            ),
+            (
+                "signify=(\"a\"),",
+                "malformed Signature-Input: trailing comma at index 13",
+            ),
+            (
+                "signify=(\"a\");created=1234567890123456",
+                "malformed Signature-Input: too many digits at index 37",
+            ),
+            (
+                "signify=(\"a\");created=1.2345",
+                "malformed Signature-Input: too many digits after decimal point at index 27",
+            ),
+            (
+                "signify=(\"é\")",
+                "malformed Signature-Input: invalid string character at index 10",
+            ),
+            (
+                "signify=(\"a\") x",
+                "malformed Signature-Input: trailing characters after member at index 14",
+            ),
+            (
+                "signify=(\"a\\n\")",
+                "malformed Signature-Input: invalid escape sequence at index 12",
+            ),
+            (
+                "signify=?2",
+                "malformed Signature-Input: expected boolean ('0' or '1') at index 9",
+            ),
+            (
+                "signify=:AA",
+                "malformed Signature-Input: unterminated byte sequence at index 11",
+            ),
         ];
         for (header, reason) in cases {
             assert_eq!(
@@ -1112,7 +890,104 @@ mod tests {
         assert_eq!(indexed.signify_signature().unwrap()[0], 0x89);
     }
 
+    /// What sfv writes for a `Signature-Input` value it has read.
+    fn sfv_serialization(header: &str) -> Option<String> {
+        let dictionary: sfv::Dictionary = sfv::Parser::new(header)
+            .with_version(sfv::Version::Rfc8941)
+            .parse()
+            .ok()?;
+        sfv::FieldType::serialize(&dictionary)
+    }
+
+    #[test]
+    fn signature_inputs_are_written_as_sfv_writes_them() {
+        for header in [REQUEST_INPUT, RESPONSE_INPUT] {
+            let input = SignatureInput::parse(header).unwrap();
+            assert_eq!(input.to_header(), header);
+            assert_eq!(sfv_serialization(&input.to_header()).unwrap(), header);
+        }
+    }
+
+    /// Why `Signature` is not read with sfv: Signify separates signages with `,`, each led by
+    /// its own `indexed` item, so a header with two signages repeats the dictionary key
+    /// `indexed`; RFC 8941 keeps only the last, dropping the first signage, whose `signify`
+    /// signature is the one verified.
+    #[test]
+    fn signature_headers_are_not_rfc_8941_dictionaries() {
+        let two_signages = r#"indexed="?0";signify="AA",indexed="?1";other="BB""#;
+        let dictionary: sfv::Dictionary = sfv::Parser::new(two_signages)
+            .with_version(sfv::Version::Rfc8941)
+            .parse()
+            .unwrap();
+        assert_eq!(dictionary.len(), 1);
+        assert_eq!(
+            sfv::FieldType::serialize(&dictionary).unwrap(),
+            r#"indexed="?1";other="BB""#
+        );
+        let signature = Signature::parse(two_signages).unwrap();
+        assert_eq!(signature.signages.len(), 2);
+        assert_eq!(
+            signature.signages[0].markers,
+            [("signify".to_owned(), "AA".to_owned())]
+        );
+    }
+
+    /// The section 7.6 request headers with one character replaced, inserted or removed.
+    fn mutated_vector() -> impl Strategy<Value = (String, String)> {
+        let mutate = |text: &'static str| {
+            (0..=text.len(), 0..3u8, any::<char>()).prop_map(move |(at, how, character)| {
+                let mut chars: Vec<char> = text.chars().collect();
+                let at = at.min(chars.len());
+                match how {
+                    0 if at < chars.len() => chars[at] = character,
+                    1 => chars.insert(at, character),
+                    _ if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    _ => {}
+                }
+                chars.into_iter().collect::<String>()
+            })
+        };
+        prop_oneof![
+            (mutate(REQUEST_INPUT), Just(REQUEST_SIGNATURE.to_owned())),
+            (Just(REQUEST_INPUT.to_owned()), mutate(REQUEST_SIGNATURE)),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn signed_request_checks_never_panic(
+            (input, signature) in prop_oneof![
+                mutated_vector(),
+                (".{0,200}", ".{0,200}"),
+                ("[ -~]{0,200}", "[ -~]{0,200}"),
+            ]
+        ) {
+            let lookup = |name: &str| match name {
+                "signature-input" => Some(input.clone()),
+                "signature" => Some(signature.clone()),
+                _ => request_header(name),
+            };
+            let verfer = Verfer::parse(CONTROLLER_KEY).unwrap();
+            // The base is rebuilt from the parsed input, so only the signed one can verify.
+            if let Ok(verified) = verify_request("GET", "/identifiers", lookup, &verfer) {
+                prop_assert_eq!(verified, SignatureInput::parse(REQUEST_INPUT).unwrap());
+            }
+        }
+
+        #[test]
+        fn parsed_signature_inputs_write_back_what_they_read(text in prop_oneof![
+            ".{0,120}",
+            "signify=\\((\"[ -~&&[^\"\\\\]]{0,8}\" ?){0,4}\\)(;[a-z]{1,7}=(-?[0-9]{1,15}|\"[ -~&&[^\"\\\\]]{0,10}\"|[a-z][a-z0-9]{0,8}))*",
+        ]) {
+            if let Ok(input) = SignatureInput::parse(&text) {
+                let written = input.to_header();
+                prop_assert_eq!(sfv_serialization(&written), Some(written.clone()));
+                prop_assert_eq!(SignatureInput::parse(&written).unwrap(), input);
+            }
+        }
+
         #[test]
         fn header_parsers_never_panic(
             text in prop_oneof![

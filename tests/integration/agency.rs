@@ -573,3 +573,62 @@ fn a_stream_of_boots_does_not_starve_health() {
     );
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+#[test]
+fn another_name_on_the_same_data_dir_leaves_the_agents_of_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    let boot = keria.ports().boot;
+    let mut controllers = Vec::new();
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let (body, controller) = random_boot_body();
+        let response = keria.post(boot, "/boot", &body, "");
+        assert_eq!(response.status, 202, "{}", response.body);
+        controllers.push(controller);
+        bodies.push(body);
+    }
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    let mut other = Start::new()
+        .data_dir(dir.path())
+        .args(["--name", "other"])
+        .start();
+    assert!(
+        other.wait_for_log(", 0 agents known)").is_some(),
+        "log:\n{}",
+        other.log()
+    );
+    assert_eq!(other.stop_with(Signal::TERM).code(), Some(0));
+    assert!(dir.path().join("keri/adb/other.redb").is_file());
+
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    assert!(
+        keria.wait_for_log(", 3 agents known)").is_some(),
+        "log:\n{}",
+        keria.log()
+    );
+    let ports = keria.ports();
+    for (body, controller) in bodies.iter().zip(&controllers) {
+        assert_eq!(keria.post(ports.boot, "/boot", body, "").status, 409);
+        let agent = keria.get(ports.admin, &format!("/agent/{controller}"));
+        assert_eq!(agent.status, 200, "{}", agent.body);
+        assert_eq!(agent.json()["controller"]["state"]["i"], *controller);
+    }
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    // The store is the only record of the agents: deleted while stopped, the next start
+    // begins with an empty one.
+    std::fs::remove_file(store_path(dir.path())).unwrap();
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    assert!(
+        keria.wait_for_log(", 0 agents known)").is_some(),
+        "log:\n{}",
+        keria.log()
+    );
+    let ports = keria.ports();
+    let agent = keria.get(ports.admin, &format!("/agent/{}", controllers[0]));
+    assert_eq!(agent.status, 404, "{}", agent.body);
+    assert_eq!(keria.post(ports.boot, "/boot", &bodies[0], "").status, 202);
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}

@@ -80,3 +80,37 @@ fn completions_and_man_pages_match_the_cli() {
         drifted.join("\n\n")
     );
 }
+
+#[test]
+fn man_pages_have_no_backticks_and_refer_only_to_shipped_pages() {
+    let pages: Vec<(PathBuf, String)> = render()
+        .into_iter()
+        .filter(|(path, _)| path.extension().is_some_and(|extension| extension == "1"))
+        .map(|(path, content)| (path, String::from_utf8(content).unwrap()))
+        .collect();
+    let shipped: Vec<String> = pages
+        .iter()
+        .map(|(path, _)| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(shipped.len(), 4, "{shipped:?}");
+    for (path, page) in &pages {
+        assert!(!page.contains('`'), "{} has a backtick", path.display());
+        // A reference is a name followed by "(1)"; roff escapes its hyphens.
+        for (at, _) in page.match_indices("(1)") {
+            let name: String = page[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '\\'))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<String>()
+                .replace("\\-", "-");
+            assert!(
+                shipped.contains(&name),
+                "{} refers to {name}(1), which is not shipped",
+                path.display()
+            );
+        }
+    }
+}
