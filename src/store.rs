@@ -52,14 +52,24 @@ pub const LOCATIONS: Records = TableDefinition::new("locations");
 /// (owner, contact prefix) → the contact (JSON): alias, OOBI.
 pub const CONTACTS: Records = TableDefinition::new("contacts");
 
+/// (owner, exn SAID) → an exchange message sent or received, with its signatures (JSON).
+pub const EXCHANGES: Records = TableDefinition::new("exchanges");
+/// (owner, "source.SAID") → a challenge response received from `source` (JSON).
+pub const CHALLENGES: Records = TableDefinition::new("challenges");
+/// (owner, note id) → a notification for the controller (JSON).
+pub const NOTIFICATIONS: Records = TableDefinition::new("notifications");
+
 /// Every table of records; a new kind of record is added here.
-const RECORDS: [Records; 6] = [
+const RECORDS: [Records; 9] = [
     IDENTIFIERS,
     PREFIXES,
     OPERATIONS,
     END_ROLES,
     LOCATIONS,
     CONTACTS,
+    EXCHANGES,
+    CHALLENGES,
+    NOTIFICATIONS,
 ];
 /// How many other tables there are (with META): those `prepare` opens by name.
 const TABLES: usize = 9;

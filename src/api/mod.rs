@@ -5,18 +5,23 @@
 mod admin;
 mod auth;
 mod boot;
+mod challenges;
+mod exchanges;
 mod health;
 mod identifiers;
+mod ingress;
 mod keystate;
+mod notifications;
 mod oobis;
 
 use std::time::{Duration, Instant};
 
 use crate::agency::Agency;
 use crate::config::{BootCredentials, StartConfig, Urls};
-use crate::fetcher::Fetched;
+use crate::fetcher::{Fetched, Post};
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
+use exchanges::Outbox;
 use oobis::Resolutions;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
@@ -38,6 +43,8 @@ pub struct Api {
     urls: Urls,
     /// OOBIs being resolved.
     resolutions: Resolutions,
+    /// Exchange messages being posted to other agencies.
+    outbox: Outbox,
     /// Answers waiting for the open batch to commit.
     deferred: Vec<(Ticket, Response)>,
     /// Answers whose batch has committed (or failed), not yet sent.
@@ -56,6 +63,7 @@ impl Api {
             signature_window: config.signature_window,
             urls,
             resolutions: Resolutions::default(),
+            outbox: Outbox::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
         }
@@ -110,14 +118,27 @@ impl Api {
         self.resolutions.take_fetches()
     }
 
+    /// The posts of exchange messages to other agencies, to start now.
+    pub fn take_posts(&mut self) -> Vec<(u64, url::Url, Post)> {
+        self.outbox.take_posts()
+    }
+
     /// A fetch that could not start: its operation fails with `reason`.
     pub fn fetch_refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
-        self.resolutions.refused(agency, id, reason);
+        if Outbox::owns(id) {
+            self.outbox.finished(id, Err(reason.to_owned()));
+        } else {
+            self.resolutions.refused(agency, id, reason);
+        }
     }
 
     /// A fetch came back through the poll.
     pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
-        self.resolutions.fetched(agency, fetched);
+        if Outbox::owns(fetched.id) {
+            self.outbox.fetched(fetched);
+        } else {
+            self.resolutions.fetched(agency, fetched);
+        }
     }
 
     /// Whether answers wait for a commit.
@@ -172,18 +193,19 @@ impl Api {
                 _ => method_not_allowed("GET, PUT, OPTIONS"),
             };
         }
-        let (urls, resolutions) = (&self.urls, &mut self.resolutions);
+        let (urls, resolutions, outbox) = (&self.urls, &mut self.resolutions, &mut self.outbox);
         admin::signed(
             agency,
             request,
             self.signature_window,
             |agency, controller, request| {
-                signed_route(agency, controller, request, urls, resolutions)
+                signed_route(agency, controller, request, urls, resolutions, outbox)
             },
         )
     }
 
-    /// KERI ingress and OOBIs: `GET /oobi/{aid}` and `GET /oobi/{aid}/agent/{eid}`.
+    /// KERI ingress (`POST /`, `PUT /`) and OOBIs: `GET /oobi/{aid}` and
+    /// `GET /oobi/{aid}/agent/{eid}`.
     fn http_port(&self, agency: &mut Agency, request: &Request) -> Response {
         let segments: Vec<&str> = request.path.split('/').skip(1).collect();
         match (segments.as_slice(), request.method.as_str()) {
@@ -192,6 +214,8 @@ impl Api {
                 oobis::serve(agency, aid, Some(eid), &self.urls.curls)
             }
             (["oobi", ..], _) => method_not_allowed("GET, OPTIONS"),
+            ([""], "POST" | "PUT") => ingress::receive(agency, request),
+            ([""], _) => method_not_allowed("POST, PUT, OPTIONS"),
             _ => not_found(request),
         }
     }
@@ -223,6 +247,7 @@ fn signed_route(
     request: &Request,
     urls: &Urls,
     resolutions: &mut Resolutions,
+    outbox: &mut Outbox,
 ) -> Response {
     let segments: Vec<String> = request.path.split('/').skip(1).map(decode).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -304,13 +329,72 @@ fn signed_route(
             (method == post).then(|| keystate::query(agency, controller, request)),
         ),
         ["config"] => (&[get], (method == get).then(|| keystate::config(urls))),
-        _ => return not_found(request),
+        _ => match message_route(agency, controller, request, &segments, outbox) {
+            Some(route) => route,
+            None => return not_found(request),
+        },
     };
     answer.unwrap_or_else(|| {
         let mut allowed = allow.to_vec();
         allowed.push("OPTIONS");
         method_not_allowed(&allowed.join(", "))
     })
+}
+
+/// The routes of messages between agents (exchanges, challenges, notifications) of
+/// `signed_route`: the methods allowed and the answer; None for another path.
+fn message_route(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    segments: &[&str],
+    outbox: &mut Outbox,
+) -> Option<(&'static [&'static str], Option<Response>)> {
+    const GET: &str = "GET";
+    const POST: &str = "POST";
+    const PUT: &str = "PUT";
+    const DELETE: &str = "DELETE";
+    let method = request.method.as_str();
+    let route: (&'static [&'static str], Option<Response>) = match segments {
+        ["identifiers", name, "exchanges"] => (
+            &[POST],
+            (method == POST).then(|| exchanges::send(agency, controller, name, request, outbox)),
+        ),
+        ["exchanges", "query"] => (
+            &[POST],
+            (method == POST).then(|| exchanges::query(agency, controller, request)),
+        ),
+        ["exchanges", said] => (
+            &[GET],
+            (method == GET).then(|| exchanges::get(agency, controller, said)),
+        ),
+        ["challenges"] => (
+            &[GET],
+            (method == GET).then(|| challenges::generate(request)),
+        ),
+        ["challenges_verify", source] => (
+            &[POST, PUT],
+            match method {
+                "POST" => Some(challenges::verify(agency, controller, source, request)),
+                "PUT" => Some(challenges::responded(agency, controller, source, request)),
+                _ => None,
+            },
+        ),
+        ["notifications"] => (
+            &[GET],
+            (method == GET).then(|| notifications::list(agency, controller, request)),
+        ),
+        ["notifications", id] => (
+            &[PUT, DELETE],
+            match method {
+                "PUT" => Some(notifications::mark(agency, controller, id)),
+                "DELETE" => Some(notifications::delete(agency, controller, id)),
+                _ => None,
+            },
+        ),
+        _ => return None,
+    };
+    Some(route)
 }
 
 /// A path segment with its percent-escapes decoded (names may hold any character).

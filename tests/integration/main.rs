@@ -6,6 +6,7 @@ mod agency;
 mod boot_command;
 mod cli_hardening;
 mod connect;
+mod exchanges;
 mod generated;
 mod hardening;
 mod harness;
