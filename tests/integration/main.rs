@@ -4,6 +4,7 @@
 
 mod agency;
 mod boot_command;
+mod challenges;
 mod cli_hardening;
 mod connect;
 mod exchanges;
