@@ -557,7 +557,7 @@ mod tests {
     use mio::{Events, Poll, Token};
     use url::Url;
 
-    use super::{FetchError, FetchLimits, Fetched, FetchedBody, Fetcher};
+    use super::{FetchError, FetchLimits, Fetched, FetchedBody, Fetcher, Post, POST_ATTEMPTS};
 
     const TOKEN: Token = Token(9);
     /// How long a test waits for something that should happen at once, before failing.
@@ -722,6 +722,60 @@ mod tests {
         let reason = failure(FetchLimits::default(), &url);
         assert!(
             reason.starts_with("connection failed: Connect error: Connection refused"),
+            "{reason}"
+        );
+    }
+
+    /// Posts `post` to `url` and waits for the outcome.
+    fn post_one(url: &Url, post: Post) -> Result<FetchedBody, String> {
+        let (mut poll, mut fetcher) = open(FetchLimits::default());
+        fetcher.submit_post(3, url.clone(), post).unwrap();
+        let result = wait_for(&mut poll, &mut fetcher, 1).pop().unwrap();
+        assert_eq!(close_by(fetcher, Instant::now() + PATIENCE).0, Ok(()));
+        result.outcome
+    }
+
+    #[test]
+    fn a_post_carries_its_headers_and_body_and_a_refused_one_is_tried_again() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let (sender, received) = mpsc::channel();
+        thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0_u8; 1024];
+            while !request.ends_with(b"{\"t\":\"exn\"}") {
+                let read = stream.read(&mut buffer).unwrap();
+                assert!(read > 0, "the request ended early");
+                request.extend_from_slice(&buffer[..read]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            sender.send(String::from_utf8(request).unwrap()).unwrap();
+        });
+        let post = Post {
+            headers: vec![("CESR-DESTINATION".into(), "EAlice".into())],
+            body: br#"{"t":"exn"}"#.to_vec(),
+        };
+        assert_eq!(post_one(&url, post).unwrap().body, b"");
+        let request = received.recv_timeout(PATIENCE).unwrap();
+        assert!(request.starts_with("POST / HTTP/1.1\r\n"), "{request}");
+        assert!(
+            request.contains("CESR-DESTINATION: EAlice\r\n"),
+            "{request}"
+        );
+
+        let refusing = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/", refusing.local_addr().unwrap())).unwrap();
+        drop(refusing);
+        let post = Post {
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let reason = post_one(&url, post).unwrap_err();
+        assert!(
+            reason.ends_with(&format!("(after {POST_ATTEMPTS} attempts)")),
             "{reason}"
         );
     }
