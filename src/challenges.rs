@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::agency::Failure;
 use crate::keri::exchange::Exchange;
 use crate::operations;
-use crate::store::{OwnerReader, OwnerWriter, CHALLENGES, EXCHANGES};
+use crate::store::{OwnerReader, OwnerWriter, CHALLENGES, EXCHANGES, OPERATIONS};
 
 /// The route of a signed challenge response.
 pub const RESPONSE_ROUTE: &str = "/challenge/response";
@@ -71,7 +71,7 @@ pub fn responded(rows: &mut OwnerWriter<'_>, exn: &Exchange, words: &[String]) -
         &record.to_string(),
     )?;
     let name = operation_name(source);
-    let Some(text) = rows.record(crate::store::OPERATIONS, &name)? else {
+    let Some(text) = rows.record(OPERATIONS, &name)? else {
         return Ok(());
     };
     let operation: Value = serde_json::from_str(&text).context("stored operation")?;

@@ -12,6 +12,7 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Map, Value};
 
 use crate::agency::Failure;
+use crate::keri::cesr::Siger;
 use crate::keri::exchange::Exchange;
 use crate::keri::kel::Kel;
 use crate::keri::stream::{Attachments, SignatureGroup};
@@ -89,7 +90,7 @@ pub fn keep_sent(
     rows: &mut OwnerWriter<'_>,
     exn: &Exchange,
     kel: &Kel,
-    sigs: Vec<crate::keri::cesr::Siger>,
+    sigs: Vec<Siger>,
     seen: &str,
 ) -> Result<SignatureGroup> {
     let (sn, said) = kel.state().establishment();

@@ -20,7 +20,7 @@ use crate::fetcher::{Fetched, Post};
 use crate::keri::cesr::Siger;
 use crate::keri::exchange::Exchange;
 use crate::server::http::{Request, Response};
-use crate::store::OwnerReader;
+use crate::store::{OwnerReader, Reader};
 use crate::{identifiers, kels, roles};
 
 /// Fetch ids of posts carry this bit, so that their results find the outbox.
@@ -152,11 +152,7 @@ fn outgoing(body: &Value) -> Result<Outgoing, Failure> {
 }
 
 /// How `recipient` is reached: served here, or an agent URL known from its resolved OOBI.
-fn route(
-    reader: &crate::store::Reader,
-    rows: &OwnerReader<'_>,
-    recipient: &str,
-) -> Result<Route, Failure> {
+fn route(reader: &Reader, rows: &OwnerReader<'_>, recipient: &str) -> Result<Route, Failure> {
     if rows.kel(recipient)?.is_empty() {
         return Err(Failure::Invalid(format!(
             "attempt to send to unknown AID={recipient}: resolve its OOBI first"

@@ -386,3 +386,80 @@ fn true_messages_are_stored_listed_and_complete_challenges_in_either_order() {
     assert_eq!(held(&keria, &alice).len(), 25, "the default query limit");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+/// The body signify-ts posts to `POST /identifiers/{name}/exchanges`.
+fn outgoing(exn: &Exchange, signer: &Signer, recipients: &[&str]) -> Value {
+    json!({
+        "tpc": "challenge",
+        "exn": exn.value(),
+        "sigs": [signer.sign_indexed(exn.raw(), 0).qb64()],
+        "atc": "",
+        "rec": recipients,
+    })
+}
+
+#[test]
+fn exchanges_to_another_agency_are_checked_posted_and_their_failures_logged() {
+    let mut there = Start::new().start();
+    let mut here = Start::new().start();
+    let alice = Controller::boot(&there);
+    alice.approve(&there);
+    let (mine, alice_oobi) = identifier(&there, &alice, "alice");
+    let bob = Controller::boot(&here);
+    bob.approve(&here);
+    let (theirs, _) = identifier(&here, &bob, "bob");
+    let (carol, _) = identifier(&here, &bob, "carol");
+    let send = |body: &Value| bob.send(&here, "POST", "/identifiers/bob/exchanges", Some(body));
+    let exn = theirs.exn(mine.prefix(), "/challenge/response", &words(&["a"]), DT);
+
+    // Refused before anything is stored or sent.
+    refused(
+        &send(&outgoing(&exn, &theirs.signer, &[mine.prefix()])),
+        400,
+        "attempt to send to unknown AID",
+    );
+    assert_eq!(resolve(&here, &bob, &alice_oobi)["done"], true);
+    refused(
+        &send(&outgoing(&exn, &carol.signer, &[mine.prefix()])),
+        400,
+        "0 of 1 signatures verify",
+    );
+    let from_carol = carol.exn(mine.prefix(), "/challenge/response", &words(&["a"]), DT);
+    refused(
+        &send(&outgoing(&from_carol, &carol.signer, &[mine.prefix()])),
+        400,
+        "not from bob",
+    );
+    let mut with_atc = outgoing(&exn, &theirs.signer, &[mine.prefix()]);
+    with_atc["atc"] = "-LAZ".into();
+    refused(&send(&with_atc), 400, "atc must be empty");
+    let listed = bob.send(&here, "POST", "/exchanges/query", None);
+    assert_eq!(listed.json(), json!([]));
+
+    // Alice's agent does not know Bob: it refuses the post, and Bob's agency logs why.
+    let answer = send(&outgoing(&exn, &theirs.signer, &[mine.prefix()]));
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(answer.json(), *exn.value());
+    let line = here
+        .wait_for_log(&format!("exn {} not delivered", exn.said()))
+        .unwrap();
+    assert!(line.contains("HTTP status 400"), "{line}");
+    assert!(line.contains("does not hold"), "{line}");
+    let held = alice.send(&there, "POST", "/exchanges/query", None);
+    assert_eq!(held.json(), json!([]));
+    // Bob's agent keeps what Bob sent.
+    let kept = bob.send(&here, "GET", &format!("/exchanges/{}", exn.said()), None);
+    assert_eq!(kept.json()["exn"], *exn.value());
+
+    // Alice's agency is gone: the post is tried again, then given up, off the loop.
+    assert_eq!(there.stop_with(Signal::TERM).code(), Some(0));
+    let second = theirs.exn(mine.prefix(), "/challenge/response", &words(&["b"]), DT);
+    let answer = send(&outgoing(&second, &theirs.signer, &[mine.prefix()]));
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let line = here
+        .wait_for_log(&format!("exn {} not delivered", second.said()))
+        .unwrap();
+    assert!(line.contains("(after 3 attempts)"), "{line}");
+    assert_eq!(here.get(here.ports().boot, "/health").status, 200);
+    assert_eq!(here.stop_with(Signal::TERM).code(), Some(0));
+}
