@@ -1,6 +1,8 @@
-//! Outbound HTTP GETs (OOBI URLs) on a small pool of worker threads, so the run loop never blocks.
+//! Outbound HTTP GETs (OOBI URLs) and POSTs (KERI messages to other agents) on a small pool of
+//! worker threads, so the run loop never blocks.
 //!
-//! The service owns the `Fetcher`: `submit` queues a GET (bounded; a full queue is `Busy`), a
+//! The service owns the `Fetcher`: `submit` queues a GET and `submit_post` a POST (bounded; a
+//! full queue is `Busy`; a POST that cannot connect is tried again, `POST_ATTEMPTS` in all), a
 //! worker fetches it with timeouts, a redirect limit and a body size limit, puts the result on
 //! a channel and wakes the poll on the fetcher's token; the loop then calls `drain`. The
 //! service closes it after the servers and before the agency: `close` drops the queued fetches,
@@ -35,6 +37,12 @@ pub const DEFAULT_DEADLINE_SECONDS: u64 = 10;
 const REDIRECTS: u32 = 3;
 /// Largest response body accepted, in bytes (4 MiB).
 const MAX_BODY: u64 = 4 * 1024 * 1024;
+/// Attempts of a POST whose connection fails (each within the deadline), before it fails.
+const POST_ATTEMPTS: u32 = 3;
+/// Pause before the second attempt of a POST; doubled before each later one.
+const POST_RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// Characters of a refused POST's answer kept in its failure reason.
+const REASON_LENGTH: usize = 300;
 
 /// The bounds of every fetch and of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +109,13 @@ pub struct Fetched {
     pub url: Url,
     /// The body, or why there is none (a timeout, a status, a size, a refused connection).
     pub outcome: Result<FetchedBody, String>,
+}
+
+/// The body and headers of a POST.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Post {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 /// A 2xx response.
@@ -171,7 +186,27 @@ impl Fetcher {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::UnsupportedScheme(url.scheme().to_owned()));
         }
-        let job = Job { id, url };
+        let job = Job {
+            id,
+            url,
+            post: None,
+        };
+        self.jobs.0.push(job.clone())?;
+        self.pending.push(job);
+        Ok(())
+    }
+
+    /// Queues a POST of `post` to `url`; its result (the answer's body) comes back from `drain`
+    /// under `id`.
+    pub fn submit_post(&mut self, id: u64, url: Url, post: Post) -> Result<(), FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::UnsupportedScheme(url.scheme().to_owned()));
+        }
+        let job = Job {
+            id,
+            url,
+            post: Some(Arc::new(post)),
+        };
         self.jobs.0.push(job.clone())?;
         self.pending.push(job);
         Ok(())
@@ -257,11 +292,12 @@ impl Fetcher {
     }
 }
 
-/// One GET to do.
+/// One GET (or POST) to do.
 #[derive(Debug, Clone)]
 struct Job {
     id: u64,
     url: Url,
+    post: Option<Arc<Post>>,
 }
 
 /// The queue the workers take jobs from; `close` empties it and makes idle workers exit.
@@ -346,13 +382,15 @@ struct Worker {
 
 impl Worker {
     fn run(self) {
-        while let Some(Job { id, url }) = self.jobs.take() {
-            let outcome =
-                panic::catch_unwind(AssertUnwindSafe(|| fetch(&self.agent, &url, self.max_body)))
-                    .unwrap_or_else(|panic| {
-                        log::error!("the fetch of {url} panicked: {}", message(&*panic));
-                        Err(format!("the fetch panicked: {}", message(&*panic)))
-                    });
+        while let Some(Job { id, url, post }) = self.jobs.take() {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &post {
+                None => fetch(&self.agent, &url, self.max_body),
+                Some(post) => send(&self.agent, &url, post, self.max_body),
+            }))
+            .unwrap_or_else(|panic| {
+                log::error!("the fetch of {url} panicked: {}", message(&*panic));
+                Err(format!("the fetch panicked: {}", message(&*panic)))
+            });
             if self.results.send(Fetched { id, url, outcome }).is_err() {
                 return;
             }
@@ -383,6 +421,46 @@ fn fetch(agent: &ureq::Agent, url: &Url, max_body: u64) -> Result<FetchedBody, S
         Err(ureq::Error::Status(status, _)) => return Err(format!("HTTP status {status}")),
         Err(ureq::Error::Transport(transport)) => return Err(transport_reason(&transport)),
     };
+    read_body(response, max_body)
+}
+
+/// POSTs `post` to `url`, trying again when the connection fails: a 2xx status, or why not
+/// (a refusal's status and reason).
+fn send(agent: &ureq::Agent, url: &Url, post: &Post, max_body: u64) -> Result<FetchedBody, String> {
+    let mut pause = POST_RETRY_PAUSE;
+    for attempt in 1..=POST_ATTEMPTS {
+        let mut request = agent.request_url("POST", url);
+        for (name, value) in &post.headers {
+            request = request.set(name, value);
+        }
+        match request.send_bytes(&post.body) {
+            Ok(response) => return read_body(response, max_body),
+            Err(ureq::Error::Status(status, response)) => {
+                let reason: String = response
+                    .into_string()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(REASON_LENGTH)
+                    .collect();
+                return Err(format!("HTTP status {status}: {reason}"));
+            }
+            Err(ureq::Error::Transport(transport)) if attempt == POST_ATTEMPTS => {
+                return Err(format!(
+                    "{} (after {attempt} attempts)",
+                    transport_reason(&transport)
+                ));
+            }
+            Err(ureq::Error::Transport(_)) => {
+                thread::sleep(pause);
+                pause *= 2;
+            }
+        }
+    }
+    Err("no attempt was made".to_owned())
+}
+
+/// A 2xx answer's body, at most `max_body` bytes.
+fn read_body(response: ureq::Response, max_body: u64) -> Result<FetchedBody, String> {
     let status = response.status();
     if !(200..300).contains(&status) {
         return Err(format!("HTTP status {status}"));
@@ -479,7 +557,7 @@ mod tests {
     use mio::{Events, Poll, Token};
     use url::Url;
 
-    use super::{FetchError, FetchLimits, Fetched, FetchedBody, Fetcher};
+    use super::{FetchError, FetchLimits, Fetched, FetchedBody, Fetcher, Post, POST_ATTEMPTS};
 
     const TOKEN: Token = Token(9);
     /// How long a test waits for something that should happen at once, before failing.
@@ -644,6 +722,60 @@ mod tests {
         let reason = failure(FetchLimits::default(), &url);
         assert!(
             reason.starts_with("connection failed: Connect error: Connection refused"),
+            "{reason}"
+        );
+    }
+
+    /// Posts `post` to `url` and waits for the outcome.
+    fn post_one(url: &Url, post: Post) -> Result<FetchedBody, String> {
+        let (mut poll, mut fetcher) = open(FetchLimits::default());
+        fetcher.submit_post(3, url.clone(), post).unwrap();
+        let result = wait_for(&mut poll, &mut fetcher, 1).pop().unwrap();
+        assert_eq!(close_by(fetcher, Instant::now() + PATIENCE).0, Ok(()));
+        result.outcome
+    }
+
+    #[test]
+    fn a_post_carries_its_headers_and_body_and_a_refused_one_is_tried_again() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let (sender, received) = mpsc::channel();
+        thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0_u8; 1024];
+            while !request.ends_with(b"{\"t\":\"exn\"}") {
+                let read = stream.read(&mut buffer).unwrap();
+                assert!(read > 0, "the request ended early");
+                request.extend_from_slice(&buffer[..read]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            sender.send(String::from_utf8(request).unwrap()).unwrap();
+        });
+        let post = Post {
+            headers: vec![("CESR-DESTINATION".into(), "EAlice".into())],
+            body: br#"{"t":"exn"}"#.to_vec(),
+        };
+        assert_eq!(post_one(&url, post).unwrap().body, b"");
+        let request = received.recv_timeout(PATIENCE).unwrap();
+        assert!(request.starts_with("POST / HTTP/1.1\r\n"), "{request}");
+        assert!(
+            request.contains("CESR-DESTINATION: EAlice\r\n"),
+            "{request}"
+        );
+
+        let refusing = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/", refusing.local_addr().unwrap())).unwrap();
+        drop(refusing);
+        let post = Post {
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let reason = post_one(&url, post).unwrap_err();
+        assert!(
+            reason.ends_with(&format!("(after {POST_ATTEMPTS} attempts)")),
             "{reason}"
         );
     }

@@ -11,11 +11,11 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Map, Value};
 
 use crate::agent::Agent;
-use crate::kels;
 use crate::keri::kel::Kel;
 use crate::keri::oobi::{self, Resolution};
 use crate::roles;
 use crate::store::{OwnerReader, OwnerWriter, StoredEvent, CONTACTS};
+use crate::{challenges, kels};
 
 /// The stream for `aid`, managed by `agent`'s controller; with `eid`, only when `aid` has
 /// authorized `eid` as its agent. None when there is nothing to serve.
@@ -182,7 +182,10 @@ fn contact(rows: &OwnerReader<'_>, id: &str, record: &str) -> Result<Value> {
     }
     contact.insert("oobi".into(), stored["oobi"].clone());
     contact.insert("ends".into(), Value::Object(ends));
-    contact.insert("challenges".into(), json!([]));
+    contact.insert(
+        "challenges".into(),
+        Value::Array(challenges::for_contact(rows, id)?),
+    );
     contact.insert("wellKnowns".into(), json!([]));
     Ok(Value::Object(contact))
 }

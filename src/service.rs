@@ -180,6 +180,12 @@ impl Service {
                     .fetch_refused(&mut self.agency, id, &err.to_string());
             }
         }
+        for (id, url, post) in self.api.take_posts() {
+            if let Err(err) = self.fetcher.submit_post(id, url, post) {
+                self.api
+                    .fetch_refused(&mut self.agency, id, &err.to_string());
+            }
+        }
         // Group commit: every write staged in this wake-up becomes durable in one commit,
         // then the answers that waited for it go out.
         self.api.commit(&mut self.agency);

@@ -56,8 +56,15 @@ pub const REGISTRIES: Records = TableDefinition::new("registries");
 /// (owner, "{regk}.{sn, 32 hex digits}") → the TEL event, its anchor and first-seen time (JSON).
 pub const TELS: Records = TableDefinition::new("tels");
 
+/// (owner, exn SAID) → an exchange message sent or received, with its signatures (JSON).
+pub const EXCHANGES: Records = TableDefinition::new("exchanges");
+/// (owner, "source.SAID") → a challenge response received from `source` (JSON).
+pub const CHALLENGES: Records = TableDefinition::new("challenges");
+/// (owner, note id) → a notification for the controller (JSON).
+pub const NOTIFICATIONS: Records = TableDefinition::new("notifications");
+
 /// Every table of records; a new kind of record is added here.
-const RECORDS: [Records; 8] = [
+const RECORDS: [Records; 11] = [
     IDENTIFIERS,
     PREFIXES,
     OPERATIONS,
@@ -66,6 +73,9 @@ const RECORDS: [Records; 8] = [
     CONTACTS,
     REGISTRIES,
     TELS,
+    EXCHANGES,
+    CHALLENGES,
+    NOTIFICATIONS,
 ];
 /// How many other tables there are (with META): those `prepare` opens by name.
 const TABLES: usize = 9;

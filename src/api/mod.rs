@@ -5,9 +5,13 @@
 mod admin;
 mod auth;
 mod boot;
+mod challenges;
+mod exchanges;
 mod health;
 mod identifiers;
+mod ingress;
 mod keystate;
+mod notifications;
 mod oobis;
 mod registries;
 mod routes;
@@ -16,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use crate::agency::Agency;
 use crate::config::{BootCredentials, StartConfig, Urls};
-use crate::fetcher::Fetched;
+use crate::fetcher::{Fetched, Post};
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
+use exchanges::Outbox;
 use oobis::Resolutions;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
@@ -40,6 +45,8 @@ pub struct Api {
     urls: Urls,
     /// OOBIs being resolved.
     resolutions: Resolutions,
+    /// Exchange messages being posted to other agencies.
+    outbox: Outbox,
     /// Answers waiting for the open batch to commit.
     deferred: Vec<(Ticket, Response)>,
     /// Answers whose batch has committed (or failed), not yet sent.
@@ -58,6 +65,7 @@ impl Api {
             signature_window: config.signature_window,
             urls,
             resolutions: Resolutions::default(),
+            outbox: Outbox::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
         }
@@ -112,14 +120,27 @@ impl Api {
         self.resolutions.take_fetches()
     }
 
+    /// The posts of exchange messages to other agencies, to start now.
+    pub fn take_posts(&mut self) -> Vec<(u64, url::Url, Post)> {
+        self.outbox.take_posts()
+    }
+
     /// A fetch that could not start: its operation fails with `reason`.
     pub fn fetch_refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
-        self.resolutions.refused(agency, id, reason);
+        if Outbox::owns(id) {
+            self.outbox.finished(id, Err(reason.to_owned()));
+        } else {
+            self.resolutions.refused(agency, id, reason);
+        }
     }
 
     /// A fetch came back through the poll.
     pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
-        self.resolutions.fetched(agency, fetched);
+        if Outbox::owns(fetched.id) {
+            self.outbox.fetched(fetched);
+        } else {
+            self.resolutions.fetched(agency, fetched);
+        }
     }
 
     /// Whether answers wait for a commit.
@@ -174,7 +195,7 @@ impl Api {
                 _ => method_not_allowed("GET, PUT, OPTIONS"),
             };
         }
-        let (urls, resolutions) = (&self.urls, &mut self.resolutions);
+        let (urls, resolutions, outbox) = (&self.urls, &mut self.resolutions, &mut self.outbox);
         admin::signed(
             agency,
             request,
@@ -186,12 +207,14 @@ impl Api {
                     request,
                     urls,
                     resolutions,
+                    outbox,
                 })
             },
         )
     }
 
-    /// KERI ingress and OOBIs: `GET /oobi/{aid}` and `GET /oobi/{aid}/agent/{eid}`.
+    /// KERI ingress (`POST /`, `PUT /`) and OOBIs: `GET /oobi/{aid}` and
+    /// `GET /oobi/{aid}/agent/{eid}`.
     fn http_port(&self, agency: &mut Agency, request: &Request) -> Response {
         let segments: Vec<&str> = request.path.split('/').skip(1).collect();
         match (segments.as_slice(), request.method.as_str()) {
@@ -200,6 +223,8 @@ impl Api {
                 oobis::serve(agency, aid, Some(eid), &self.urls.curls)
             }
             (["oobi", ..], _) => method_not_allowed("GET, OPTIONS"),
+            ([""], "POST" | "PUT") => ingress::receive(agency, request),
+            ([""], _) => method_not_allowed("POST, PUT, OPTIONS"),
             _ => not_found(request),
         }
     }

@@ -1,8 +1,11 @@
 //! The signed admin routes: which resource a path names, the methods it allows, and the
 //! handler that answers each.
 
+use super::exchanges::{self, Outbox};
 use super::oobis::{self, Resolutions};
-use super::{identifiers, keystate, method_not_allowed, not_found, registries};
+use super::{
+    challenges, identifiers, keystate, method_not_allowed, not_found, notifications, registries,
+};
 use crate::agency::Agency;
 use crate::config::Urls;
 use crate::server::http::{Request, Response};
@@ -22,6 +25,7 @@ pub(super) struct Signed<'a> {
     pub request: &'a Request,
     pub urls: &'a Urls,
     pub resolutions: &'a mut Resolutions,
+    pub outbox: &'a mut Outbox,
 }
 
 /// Routes a verified Signify request: 404 for an unknown path, 405 with `Allow` for a known
@@ -51,6 +55,7 @@ fn identifier(signed: Signed<'_>, name: &str, rest: &[&str]) -> Option<Route> {
         controller,
         request,
         urls,
+        outbox,
         ..
     } = signed;
     let method = request.method.as_str();
@@ -92,6 +97,10 @@ fn identifier(signed: Signed<'_>, name: &str, rest: &[&str]) -> Option<Route> {
                 _ => None,
             },
         ),
+        ["exchanges"] => (
+            &[POST],
+            (method == POST).then(|| exchanges::send(agency, controller, name, request, outbox)),
+        ),
         _ => return None,
     };
     Some(route)
@@ -105,6 +114,7 @@ fn agent(signed: Signed<'_>, segments: &[&str]) -> Option<Route> {
         request,
         urls,
         resolutions,
+        ..
     } = signed;
     let method = request.method.as_str();
     let route: Route = match segments {
@@ -160,6 +170,52 @@ fn agent(signed: Signed<'_>, segments: &[&str]) -> Option<Route> {
         ["config"] => (&[GET], (method == GET).then(|| keystate::config(urls))),
         ["schema"] => (&[GET], (method == GET).then(registries::schemas)),
         ["escrows", "rpy"] => (&[GET], (method == GET).then(keystate::reply_escrows)),
+        _ => return messages(agency, controller, request, segments),
+    };
+    Some(route)
+}
+
+/// Messages between agents: exchanges, challenges, notifications.
+fn messages(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    segments: &[&str],
+) -> Option<Route> {
+    let method = request.method.as_str();
+    let route: Route = match segments {
+        ["exchanges", "query"] => (
+            &[POST],
+            (method == POST).then(|| exchanges::query(agency, controller, request)),
+        ),
+        ["exchanges", said] => (
+            &[GET],
+            (method == GET).then(|| exchanges::get(agency, controller, said)),
+        ),
+        ["challenges"] => (
+            &[GET],
+            (method == GET).then(|| challenges::generate(request)),
+        ),
+        ["challenges_verify", source] => (
+            &[POST, PUT],
+            match method {
+                POST => Some(challenges::verify(agency, controller, source, request)),
+                PUT => Some(challenges::responded(agency, controller, source, request)),
+                _ => None,
+            },
+        ),
+        ["notifications"] => (
+            &[GET],
+            (method == GET).then(|| notifications::list(agency, controller, request)),
+        ),
+        ["notifications", id] => (
+            &[PUT, DELETE],
+            match method {
+                PUT => Some(notifications::mark(agency, controller, id)),
+                DELETE => Some(notifications::delete(agency, controller, id)),
+                _ => None,
+            },
+        ),
         _ => return None,
     };
     Some(route)

@@ -4,15 +4,17 @@
 //! `event` builds, serializes and verifies KERI v1 JSON key events, with `threshold` for their
 //! numeric and weighted thresholds; `kel` validates each event against the key state it
 //! follows; `state` writes a key state as the record Signify reads; `reply` verifies and builds
-//! `rpy` messages; `stream` parses and writes CESR streams of messages and attachments; `oobi`
-//! writes an agent's OOBI stream and verifies a fetched one; `passcode` derives a Signify
-//! controller's keys from its passcode; `httpsig` signs and verifies Signify's HTTP request and
-//! response signatures. Nothing here does I/O beyond reading the system random source.
+//! `rpy` messages, `exchange` peer-to-peer `exn` messages; `stream` parses and writes CESR
+//! streams of messages and attachments; `oobi` writes an agent's OOBI stream and verifies a
+//! fetched one; `passcode` derives a Signify controller's keys from its passcode; `httpsig`
+//! signs and verifies Signify's HTTP request and response signatures. Nothing here does I/O
+//! beyond reading the system random source.
 //!
 //! `tel` verifies the inception (`vcp`) of a credential registry's transaction event log.
 
 pub mod cesr;
 pub mod event;
+pub mod exchange;
 pub mod httpsig;
 pub mod kel;
 pub mod oobi;

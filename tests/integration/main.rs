@@ -4,9 +4,11 @@
 
 mod agency;
 mod boot_command;
+mod challenges;
 mod cli_hardening;
 mod close_order;
 mod connect;
+mod exchanges;
 mod generated;
 mod hardening;
 mod harness;

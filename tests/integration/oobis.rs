@@ -47,7 +47,7 @@ fn http(status: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// Resolves `url` for `controller` and waits for the operation to finish; the operation.
-fn resolve(keria: &Keria, controller: &Controller, url: &str) -> Value {
+pub fn resolve(keria: &Keria, controller: &Controller, url: &str) -> Value {
     let started = controller.send(
         keria,
         "POST",

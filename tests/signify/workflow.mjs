@@ -12,6 +12,11 @@
 //       the one it depends on); the registries listed, the schemas, the reply escrows
 //   node workflow.mjs registries --a ADMIN,BOOT --passcode-a P --name NAME
 //       reconnect (no boot): NAME's registries and key state
+//   node workflow.mjs challenge --a ADMIN,BOOT --b ADMIN,BOOT --passcode-a P --passcode-b Q
+//       two controllers resolve each other's OOBIs; Alice challenges Bob, Bob responds, Alice
+//       verifies and accepts; Bob sends Alice an IPEX-routed exn, which she is notified of
+//   node workflow.mjs challenged --a ADMIN,BOOT --passcode-a P --delete yes|no
+//       reconnect Alice (no boot): her contacts' challenges and her notifications (deleted)
 
 import { ready, SignifyClient, Tier, Algos } from 'signify-ts';
 
@@ -160,10 +165,84 @@ async function registries(opts) {
     };
 }
 
+/** Polls `read` until `done(value)`, for at most 20 s; the last value. */
+async function until(read, done) {
+    const deadline = Date.now() + 20000;
+    for (;;) {
+        const value = await read();
+        if (done(value) || Date.now() > deadline) return value;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+}
+
+async function challenge(opts) {
+    const seen = {};
+    const alice = await connect(opts.a, opts['passcode-a'], true);
+    const bob = await connect(opts.b, opts['passcode-b'], true);
+    const aliceAid = await create(alice, 'alice');
+    const bobAid = await create(bob, 'bob');
+    seen.alice = aliceAid.i;
+    seen.bob = bobAid.i;
+    for (const [client, name] of [[alice, 'alice'], [bob, 'bob']]) {
+        const result = await client.identifiers().addEndRole(name, 'agent', client.agent.pre);
+        await waitOp(client, await result.op());
+    }
+    const aliceOobi = (await alice.oobis().get('alice', 'agent')).oobis[0];
+    const bobOobi = (await bob.oobis().get('bob', 'agent')).oobis[0];
+    await waitOp(alice, await alice.oobis().resolve(bobOobi, 'bob'));
+    await waitOp(bob, await bob.oobis().resolve(aliceOobi, 'alice'));
+
+    seen.words256 = (await alice.challenges().generate(256)).words;
+    const words = (await alice.challenges().generate(128)).words;
+    seen.words = words;
+    const posted = Date.now();
+    seen.sent = await bob.challenges().respond('bob', aliceAid.i, words);
+    seen.respondMs = Date.now() - posted;
+    const verifying = await alice.challenges().verify(bobAid.i, words);
+    seen.verifying = verifying;
+    const verified = await waitOp(alice, verifying);
+    seen.deliveredMs = Date.now() - posted;
+    seen.verified = verified;
+    const said = verified.response.exn.d;
+    seen.responded = (await alice.challenges().responded(bobAid.i, said)).status;
+    seen.exchange = await alice.exchanges().get(said);
+    seen.sentAtBob = await bob.exchanges().get(said);
+    seen.contacts = await alice.contacts().list();
+
+    const bobHab = await bob.identifiers().get('bob');
+    seen.grant = await bob
+        .exchanges()
+        .send('bob', 'credential', bobHab, '/ipex/grant', { m: 'hello' }, {}, [aliceAid.i]);
+    const notes = await until(
+        () => alice.notifications().list(),
+        (listed) => listed.total > 0
+    );
+    seen.notes = notes;
+    if (notes.notes.length > 0) {
+        seen.marked = await alice.notifications().mark(notes.notes[0].i);
+    }
+    seen.notesAfterMark = await alice.notifications().list();
+    return seen;
+}
+
+async function challenged(opts) {
+    const seen = {};
+    const alice = await connect(opts.a, opts['passcode-a'], false);
+    seen.contacts = await alice.contacts().list();
+    seen.notes = await alice.notifications().list();
+    if (opts.delete === 'yes') {
+        for (const note of seen.notes.notes) {
+            await alice.notifications().delete(note.i);
+        }
+        seen.notesAfterDelete = await alice.notifications().list();
+    }
+    return seen;
+}
+
 async function main() {
     const opts = parse(process.argv.slice(2));
     await ready();
-    const run = { story, again, registry, registries }[opts.command];
+    const run = { story, again, registry, registries, challenge, challenged }[opts.command];
     if (!run) throw new Error(`unknown command ${opts.command}`);
     emit({ ok: true, ...(await run(opts)) }, 0);
 }
