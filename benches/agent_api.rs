@@ -3,7 +3,9 @@
 //!
 //! `POST /identifiers` and `POST /identifiers/{name}/events` latency, signed
 //! `GET /identifiers/{name}` with 100 identifiers, and an OOBI resolution between two agents
-//! of one agency (from `POST /oobis` to its operation done).
+//! of one agency (from `POST /oobis` to its operation done); an `exn` sent between two agents
+//! of one agency (delivered and verified when its answer comes), and the http port's intake
+//! of verified `exn` messages.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -17,12 +19,14 @@ use std::time::{Duration, Instant};
 
 use keria::keri::cesr::{Diger, Signer};
 use keria::keri::event::{self, Event, Seal};
+use keria::keri::exchange::{exchange, Exchange};
 use keria::keri::httpsig;
 use keria::keri::passcode::{inception_from_keys, Tier};
 use keria::keri::reply;
+use keria::keri::stream::{self, Attachments, SignatureGroup};
 use serde_json::{json, Value};
 
-use common::{ms, percentile, request, Agency};
+use common::{ms, percentile, request, request_bytes, Agency};
 
 /// Identifiers created, and interactions made, per figure.
 const COUNT: usize = 100;
@@ -36,6 +40,9 @@ fn main() {
     }
     if wants("oobi") {
         oobi_resolution(21);
+    }
+    if wants("exchanges") {
+        exchanges(200, 6400);
     }
 }
 
@@ -115,6 +122,60 @@ impl Client {
         let sent = Instant::now();
         let (status, body) = request(&mut self.stream, raw);
         (status, body, sent.elapsed())
+    }
+}
+
+impl Client {
+    /// Creates identifier `name` with this agent as its end role; (inception, key, OOBI URL).
+    fn identifier(&mut self, agency: &Agency, name: &str) -> (Event, Signer, String) {
+        let (icp, key) = inception();
+        let raw = self.prepare("POST", "/identifiers", Some(&create_body(name, &icp, &key)));
+        assert_eq!(self.send(&raw).0, 202);
+        let role = reply::end_role_add(
+            icp.prefix(),
+            "agent",
+            &self.agent,
+            "2026-11-24T21:59:12.366000+00:00",
+        );
+        let body = json!({"rpy": role.value(), "sigs": [key.sign_indexed(role.raw(), 0).qb64()]});
+        let raw = self.prepare(
+            "POST",
+            &format!("/identifiers/{name}/endroles"),
+            Some(&body),
+        );
+        assert_eq!(self.send(&raw).0, 202);
+        let url = format!(
+            "http://127.0.0.1:{}/oobi/{}/agent/{}",
+            agency.http,
+            icp.prefix(),
+            self.agent
+        );
+        (icp, key, url)
+    }
+
+    /// Resolves `url` and waits for its operation, polling as fast as the connection answers.
+    fn resolve(&mut self, url: &str) {
+        let start = self.prepare(
+            "POST",
+            "/oobis",
+            Some(&json!({"url": url, "oobialias": "them"})),
+        );
+        let (status, answer, _) = self.send(&start);
+        assert_eq!(status, 202, "{answer}");
+        let name = serde_json::from_str::<Value>(&answer).unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let poll = self.prepare("GET", &format!("/operations/{name}"), None);
+        loop {
+            let (status, answer, _) = self.send(&poll);
+            assert_eq!(status, 200, "{answer}");
+            let operation: Value = serde_json::from_str(&answer).unwrap();
+            if operation["done"] == true {
+                assert!(operation.get("error").is_none(), "{operation}");
+                return;
+            }
+        }
     }
 }
 
@@ -223,59 +284,120 @@ fn oobi_resolution(runs: usize) {
     agency.wait_healthy();
     let mut alice = Client::boot(&agency);
     let mut bob = Client::boot(&agency);
-    let (icp, key) = inception();
-    let raw = alice.prepare(
-        "POST",
-        "/identifiers",
-        Some(&create_body("alice", &icp, &key)),
-    );
-    assert_eq!(alice.send(&raw).0, 202);
-    let role = reply::end_role_add(
-        icp.prefix(),
-        "agent",
-        &alice.agent,
-        "2026-11-24T21:59:12.366000+00:00",
-    );
-    let body = json!({"rpy": role.value(), "sigs": [key.sign_indexed(role.raw(), 0).qb64()]});
-    let raw = alice.prepare("POST", "/identifiers/alice/endroles", Some(&body));
-    assert_eq!(alice.send(&raw).0, 202);
-    let url = format!(
-        "http://127.0.0.1:{}/oobi/{}/agent/{}",
-        agency.http,
-        icp.prefix(),
-        alice.agent
-    );
-    let mut latencies = Vec::new();
-    for _ in 0..runs {
-        let start = bob.prepare(
-            "POST",
-            "/oobis",
-            Some(&json!({"url": url, "oobialias": "alice"})),
-        );
-        let started = Instant::now();
-        let (status, answer, _) = bob.send(&start);
-        assert_eq!(status, 202, "{answer}");
-        let name = serde_json::from_str::<Value>(&answer).unwrap()["name"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let poll = bob.prepare("GET", &format!("/operations/{name}"), None);
-        loop {
-            let (status, answer, _) = bob.send(&poll);
-            assert_eq!(status, 200, "{answer}");
-            let operation: Value = serde_json::from_str(&answer).unwrap();
-            if operation["done"] == true {
-                assert!(operation.get("error").is_none(), "{operation}");
-                break;
-            }
-        }
-        latencies.push(started.elapsed());
-    }
+    let (_, _, url) = alice.identifier(&agency, "alice");
+    let mut latencies: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            bob.resolve(&url);
+            started.elapsed()
+        })
+        .collect();
     print(
         &format!(
             "OOBI resolution between two agents of one agency ({runs} runs, POST /oobis → done)"
         ),
         &mut latencies,
     );
+    agency.stop();
+}
+
+/// The `-F` attachment of `exn` signed by `key` under its identifier's inception `icp`.
+fn signed_by(exn: &Exchange, icp: &Event, key: &Signer) -> Attachments {
+    Attachments {
+        signature_groups: vec![SignatureGroup {
+            prefix: icp.prefix().to_owned(),
+            sn: 0,
+            said: icp.said().to_owned(),
+            sigs: vec![key.sign_indexed(exn.raw(), 0)],
+        }],
+        ..Attachments::default()
+    }
+}
+
+/// Alice sends `sends` exn to Bob through her agent (both agents of one agency: the answer
+/// comes once it is verified and delivered); then `intake` messages from Bob to Alice are
+/// posted to the http port, 64 to a CESR stream.
+fn exchanges(sends: usize, intake: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let mut alice = Client::boot(&agency);
+    let mut bob = Client::boot(&agency);
+    let (alice_icp, alice_key, alice_url) = alice.identifier(&agency, "alice");
+    let (bob_icp, bob_key, bob_url) = bob.identifier(&agency, "bob");
+    alice.resolve(&bob_url);
+    bob.resolve(&alice_url);
+    let dt = "2026-11-24T21:59:18.298000+00:00";
+
+    let prepared: Vec<String> = (0..sends)
+        .map(|n| {
+            let payload = json!({"n": n});
+            let exn = exchange(
+                alice_icp.prefix(),
+                bob_icp.prefix(),
+                "/note",
+                payload.as_object().unwrap(),
+                dt,
+            );
+            let body = json!({
+                "tpc": "note",
+                "exn": exn.value(),
+                "sigs": [alice_key.sign_indexed(exn.raw(), 0).qb64()],
+                "atc": "",
+                "rec": [bob_icp.prefix()],
+            });
+            alice.prepare("POST", "/identifiers/alice/exchanges", Some(&body))
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = prepared
+        .iter()
+        .map(|raw| {
+            let (status, answer, latency) = alice.send(raw);
+            assert_eq!(status, 202, "{answer}");
+            latency
+        })
+        .collect();
+    print(
+        &format!("exn between two agents of one agency, sent to delivered and verified ({sends} sequential)"),
+        &mut latencies,
+    );
+
+    let streams: Vec<Vec<u8>> = (0..intake)
+        .map(|n| {
+            let payload = json!({"n": n});
+            let exn = exchange(
+                bob_icp.prefix(),
+                alice_icp.prefix(),
+                "/note",
+                payload.as_object().unwrap(),
+                dt,
+            );
+            let attachments = signed_by(&exn, &bob_icp, &bob_key);
+            (exn, attachments)
+        })
+        .collect::<Vec<_>>()
+        .chunks(64)
+        .map(|chunk| {
+            stream::write(
+                chunk
+                    .iter()
+                    .map(|(exn, attachments)| (exn.raw(), attachments)),
+            )
+        })
+        .collect();
+    let mut http = TcpStream::connect(("127.0.0.1", agency.http)).unwrap();
+    http.set_nodelay(true).unwrap();
+    let started = Instant::now();
+    for body in &streams {
+        let mut raw = format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/cesr\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        raw.extend_from_slice(body);
+        let (status, answer) = request_bytes(&mut http, &raw);
+        assert_eq!(status, 204, "{answer}");
+    }
+    let rate = intake as f64 / started.elapsed().as_secs_f64();
+    println!("http port intake: {rate:.0} verified exn messages/s ({intake} in CESR streams of 64, one client)");
     agency.stop();
 }

@@ -130,7 +130,12 @@ impl Agency {
 /// Sends one request on a keep-alive stream and reads the response: (status, body). The
 /// server answers one request at a time, so nothing after the response is read.
 pub fn request(stream: &mut TcpStream, raw: &str) -> (u16, String) {
-    stream.write_all(raw.as_bytes()).unwrap();
+    request_bytes(stream, raw.as_bytes())
+}
+
+/// `request` with a request that is not text.
+pub fn request_bytes(stream: &mut TcpStream, raw: &[u8]) -> (u16, String) {
+    stream.write_all(raw).unwrap();
     let mut received = Vec::with_capacity(4096);
     let mut chunk = [0_u8; 4096];
     loop {
