@@ -186,6 +186,7 @@ impl Service {
         for (ticket, response) in self.api.take_answered() {
             self.servers.complete(registry, ticket, &response);
         }
+        self.api.connections(self.servers.connection_count());
         Ok(())
     }
 

@@ -53,7 +53,14 @@ pub const LOCATIONS: Records = TableDefinition::new("locations");
 pub const CONTACTS: Records = TableDefinition::new("contacts");
 
 /// Every table of records; a new kind of record is added here.
-const RECORDS: [Records; 6] = [IDENTIFIERS, PREFIXES, OPERATIONS, END_ROLES, LOCATIONS, CONTACTS];
+const RECORDS: [Records; 6] = [
+    IDENTIFIERS,
+    PREFIXES,
+    OPERATIONS,
+    END_ROLES,
+    LOCATIONS,
+    CONTACTS,
+];
 /// How many other tables there are (with META): those `prepare` opens by name.
 const TABLES: usize = 9;
 
@@ -125,7 +132,10 @@ impl Store {
         let reader = self.read()?;
         if let Some(format) = reader.meta(FORMAT_KEY)? {
             if format != FORMAT {
-                bail!("unknown store format {:?}", String::from_utf8_lossy(&format));
+                bail!(
+                    "unknown store format {:?}",
+                    String::from_utf8_lossy(&format)
+                );
             }
         }
         let existing = reader.txn.list_tables()?.count();

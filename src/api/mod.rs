@@ -8,6 +8,7 @@ mod boot;
 mod health;
 mod identifiers;
 mod keystate;
+mod metrics;
 mod oobis;
 
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::agency::Agency;
 use crate::config::{BootCredentials, StartConfig, Urls};
 use crate::fetcher::Fetched;
+use crate::metrics::Metrics;
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
 use oobis::Resolutions;
@@ -39,9 +41,17 @@ pub struct Api {
     /// OOBIs being resolved.
     resolutions: Resolutions,
     /// Answers waiting for the open batch to commit.
-    deferred: Vec<(Ticket, Response)>,
+    deferred: Vec<(Ticket, Response, Pending)>,
     /// Answers whose batch has committed (or failed), not yet sent.
     answered: Vec<(Ticket, Response)>,
+    metrics: Metrics,
+}
+
+/// Where and when a deferred request came in, to count it once its answer is settled.
+struct Pending {
+    port: Port,
+    route: &'static str,
+    started: Instant,
 }
 
 impl Api {
@@ -58,6 +68,7 @@ impl Api {
             resolutions: Resolutions::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
+            metrics: Metrics::new(),
         }
     }
 
@@ -76,6 +87,7 @@ impl Api {
         ticket: Ticket,
     ) -> Reply {
         let started = Instant::now();
+        let route = metrics::route(port, &request.path);
         let writes = agency.writes();
         let mut response = match port {
             Port::Boot => self.boot_port(agency, request),
@@ -96,9 +108,16 @@ impl Api {
             );
         }
         if agency.writes() == writes {
+            self.metrics
+                .request(port, route, response.status, started.elapsed());
             return Reply::Now(response);
         }
-        self.deferred.push((ticket, response));
+        let pending = Pending {
+            port,
+            route,
+            started,
+        };
+        self.deferred.push((ticket, response, pending));
         if self.deferred.len() >= MAX_BATCH {
             self.commit(agency);
         }
@@ -129,21 +148,38 @@ impl Api {
     /// On a failed commit each of them becomes a 500: nothing of the batch was kept.
     pub fn commit(&mut self, agency: &mut Agency) {
         let deferred = std::mem::take(&mut self.deferred);
-        match agency.commit(Instant::now()) {
-            Ok(_) => self.answered.extend(deferred),
-            Err(err) => {
-                log::error!("{err:#}");
-                self.answered
-                    .extend(deferred.into_iter().map(|(ticket, _)| {
-                        let refused = Response::error(
-                            500,
-                            "500 Internal Server Error",
-                            "the store could not commit; nothing was kept, retry",
-                        );
-                        (ticket, refused)
-                    }));
-            }
+        let staged = agency.has_staged();
+        let began = Instant::now();
+        let committed = agency.commit(began);
+        if staged {
+            self.metrics.commit(began.elapsed(), deferred.len());
         }
+        if let Err(err) = &committed {
+            log::error!("{err:#}");
+        }
+        for (ticket, response, pending) in deferred {
+            let response = if committed.is_ok() {
+                response
+            } else {
+                Response::error(
+                    500,
+                    "500 Internal Server Error",
+                    "the store could not commit; nothing was kept, retry",
+                )
+            };
+            self.metrics.request(
+                pending.port,
+                pending.route,
+                response.status,
+                pending.started.elapsed(),
+            );
+            self.answered.push((ticket, response));
+        }
+    }
+
+    /// Reports the open connections (once per wake-up) for `/metrics`.
+    pub fn connections(&self, open: usize) {
+        self.metrics.connections(open);
     }
 
     /// The answers whose writes are durable (or failed), to be sent.
@@ -199,7 +235,8 @@ impl Api {
     fn boot_port(&self, agency: &mut Agency, request: &Request) -> Response {
         match (request.method.as_str(), request.path.as_str()) {
             ("GET", "/health") => health::health(self.stopping, self.started, agency.loaded()),
-            (_, "/health") => method_not_allowed("GET, OPTIONS"),
+            ("GET", "/metrics") => metrics::serve(&self.metrics, agency, self.stopping),
+            (_, "/health" | "/metrics") => method_not_allowed("GET, OPTIONS"),
             ("POST", "/boot") => {
                 if let Some(refusal) = self
                     .boot_credentials

@@ -12,6 +12,7 @@ mod harness;
 mod identifiers;
 mod import;
 mod launcher;
+mod metrics;
 mod oobis;
 mod signify;
 mod tls;
