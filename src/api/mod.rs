@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod backup;
 mod boot;
 mod health;
 mod identifiers;
@@ -19,6 +20,7 @@ use crate::fetcher::Fetched;
 use crate::metrics::Metrics;
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
+pub use backup::Backups;
 use oobis::Resolutions;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
@@ -45,6 +47,7 @@ pub struct Api {
     /// Answers whose batch has committed (or failed), not yet sent.
     answered: Vec<(Ticket, Response)>,
     metrics: Metrics,
+    backups: Backups,
 }
 
 /// Where and when a deferred request came in, to count it once its answer is settled.
@@ -56,7 +59,7 @@ struct Pending {
 
 impl Api {
     /// `urls` are the OOBI URLs agents advertise.
-    pub fn new(config: &StartConfig, urls: Urls) -> Self {
+    pub fn new(config: &StartConfig, urls: Urls, backups: Backups) -> Self {
         Self {
             started: Instant::now(),
             stopping: false,
@@ -69,6 +72,7 @@ impl Api {
             deferred: Vec::new(),
             answered: Vec::new(),
             metrics: Metrics::new(),
+            backups,
         }
     }
 
@@ -90,6 +94,22 @@ impl Api {
         let route = metrics::route(port, &request.path);
         let writes = agency.writes();
         let mut response = match port {
+            Port::Boot if request.path == backup::PATH && request.method == "POST" => {
+                match self.backup(agency, request) {
+                    Ok(job) => {
+                        let pending = Pending {
+                            port,
+                            route,
+                            started,
+                        };
+                        if let Some(refused) = self.backups.run(job, ticket, pending) {
+                            self.settle(refused);
+                        }
+                        return Reply::Later;
+                    }
+                    Err(response) => response,
+                }
+            }
             Port::Boot => self.boot_port(agency, request),
             Port::Admin => self.admin_port(agency, request),
             Port::Http => self.http_port(agency, request),
@@ -167,14 +187,44 @@ impl Api {
                     "the store could not commit; nothing was kept, retry",
                 )
             };
-            self.metrics.request(
-                pending.port,
-                pending.route,
-                response.status,
-                pending.started.elapsed(),
-            );
-            self.answered.push((ticket, response));
+            self.settle((ticket, pending, response));
         }
+    }
+
+    /// Sends the answer of a backup that has ended (the poll was woken for it).
+    pub fn backup_finished(&mut self) {
+        if let Some(finished) = self.backups.finished() {
+            self.settle(finished);
+        }
+    }
+
+    /// Cancels a backup still being written, and waits for its worker.
+    pub fn close(self) {
+        self.backups.close();
+    }
+
+    /// Counts a deferred request whose answer is settled, and queues that answer.
+    fn settle(&mut self, (ticket, pending, response): (Ticket, Pending, Response)) {
+        self.metrics.request(
+            pending.port,
+            pending.route,
+            response.status,
+            pending.started.elapsed(),
+        );
+        self.answered.push((ticket, response));
+    }
+
+    /// Checks `POST /backup` (boot credentials, when configured, are required) and takes its
+    /// snapshot.
+    fn backup(&self, agency: &Agency, request: &Request) -> Result<backup::Job, Response> {
+        if let Some(refusal) = self
+            .boot_credentials
+            .as_ref()
+            .and_then(|credentials| auth::check_basic(request, credentials))
+        {
+            return Err(refusal);
+        }
+        self.backups.prepare(agency, request)
     }
 
     /// Reports the open connections (once per wake-up) for `/metrics`.
@@ -247,7 +297,7 @@ impl Api {
                 }
                 boot::boot(agency, &request.body)
             }
-            (_, "/boot") => method_not_allowed("POST, OPTIONS"),
+            (_, "/boot" | backup::PATH) => method_not_allowed("POST, OPTIONS"),
             _ => not_found(request),
         }
     }

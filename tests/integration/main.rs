@@ -3,6 +3,7 @@
 #![allow(unreachable_pub)]
 
 mod agency;
+mod backup;
 mod boot_command;
 mod cli_hardening;
 mod connect;
