@@ -53,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--cafilepath', '--cafilepath', [CompletionResultType]::ParameterName, 'CA certificates (PEM); when given, clients must present a certificate it signed')
             [CompletionResult]::new('--loglevel', '--loglevel', [CompletionResultType]::ParameterName, 'Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off)')
             [CompletionResult]::new('--logfile', '--logfile', [CompletionResultType]::ParameterName, 'Append the log to this file instead of stderr; SIGHUP reopens it')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text, or as one JSON object per line (time, level, target, message)')
             [CompletionResult]::new('--experimental-boot-username', '--experimental-boot-username', [CompletionResultType]::ParameterName, 'Username required on POST /boot (HTTP Basic auth)')
             [CompletionResult]::new('--experimental-boot-password', '--experimental-boot-password', [CompletionResultType]::ParameterName, 'Password required on POST /boot (HTTP Basic auth)')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)')

@@ -49,6 +49,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --cafilepath 'CA certificates (PEM); when given, clients must present a certificate it signed'
             cand --loglevel 'Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off)'
             cand --logfile 'Append the log to this file instead of stderr; SIGHUP reopens it'
+            cand --log-format 'Log lines as text, or as one JSON object per line (time, level, target, message)'
             cand --experimental-boot-username 'Username required on POST /boot (HTTP Basic auth)'
             cand --experimental-boot-password 'Password required on POST /boot (HTTP Basic auth)'
             cand --data-dir 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)'

@@ -45,6 +45,8 @@ complete -c keria -n "__fish_keria_using_subcommand start" -l certpath -d 'TLS c
 complete -c keria -n "__fish_keria_using_subcommand start" -l cafilepath -d 'CA certificates (PEM); when given, clients must present a certificate it signed' -r -F
 complete -c keria -n "__fish_keria_using_subcommand start" -l loglevel -d 'Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l logfile -d 'Append the log to this file instead of stderr; SIGHUP reopens it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand start" -l log-format -d 'Log lines as text, or as one JSON object per line (time, level, target, message)' -r -f -a "text\t'`[time LEVEL target] message`'
+json\t'`{"time", "level", "target", "message"}`, one object per line'"
 complete -c keria -n "__fish_keria_using_subcommand start" -l experimental-boot-username -d 'Username required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l experimental-boot-password -d 'Password required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l data-dir -d 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)' -r -F

@@ -16,6 +16,7 @@ use url::Url;
 use crate::arg_values::{
     self, agency_url, plain_name, positive_count, positive_seconds, url_list, Seconds, UrlList,
 };
+use crate::logging::LogFormat;
 use crate::server::http::DEFAULT_LIMITS;
 
 const START_AFTER_HELP: &str = "\
@@ -41,6 +42,10 @@ Environment:
   KERIA_CURLS, KERIA_IURLS, KERIA_DURLS  ';'-separated URLs kept in each agent's configuration
   NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID  systemd's notify protocol
   RUST_LOG          overrides --loglevel with env_logger's filter syntax
+  KERIA_LOG_FORMAT  text or json: the same as --log-format
+  JOURNAL_STREAM    set by systemd: when it names keria's stderr, lines carry a syslog
+                    priority prefix (<3> error, <4> warning, <6> info, <7> debug) and no
+                    timestamp of keria's own
 
 Files:
   <data-dir>                              locked (flock) while the agency runs; must be 0700
@@ -101,9 +106,9 @@ Exit status:
 
 Environment:
   KERIA_ADMIN_PORT, KERIA_HTTP_PORT, KERIA_BOOT_PORT, KERIA_DATA_DIR, KERIA_PASSCODE,
-  KERIA_LOG_LEVEL, KERIA_EXPERIMENTAL_BOOT_USERNAME, KERIA_EXPERIMENTAL_BOOT_PASSWORD,
+  KERIA_LOG_LEVEL, KERIA_LOG_FORMAT, KERIA_EXPERIMENTAL_BOOT_USERNAME, KERIA_EXPERIMENTAL_BOOT_PASSWORD,
   KERI_AGENT_CORS, KERIA_RELEASER_TIMEOUT, KERIA_CURLS, KERIA_IURLS, KERIA_DURLS,
-  SIGNIFY_PASSCODE (boot), NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
+  SIGNIFY_PASSCODE (boot), JOURNAL_STREAM, NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
 
 Files:
   <data-dir>/keria.pid                  pid of the running agency (the data dir is its lock)
@@ -156,6 +161,8 @@ pub const DEFAULT_BOOT_PORT: u16 = 3903;
 pub const DEFAULT_NAME: &str = "keria";
 /// The log level when none is given.
 pub const DEFAULT_LOG_LEVEL: &str = "INFO";
+/// The log format when none is given.
+pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Text;
 /// The run loop's tick.
 pub const DEFAULT_TOCK: Seconds = Seconds::from_micros(31_250);
 /// How long the graceful stop may take.
@@ -272,6 +279,9 @@ pub struct StartArgs {
     /// Append the log to this file instead of stderr; SIGHUP reopens it.
     #[arg(long, value_name = "FILE")]
     pub logfile: Option<PathBuf>,
+    /// Log lines as text, or as one JSON object per line (time, level, target, message).
+    #[arg(long, env = "KERIA_LOG_FORMAT", value_enum, default_value_t = DEFAULT_LOG_FORMAT)]
+    pub log_format: LogFormat,
     /// Log every HTTP request (method, path, status, duration).
     #[arg(long)]
     pub logrequests: bool,

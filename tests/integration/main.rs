@@ -13,6 +13,7 @@ mod harness;
 mod identifiers;
 mod import;
 mod launcher;
+mod log_format;
 mod metrics;
 mod oobis;
 mod signify;
