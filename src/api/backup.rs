@@ -10,7 +10,7 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
@@ -42,7 +42,9 @@ struct Running {
     pending: Pending,
     target: PathBuf,
     cancel: Arc<AtomicBool>,
-    worker: JoinHandle<Result<Copied>>,
+    /// The copy's outcome, sent before the worker wakes the poll.
+    outcome: mpsc::Receiver<Result<Copied>>,
+    worker: JoinHandle<()>,
 }
 
 /// The backup worker: at most one thread, which wakes the poll when it ends. (A pipe rather
@@ -142,6 +144,7 @@ impl Backups {
         let cancel = Arc::new(AtomicBool::new(false));
         let (wake, flag) = (Arc::clone(&self.wake), Arc::clone(&cancel));
         let target = job.target.clone();
+        let (send, outcome) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("keria-backup".to_owned())
             .spawn(move || {
@@ -153,10 +156,11 @@ impl Backups {
                 } = job;
                 let copied = store_copy::backup(&reader, temp, &target, force, &flag);
                 drop(reader);
+                // The outcome goes first: the loop reads it as soon as the wake-up arrives.
+                let _ = send.send(copied);
                 if let Err(err) = (&*wake).write(&[1]) {
                     log::error!("waking the loop after the backup: {err}");
                 }
-                copied
             });
         match spawned {
             Ok(worker) => {
@@ -166,6 +170,7 @@ impl Backups {
                     pending,
                     target,
                     cancel,
+                    outcome,
                     worker,
                 });
                 None
@@ -182,18 +187,18 @@ impl Backups {
     pub(super) fn finished(&mut self) -> Option<(Ticket, Pending, Response)> {
         let mut drained = [0_u8; 16];
         while matches!(self.woken.read(&mut drained), Ok(n) if n > 0) {}
-        if !self
-            .running
-            .as_ref()
-            .is_some_and(|running| running.worker.is_finished())
-        {
-            return None;
-        }
+        let outcome = match self.running.as_ref()?.outcome.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(mpsc::TryRecvError::Empty) => return None,
+            Err(mpsc::TryRecvError::Disconnected) => None,
+        };
         let running = self.running.take()?;
+        // The worker has sent its outcome (or died): it ends at once.
+        let _ = running.worker.join();
         let took = running.pending.started.elapsed().as_secs_f64();
         let target = running.target.display().to_string();
-        let response = match running.worker.join() {
-            Ok(Ok(copied)) => {
+        let response = match outcome {
+            Some(Ok(copied)) => {
                 log::info!(
                     "backup of {} agents written to {target} ({} bytes, {took:.3}s)",
                     copied.agents,
@@ -210,7 +215,7 @@ impl Backups {
                     }),
                 )
             }
-            Ok(Err(err)) => {
+            Some(Err(err)) => {
                 log::error!("backup to {target} failed: {err:#}");
                 Response::error(
                     500,
@@ -218,7 +223,7 @@ impl Backups {
                     &format!("backup to {target} failed: {err:#}"),
                 )
             }
-            Err(_) => Response::error(500, "backup failed", "the backup worker panicked"),
+            None => Response::error(500, "backup failed", "the backup worker panicked"),
         };
         Some((running.ticket, running.pending, response))
     }
@@ -227,7 +232,8 @@ impl Backups {
     pub fn close(self) {
         if let Some(running) = self.running {
             running.cancel.store(true, Ordering::Relaxed);
-            if let Ok(Err(err)) = running.worker.join() {
+            let _ = running.worker.join();
+            if let Ok(Err(err)) = running.outcome.try_recv() {
                 log::warn!(
                     "backup to {} abandoned at the stop: {err:#}",
                     running.target.display()
