@@ -28,6 +28,8 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Run the agency: admin, http and boot servers until a signal stops it')
             [CompletionResult]::new('boot', 'boot', [CompletionResultType]::ParameterValue, 'Provision an agent for a Signify controller derived from a passcode')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Ask a running agency for its health; exit codes as LSB init scripts')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write a consistent copy of the agency store to FILE, while it runs or not')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put a backup in place as the agency store of a data dir where no agency runs')
             break
         }
         'keria;start' {
@@ -51,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--cafilepath', '--cafilepath', [CompletionResultType]::ParameterName, 'CA certificates (PEM); when given, clients must present a certificate it signed')
             [CompletionResult]::new('--loglevel', '--loglevel', [CompletionResultType]::ParameterName, 'Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off)')
             [CompletionResult]::new('--logfile', '--logfile', [CompletionResultType]::ParameterName, 'Append the log to this file instead of stderr; SIGHUP reopens it')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text, or as one JSON object per line (time, level, target, message)')
             [CompletionResult]::new('--experimental-boot-username', '--experimental-boot-username', [CompletionResultType]::ParameterName, 'Username required on POST /boot (HTTP Basic auth)')
             [CompletionResult]::new('--experimental-boot-password', '--experimental-boot-password', [CompletionResultType]::ParameterName, 'Password required on POST /boot (HTTP Basic auth)')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)')
@@ -115,6 +118,45 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data dir whose pid file tells "killed" from "not running"')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Poll until healthy for up to this many seconds')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of a line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keria;backup' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Admin port (the signed Signify API)')
+            [CompletionResult]::new('--admin-http-port', '--admin-http-port', [CompletionResultType]::ParameterName, 'Admin port (the signed Signify API)')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'KERI message ingress port')
+            [CompletionResult]::new('--http', '--http', [CompletionResultType]::ParameterName, 'KERI message ingress port')
+            [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Boot port (POST /boot, GET /health); keep it private')
+            [CompletionResult]::new('--boot', '--boot', [CompletionResultType]::ParameterName, 'Boot port (POST /boot, GET /health); keep it private')
+            [CompletionResult]::new('--certpath', '--certpath', [CompletionResultType]::ParameterName, 'The agency''s certificate (PEM), as given to start: use https and accept exactly it')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificates (PEM) that signed the agency''s certificate: use https and verify it')
+            [CompletionResult]::new('--client-cert', '--client-cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM), for an agency started with --cafilepath')
+            [CompletionResult]::new('--client-key', '--client-key', [CompletionResultType]::ParameterName, 'The client certificate''s private key (PEM)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Base URL of the boot port to POST /backup to, instead of http(s)://127.0.0.1:<boot>')
+            [CompletionResult]::new('--experimental-boot-username', '--experimental-boot-username', [CompletionResultType]::ParameterName, 'Username required on POST /boot (HTTP Basic auth)')
+            [CompletionResult]::new('--experimental-boot-password', '--experimental-boot-password', [CompletionResultType]::ParameterName, 'Password required on POST /boot (HTTP Basic auth)')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data dir whose store is copied when no agency answers')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Name of the agency''s keystore (when no agency answers)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name of the agency''s keystore (when no agency answers)')
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Extra path segment between the data dir and the keystores (when no agency answers)')
+            [CompletionResult]::new('--base', '--base', [CompletionResultType]::ParameterName, 'Extra path segment between the data dir and the keystores (when no agency answers)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace FILE if it exists')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of a line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keria;restore' {
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data dir to restore into (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Name of the agency''s keystore')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name of the agency''s keystore')
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Extra path segment between the data dir and the keystores')
+            [CompletionResult]::new('--base', '--base', [CompletionResultType]::ParameterName, 'Extra path segment between the data dir and the keystores')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -29,6 +29,8 @@ complete -c keria -n "__fish_keria_needs_command" -s V -l version -d 'Print vers
 complete -c keria -n "__fish_keria_needs_command" -f -a "start" -d 'Run the agency: admin, http and boot servers until a signal stops it'
 complete -c keria -n "__fish_keria_needs_command" -f -a "boot" -d 'Provision an agent for a Signify controller derived from a passcode'
 complete -c keria -n "__fish_keria_needs_command" -f -a "status" -d 'Ask a running agency for its health; exit codes as LSB init scripts'
+complete -c keria -n "__fish_keria_needs_command" -f -a "backup" -d 'Write a consistent copy of the agency store to FILE, while it runs or not'
+complete -c keria -n "__fish_keria_needs_command" -f -a "restore" -d 'Put a backup in place as the agency store of a data dir where no agency runs'
 complete -c keria -n "__fish_keria_using_subcommand start" -s a -l admin-http-port -d 'Admin port (the signed Signify API)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s H -l http -d 'KERI message ingress port' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -s B -l boot -d 'Boot port (POST /boot, GET /health); keep it private' -r
@@ -43,6 +45,8 @@ complete -c keria -n "__fish_keria_using_subcommand start" -l certpath -d 'TLS c
 complete -c keria -n "__fish_keria_using_subcommand start" -l cafilepath -d 'CA certificates (PEM); when given, clients must present a certificate it signed' -r -F
 complete -c keria -n "__fish_keria_using_subcommand start" -l loglevel -d 'Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (or trace, debug, info, warn, error, off)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l logfile -d 'Append the log to this file instead of stderr; SIGHUP reopens it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand start" -l log-format -d 'Log lines as text, or as one JSON object per line (time, level, target, message)' -r -f -a "text\t'Lines of the form: [time LEVEL target] message'
+json\t'One JSON object per line, with time, level, target and message'"
 complete -c keria -n "__fish_keria_using_subcommand start" -l experimental-boot-username -d 'Username required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l experimental-boot-password -d 'Password required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l data-dir -d 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)' -r -F
@@ -95,3 +99,25 @@ complete -c keria -n "__fish_keria_using_subcommand status" -l wait -d 'Poll unt
 complete -c keria -n "__fish_keria_using_subcommand status" -l json -d 'Print one JSON object instead of a line'
 complete -c keria -n "__fish_keria_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keria -n "__fish_keria_using_subcommand status" -s V -l version -d 'Print version'
+complete -c keria -n "__fish_keria_using_subcommand backup" -s a -l admin-http-port -d 'Admin port (the signed Signify API)' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -s H -l http -d 'KERI message ingress port' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -s B -l boot -d 'Boot port (POST /boot, GET /health); keep it private' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -l certpath -d 'The agency\'s certificate (PEM), as given to start: use https and accept exactly it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand backup" -l cacert -d 'CA certificates (PEM) that signed the agency\'s certificate: use https and verify it' -r -F
+complete -c keria -n "__fish_keria_using_subcommand backup" -l client-cert -d 'Client certificate chain (PEM), for an agency started with --cafilepath' -r -F
+complete -c keria -n "__fish_keria_using_subcommand backup" -l client-key -d 'The client certificate\'s private key (PEM)' -r -F
+complete -c keria -n "__fish_keria_using_subcommand backup" -l url -d 'Base URL of the boot port to POST /backup to, instead of http(s)://127.0.0.1:<boot>' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -l experimental-boot-username -d 'Username required on POST /boot (HTTP Basic auth)' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -l experimental-boot-password -d 'Password required on POST /boot (HTTP Basic auth)' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -l data-dir -d 'Data dir whose store is copied when no agency answers' -r -F
+complete -c keria -n "__fish_keria_using_subcommand backup" -s n -l name -d 'Name of the agency\'s keystore (when no agency answers)' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -s b -l base -d 'Extra path segment between the data dir and the keystores (when no agency answers)' -r
+complete -c keria -n "__fish_keria_using_subcommand backup" -l force -d 'Replace FILE if it exists'
+complete -c keria -n "__fish_keria_using_subcommand backup" -l json -d 'Print one JSON object instead of a line'
+complete -c keria -n "__fish_keria_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keria -n "__fish_keria_using_subcommand backup" -s V -l version -d 'Print version'
+complete -c keria -n "__fish_keria_using_subcommand restore" -l data-dir -d 'Data dir to restore into (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)' -r -F
+complete -c keria -n "__fish_keria_using_subcommand restore" -s n -l name -d 'Name of the agency\'s keystore' -r
+complete -c keria -n "__fish_keria_using_subcommand restore" -s b -l base -d 'Extra path segment between the data dir and the keystores' -r
+complete -c keria -n "__fish_keria_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c keria -n "__fish_keria_using_subcommand restore" -s V -l version -d 'Print version'

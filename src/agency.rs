@@ -138,6 +138,11 @@ impl Agency {
         self.loaded.len()
     }
 
+    /// The store file.
+    pub fn store_path(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
     /// A consistent view of what is durable.
     pub fn read(&self) -> Result<Reader> {
         self.store.read()

@@ -1,4 +1,4 @@
-//! The command line: the clap tree of `keria` (`start`, `boot`, `status`).
+//! The command line: the clap tree of `keria` (`start`, `boot`, `status`, `backup`, `restore`).
 //!
 //! Every flag, its environment fallback and its default live here and nowhere else;
 //! `config.rs` turns the parsed flags into a validated configuration.
@@ -16,6 +16,7 @@ use url::Url;
 use crate::arg_values::{
     self, agency_url, plain_name, positive_count, positive_seconds, url_list, Seconds, UrlList,
 };
+use crate::logging::LogFormat;
 use crate::server::http::DEFAULT_LIMITS;
 
 const START_AFTER_HELP: &str = "\
@@ -41,6 +42,10 @@ Environment:
   KERIA_CURLS, KERIA_IURLS, KERIA_DURLS  ';'-separated URLs kept in each agent's configuration
   NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID  systemd's notify protocol
   RUST_LOG          overrides --loglevel with env_logger's filter syntax
+  KERIA_LOG_FORMAT  text or json: the same as --log-format
+  JOURNAL_STREAM    set by systemd: when it names keria's stderr, lines carry a syslog
+                    priority prefix (<3> error, <4> warning, <6> info, <7> debug) and no
+                    timestamp of keria's own
 
 Files:
   <data-dir>                              locked (flock) while the agency runs; must be 0700
@@ -66,6 +71,27 @@ Environment:
   SIGNIFY_PASSCODE  the controller's passcode, when neither --passcode-file, --passcode nor
                     --generate is given";
 
+const BACKUP_AFTER_HELP: &str = "\
+A running agency writes the copy itself (POST /backup on its boot port) from one read
+transaction: every boot acknowledged before the backup began is in it. When no agency answers
+and none holds the data dir, keria copies the store itself under the data-dir lock.
+
+Exit status:
+  0    backup written
+  1    failure (refused, or the copy failed; nothing is left under FILE's name)
+  3    no agency answers, but one holds the data dir's lock
+  5    FILE already exists (--force replaces it)";
+
+const RESTORE_AFTER_HELP: &str = "\
+Puts a backup in place as the agency store of --data-dir (with --name and --base as start's).
+Refuses a data dir that an agency holds and an existing store; the copy is written beside the
+store, made durable and then named, 0600 in a 0700 folder. Start the agency with the passcode
+the backed-up agency used, if any.
+
+Exit status:
+  0    restored
+  1    failure: the data dir is in use, a store is already there, or FILE is not a keria store";
+
 const MAIN_AFTER_HELP: &str = "\
 Run keria start --help for the agency's options, signals and exit codes.
 
@@ -74,14 +100,16 @@ Signals (keria start):
   SIGHUP            reopen --logfile
 
 Exit status:
-  0 success; 1 failure; 2 usage error; 3 not running or not reachable (status, boot);
-  4 unknown (status); 5 agent already exists (boot); 128+n forced by signal n
+  0 success; 1 failure; 2 usage error; 3 not running or not reachable (status, boot, backup);
+  4 unknown (status); 5 agent already exists (boot), FILE exists (backup); 128+n forced by
+  signal n
 
 Environment:
   KERIA_ADMIN_PORT, KERIA_HTTP_PORT, KERIA_BOOT_PORT, KERIA_HOST, KERIA_DATA_DIR,
-  KERIA_PASSCODE, KERIA_LOG_LEVEL, KERIA_EXPERIMENTAL_BOOT_USERNAME, KERIA_EXPERIMENTAL_BOOT_PASSWORD,
+  KERIA_PASSCODE, KERIA_LOG_LEVEL, KERIA_LOG_FORMAT, KERIA_EXPERIMENTAL_BOOT_USERNAME,
+  KERIA_EXPERIMENTAL_BOOT_PASSWORD,
   KERI_AGENT_CORS, KERIA_RELEASER_TIMEOUT, KERIA_CURLS, KERIA_IURLS, KERIA_DURLS,
-  SIGNIFY_PASSCODE (boot), NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
+  SIGNIFY_PASSCODE (boot), JOURNAL_STREAM, NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
 
 Files:
   <data-dir>/keria.pid                  pid of the running agency (the data dir is its lock)
@@ -116,6 +144,12 @@ pub enum Command {
     /// Ask a running agency for its health; exit codes as LSB init scripts.
     #[command(after_long_help = STATUS_AFTER_HELP)]
     Status(StatusArgs),
+    /// Write a consistent copy of the agency store to FILE, while it runs or not.
+    #[command(after_long_help = BACKUP_AFTER_HELP)]
+    Backup(BackupArgs),
+    /// Put a backup in place as the agency store of a data dir where no agency runs.
+    #[command(after_long_help = RESTORE_AFTER_HELP)]
+    Restore(RestoreArgs),
 }
 
 /// The admin port when none is given.
@@ -128,6 +162,8 @@ pub const DEFAULT_BOOT_PORT: u16 = 3903;
 pub const DEFAULT_NAME: &str = "keria";
 /// The log level when none is given.
 pub const DEFAULT_LOG_LEVEL: &str = "INFO";
+/// The log format when none is given.
+pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Text;
 /// The run loop's tick.
 pub const DEFAULT_TOCK: Seconds = Seconds::from_micros(31_250);
 /// How long the graceful stop may take.
@@ -244,6 +280,9 @@ pub struct StartArgs {
     /// Append the log to this file instead of stderr; SIGHUP reopens it.
     #[arg(long, value_name = "FILE")]
     pub logfile: Option<PathBuf>,
+    /// Log lines as text, or as one JSON object per line (time, level, target, message).
+    #[arg(long, env = "KERIA_LOG_FORMAT", value_enum, default_value_t = DEFAULT_LOG_FORMAT)]
+    pub log_format: LogFormat,
     /// Log every HTTP request (method, path, status, duration).
     #[arg(long)]
     pub logrequests: bool,
@@ -376,6 +415,53 @@ pub struct StatusArgs {
     /// Poll until healthy for up to this many seconds.
     #[arg(long, value_name = "SECONDS", value_parser = arg_values::seconds_or_zero)]
     pub wait: Option<Seconds>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (a new file, unless --force).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub ports: PortArgs,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+    /// Base URL of the boot port to POST /backup to, instead of http(s)://127.0.0.1:<boot>.
+    #[arg(long, value_parser = agency_url)]
+    pub url: Option<Url>,
+    #[command(flatten)]
+    pub boot_auth: BootAuthArgs,
+    /// Data dir whose store is copied when no agency answers.
+    #[arg(long, env = "KERIA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Name of the agency's keystore (when no agency answers).
+    #[arg(short = 'n', long, default_value = DEFAULT_NAME, value_parser = plain_name)]
+    pub name: String,
+    /// Extra path segment between the data dir and the keystores (when no agency answers).
+    #[arg(short = 'b', long, value_parser = plain_name)]
+    pub base: Option<String>,
+    /// Print one JSON object instead of a line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (written by keria backup).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Data dir to restore into (default: $XDG_DATA_HOME/keria or ~/.local/share/keria).
+    #[arg(long, env = "KERIA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Name of the agency's keystore.
+    #[arg(short = 'n', long, default_value = DEFAULT_NAME, value_parser = plain_name)]
+    pub name: String,
+    /// Extra path segment between the data dir and the keystores.
+    #[arg(short = 'b', long, value_parser = plain_name)]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Args)]

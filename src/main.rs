@@ -21,6 +21,8 @@ fn main() -> StdExitCode {
             .and_then(|signals| keria::start::run(args, signals)),
         Command::Status(args) => keria::status::run(&args),
         Command::Boot(args) => keria::boot_command::run(&args),
+        Command::Backup(args) => keria::backup_command::run(&args),
+        Command::Restore(args) => keria::restore_command::run(&args),
     };
     match outcome {
         Ok(code) => code.into(),

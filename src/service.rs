@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use mio::{Events, Interest, Poll, Token};
 
 use crate::agency::Agency;
-use crate::api::Api;
+use crate::api::{Api, Backups};
 use crate::config::{StartConfig, Urls};
 use crate::fetcher::{FetchLimits, Fetcher};
 use crate::logging::LogFile;
@@ -26,6 +26,8 @@ use crate::signals::Signals;
 const SIGNAL: Token = Token(8);
 /// The poll token of the fetcher's waker (the servers own 0..3 and 16 up).
 const FETCH: Token = Token(9);
+/// The poll token of the backup worker's waker.
+const BACKUP: Token = Token(10);
 
 /// Everything the run loop drives.
 pub struct Service {
@@ -87,8 +89,10 @@ impl Service {
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
         };
-        let servers = match Servers::bind(settings, poll.registry()) {
-            Ok(servers) => servers,
+        let (backups, servers) = match Backups::new(poll.registry(), BACKUP)
+            .and_then(|backups| Ok((backups, Servers::bind(settings, poll.registry())?)))
+        {
+            Ok(opened) => opened,
             Err(err) => {
                 if let Err(close_err) = fetcher.close(Instant::now() + config.shutdown_timeout) {
                     log::error!("closing the fetcher after a failed start: {close_err:#}");
@@ -115,7 +119,7 @@ impl Service {
         for source in &config.url_sources {
             log::info!("OOBI URLs: {source}");
         }
-        let api = Api::new(config, advertised(config, port(Port::Http)));
+        let api = Api::new(config, advertised(config, port(Port::Http)), backups);
         let known = agency
             .known()
             .map_or_else(|err| format!("? ({err})"), |known| known.to_string());
@@ -155,6 +159,7 @@ impl Service {
         let now = Instant::now();
         let registry = self.poll.registry();
         let mut fetched = Vec::new();
+        let mut backup_ended = false;
         let (api, agency) = (&mut self.api, &mut self.agency);
         let mut handler =
             |port, request: &Request, ticket| api.handle(agency, port, request, ticket);
@@ -166,11 +171,16 @@ impl Service {
                 }
             } else if event.token() == FETCH {
                 fetched.extend(self.fetcher.drain());
+            } else if event.token() == BACKUP {
+                backup_ended = true;
             } else if Servers::owns(event.token()) {
                 self.servers.handle(registry, event, now, &mut handler);
             }
         }
         self.servers.resume(registry, now, &mut handler);
+        if backup_ended {
+            self.api.backup_finished();
+        }
         for fetched in fetched {
             self.api.fetched(&mut self.agency, fetched);
         }
@@ -192,6 +202,7 @@ impl Service {
         for (ticket, response) in self.api.take_answered() {
             self.servers.complete(registry, ticket, &response);
         }
+        self.api.connections(self.servers.connection_count());
         Ok(())
     }
 
@@ -239,6 +250,7 @@ impl Service {
         let Self {
             poll,
             servers,
+            api,
             fetcher,
             agency,
             shutdown_timeout,
@@ -247,6 +259,8 @@ impl Service {
         } = self;
         servers.close(poll.registry());
         closed.push("servers".to_owned());
+        // A backup still being written reads the store: it is cancelled before the store closes.
+        api.close();
         let deadline = stop_deadline.unwrap_or_else(|| Instant::now() + shutdown_timeout);
         let fetcher_closed = fetcher.close(deadline);
         closed.push("fetcher".to_owned());

@@ -24,7 +24,7 @@ use crate::signals::Signals;
 pub fn run(args: StartArgs, signals: Signals) -> Result<ExitCode> {
     let config = StartConfig::try_from(args)?;
     let log_file = config.log_file.as_deref().map(LogFile::open).transpose()?;
-    logging::init(config.log_level, log_file.as_ref());
+    logging::init(config.log_level, config.log_format, log_file.as_ref());
     let notifier = Notifier::from_env()?;
     let mut closed = Vec::new();
     let code = lifecycle(&config, signals, notifier, log_file, &mut closed)?;

@@ -16,9 +16,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use redb::backends::FileBackend;
 use redb::{
-    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable,
+    Database, DatabaseError, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
     ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
+
+use crate::store_copy::TableCopy;
 
 /// Agency metadata: the store format, the passcode salt and check value.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -245,6 +247,29 @@ impl Reader {
     /// How many controllers have an agent.
     pub fn agent_count(&self) -> Result<u64> {
         Ok(self.txn.open_table(AGENTS)?.len()?)
+    }
+
+    /// Whether the store carries the format marker this code writes.
+    pub fn is_keria_store(&self) -> Result<bool> {
+        Ok(self.meta(FORMAT_KEY)?.as_deref() == Some(FORMAT))
+    }
+
+    /// Copies every table of this snapshot (see `store_copy`); fails on a table it does not know.
+    pub fn copy_into(&self, copy: &mut TableCopy<'_>) -> Result<()> {
+        let txn = &self.txn;
+        copy.table(txn, META)?;
+        copy.table(txn, AGENTS)?;
+        copy.table(txn, EVENTS)?;
+        copy.table(txn, SIGNATURES)?;
+        copy.table(txn, FIRST_SEEN)?;
+        copy.table(txn, SECRETS)?;
+        copy.table(txn, SETTINGS)?;
+        copy.table(txn, APPROVALS)?;
+        copy.table(txn, OWNERS)?;
+        for records in RECORDS {
+            copy.table(txn, records)?;
+        }
+        copy.check_complete(txn)
     }
 
     /// The rows of `controller`'s agent.
@@ -493,6 +518,18 @@ fn records(
         found.push((name.to_owned(), value.value().to_owned()));
     }
     Ok(found)
+}
+
+/// A snapshot of the store file at `path`, opened without modifying it (a file that needs
+/// repair is refused); the database must outlive the reader.
+pub fn read_file(path: &Path) -> Result<(ReadOnlyDatabase, Reader)> {
+    let database = Database::builder()
+        .open_read_only(path)
+        .with_context(|| format!("opening {} read-only", path.display()))?;
+    let txn = database
+        .begin_read()
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok((database, Reader { txn }))
 }
 
 /// Creates `dir` (and parents) as 0700, or checks an existing one is private.

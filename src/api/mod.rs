@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod backup;
 mod boot;
 mod challenges;
 mod exchanges;
@@ -11,6 +12,7 @@ mod health;
 mod identifiers;
 mod ingress;
 mod keystate;
+mod metrics;
 mod notifications;
 mod oobis;
 mod registries;
@@ -21,8 +23,10 @@ use std::time::{Duration, Instant};
 use crate::agency::Agency;
 use crate::config::{BootCredentials, StartConfig, Urls};
 use crate::fetcher::{Fetched, Post};
+use crate::metrics::Metrics;
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
+pub use backup::Backups;
 use exchanges::Outbox;
 use oobis::Resolutions;
 
@@ -48,14 +52,23 @@ pub struct Api {
     /// Exchange messages being posted to other agencies.
     outbox: Outbox,
     /// Answers waiting for the open batch to commit.
-    deferred: Vec<(Ticket, Response)>,
+    deferred: Vec<(Ticket, Response, Pending)>,
     /// Answers whose batch has committed (or failed), not yet sent.
     answered: Vec<(Ticket, Response)>,
+    metrics: Metrics,
+    backups: Backups,
+}
+
+/// Where and when a deferred request came in, to count it once its answer is settled.
+struct Pending {
+    port: Port,
+    route: &'static str,
+    started: Instant,
 }
 
 impl Api {
     /// `urls` are the OOBI URLs agents advertise.
-    pub fn new(config: &StartConfig, urls: Urls) -> Self {
+    pub fn new(config: &StartConfig, urls: Urls, backups: Backups) -> Self {
         Self {
             started: Instant::now(),
             stopping: false,
@@ -68,6 +81,8 @@ impl Api {
             outbox: Outbox::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
+            metrics: Metrics::new(),
+            backups,
         }
     }
 
@@ -86,8 +101,25 @@ impl Api {
         ticket: Ticket,
     ) -> Reply {
         let started = Instant::now();
+        let route = metrics::route(port, &request.path);
         let writes = agency.writes();
         let mut response = match port {
+            Port::Boot if request.path == backup::PATH && request.method == "POST" => {
+                match self.backup(agency, request) {
+                    Ok(job) => {
+                        let pending = Pending {
+                            port,
+                            route,
+                            started,
+                        };
+                        if let Some(refused) = self.backups.run(job, ticket, pending) {
+                            self.settle(refused);
+                        }
+                        return Reply::Later;
+                    }
+                    Err(response) => response,
+                }
+            }
             Port::Boot => self.boot_port(agency, request),
             Port::Admin => self.admin_port(agency, request),
             Port::Http => self.http_port(agency, request),
@@ -106,9 +138,16 @@ impl Api {
             );
         }
         if agency.writes() == writes {
+            self.metrics
+                .request(port, route, response.status, started.elapsed());
             return Reply::Now(response);
         }
-        self.deferred.push((ticket, response));
+        let pending = Pending {
+            port,
+            route,
+            started,
+        };
+        self.deferred.push((ticket, response, pending));
         if self.deferred.len() >= MAX_BATCH {
             self.commit(agency);
         }
@@ -152,21 +191,68 @@ impl Api {
     /// On a failed commit each of them becomes a 500: nothing of the batch was kept.
     pub fn commit(&mut self, agency: &mut Agency) {
         let deferred = std::mem::take(&mut self.deferred);
-        match agency.commit(Instant::now()) {
-            Ok(_) => self.answered.extend(deferred),
-            Err(err) => {
-                log::error!("{err:#}");
-                self.answered
-                    .extend(deferred.into_iter().map(|(ticket, _)| {
-                        let refused = Response::error(
-                            500,
-                            "500 Internal Server Error",
-                            "the store could not commit; nothing was kept, retry",
-                        );
-                        (ticket, refused)
-                    }));
-            }
+        let staged = agency.has_staged();
+        let began = Instant::now();
+        let committed = agency.commit(began);
+        if staged {
+            self.metrics.commit(began.elapsed(), deferred.len());
         }
+        if let Err(err) = &committed {
+            log::error!("{err:#}");
+        }
+        for (ticket, response, pending) in deferred {
+            let response = if committed.is_ok() {
+                response
+            } else {
+                Response::error(
+                    500,
+                    "500 Internal Server Error",
+                    "the store could not commit; nothing was kept, retry",
+                )
+            };
+            self.settle((ticket, pending, response));
+        }
+    }
+
+    /// Sends the answer of a backup that has ended (the poll was woken for it).
+    pub fn backup_finished(&mut self) {
+        if let Some(finished) = self.backups.finished() {
+            self.settle(finished);
+        }
+    }
+
+    /// Cancels a backup still being written, and waits for its worker.
+    pub fn close(self) {
+        self.backups.close();
+    }
+
+    /// Counts a deferred request whose answer is settled, and queues that answer.
+    fn settle(&mut self, (ticket, pending, response): (Ticket, Pending, Response)) {
+        self.metrics.request(
+            pending.port,
+            pending.route,
+            response.status,
+            pending.started.elapsed(),
+        );
+        self.answered.push((ticket, response));
+    }
+
+    /// Checks `POST /backup` (boot credentials, when configured, are required) and takes its
+    /// snapshot.
+    fn backup(&self, agency: &Agency, request: &Request) -> Result<backup::Job, Response> {
+        if let Some(refusal) = self
+            .boot_credentials
+            .as_ref()
+            .and_then(|credentials| auth::check_basic(request, credentials))
+        {
+            return Err(refusal);
+        }
+        self.backups.prepare(agency, request)
+    }
+
+    /// Reports the open connections (once per wake-up) for `/metrics`.
+    pub fn connections(&self, open: usize) {
+        self.metrics.connections(open);
     }
 
     /// The answers whose writes are durable (or failed), to be sent.
@@ -232,7 +318,8 @@ impl Api {
     fn boot_port(&self, agency: &mut Agency, request: &Request) -> Response {
         match (request.method.as_str(), request.path.as_str()) {
             ("GET", "/health") => health::health(self.stopping, self.started, agency.loaded()),
-            (_, "/health") => method_not_allowed("GET, OPTIONS"),
+            ("GET", "/metrics") => metrics::serve(&self.metrics, agency, self.stopping),
+            (_, "/health" | "/metrics") => method_not_allowed("GET, OPTIONS"),
             ("POST", "/boot") => {
                 if let Some(refusal) = self
                     .boot_credentials
@@ -243,7 +330,7 @@ impl Api {
                 }
                 boot::boot(agency, &request.body)
             }
-            (_, "/boot") => method_not_allowed("POST, OPTIONS"),
+            (_, "/boot" | backup::PATH) => method_not_allowed("POST, OPTIONS"),
             _ => not_found(request),
         }
     }

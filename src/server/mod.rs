@@ -353,6 +353,11 @@ impl Servers {
             .retain(|_, connection| !connection.is_closed());
     }
 
+    /// How many connections are open, on all three ports.
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
     /// Whether every in-flight request has been answered and every connection closed.
     pub fn is_drained(&self) -> bool {
         self.connections.is_empty()

@@ -3,6 +3,7 @@
 #![allow(unreachable_pub)]
 
 mod agency;
+mod backup;
 mod boot_command;
 mod challenges;
 mod cli_hardening;
@@ -15,6 +16,8 @@ mod harness;
 mod identifiers;
 mod import;
 mod launcher;
+mod log_format;
+mod metrics;
 mod oobis;
 mod registries;
 mod signify;
