@@ -14,7 +14,7 @@ use std::fmt;
 use std::io::{self, Read};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -141,12 +141,12 @@ impl Fetcher {
     /// mio allows one `Waker` per poll: this is it.
     pub fn new(registry: &Registry, token: Token, limits: FetchLimits) -> Result<Self> {
         let waker = Arc::new(Waker::new(registry, token).context("creating the fetch waker")?);
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(limits.connect_timeout)
-            .timeout(limits.deadline)
-            .redirects(limits.redirects)
-            .user_agent(concat!("keria/", env!("CARGO_PKG_VERSION")))
-            .build();
+        // Built by the first fetch, not at start: an agency that fetches nothing never pays
+        // for an HTTP client and its TLS roots.
+        let agent = Arc::new(LazyAgent {
+            limits,
+            agent: OnceLock::new(),
+        });
         let jobs = OpenJobs(Arc::new(Jobs::new(limits.queue)));
         let (result_sender, results) = mpsc::channel();
         let (exit_sender, exited) = mpsc::channel();
@@ -154,7 +154,7 @@ impl Fetcher {
         for index in 0..limits.workers {
             let worker = Worker {
                 jobs: Arc::clone(&jobs.0),
-                agent: agent.clone(),
+                agent: Arc::clone(&agent),
                 max_body: limits.max_body,
                 results: result_sender.clone(),
                 waker: Arc::clone(&waker),
@@ -372,7 +372,7 @@ impl Drop for OpenJobs {
 /// What a worker thread owns.
 struct Worker {
     jobs: Arc<Jobs>,
-    agent: ureq::Agent,
+    agent: Arc<LazyAgent>,
     max_body: u64,
     results: Sender<Fetched>,
     waker: Arc<Waker>,
@@ -384,8 +384,8 @@ impl Worker {
     fn run(self) {
         while let Some(Job { id, url, post }) = self.jobs.take() {
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &post {
-                None => fetch(&self.agent, &url, self.max_body),
-                Some(post) => send(&self.agent, &url, post, self.max_body),
+                None => fetch(self.agent.get(), &url, self.max_body),
+                Some(post) => send(self.agent.get(), &url, post, self.max_body),
             }))
             .unwrap_or_else(|panic| {
                 log::error!("the fetch of {url} panicked: {}", message(&*panic));
@@ -398,6 +398,25 @@ impl Worker {
                 log::error!("waking the run loop after a fetch: {err}");
             }
         }
+    }
+}
+
+/// The HTTP client every worker shares, built on first use.
+struct LazyAgent {
+    limits: FetchLimits,
+    agent: OnceLock<ureq::Agent>,
+}
+
+impl LazyAgent {
+    fn get(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| {
+            ureq::AgentBuilder::new()
+                .timeout_connect(self.limits.connect_timeout)
+                .timeout(self.limits.deadline)
+                .redirects(self.limits.redirects)
+                .user_agent(concat!("keria/", env!("CARGO_PKG_VERSION")))
+                .build()
+        })
     }
 }
 
