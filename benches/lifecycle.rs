@@ -120,7 +120,10 @@ fn boot_concurrent(clients: usize, count: usize) {
                 let mut stream = TcpStream::connect(("127.0.0.1", boot)).unwrap();
                 stream.set_nodelay(true).unwrap();
                 let mut latencies = Vec::new();
-                while let Some(body) = queue.lock().unwrap().pop() {
+                loop {
+                    // Taken in a statement of its own, so the lock is not held over the request.
+                    let next = queue.lock().unwrap().pop();
+                    let Some(body) = next else { break };
                     let raw = format!(
                         "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
                         body.len()
@@ -141,8 +144,18 @@ fn boot_concurrent(clients: usize, count: usize) {
     let elapsed = started.elapsed();
     #[allow(clippy::cast_precision_loss)]
     let rate = count as f64 / elapsed.as_secs_f64();
+    let mut scrape = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
+    let (_, metrics) = request(&mut scrape, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let batch = value("keria_store_commit_batch_size_sum ")
+        / value("keria_store_commit_batch_size_count ").max(1.0);
     println!(
-        "POST /boot ({count} from {clients} concurrent clients): {rate:.0} boots/s, p50 {}, p99 {}",
+        "POST /boot ({count} from {clients} concurrent clients): {rate:.0} boots/s, p50 {}, p99 {}, {batch:.1} answers per commit",
         ms(percentile(&mut latencies, 0.5)),
         ms(percentile(&mut latencies, 0.99))
     );
