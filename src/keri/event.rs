@@ -488,6 +488,52 @@ pub(super) fn saidify(mut map: Map<String, Value>, prefix_too: bool) -> (Value, 
     (value, raw, said)
 }
 
+/// How a received message's bytes disagree with what it declares.
+pub(super) enum Sealing {
+    /// Its version string declares `declared` bytes; it has `actual`.
+    Size { declared: usize, actual: usize },
+    /// Its `d` is not the SAID `computed` over it.
+    Said { computed: String },
+}
+
+/// The compact bytes of a received message `value` (its fields `map`) and the SAID computed
+/// over them (with `i` as a placeholder too when `prefix_too`), once their length is the
+/// `declared` size and its `d` is that SAID.
+pub(super) fn sealed(
+    value: &Value,
+    map: &Map<String, Value>,
+    declared: usize,
+    said: &str,
+    prefix_too: bool,
+) -> Result<(Vec<u8>, String), Sealing> {
+    let raw = compact(value);
+    if raw.len() != declared {
+        return Err(Sealing::Size {
+            declared,
+            actual: raw.len(),
+        });
+    }
+    let (_, _, computed) = saidify(map.clone(), prefix_too);
+    if said != computed {
+        return Err(Sealing::Said { computed });
+    }
+    Ok((raw, computed))
+}
+
+impl EventError {
+    /// The event error for a message whose `d` is `said` and whose bytes disagree.
+    pub(super) fn unsealed(sealing: Sealing, said: &str) -> Self {
+        match sealing {
+            Sealing::Size { declared, actual } => EventError::Size { declared, actual },
+            Sealing::Said { computed } => EventError::SaidMismatch {
+                field: "d",
+                got: said.to_owned(),
+                computed,
+            },
+        }
+    }
+}
+
 /// A shortened compact rendering of a received value, for error messages.
 pub(super) fn shown(value: &Value) -> String {
     const LIMIT: usize = 80;
@@ -678,22 +724,10 @@ impl Event {
                 event.read_rotation(&fields)?;
             }
         }
-        event.raw = compact(value);
-        if declared != event.raw.len() {
-            return Err(EventError::Size {
-                declared,
-                actual: event.raw.len(),
-            });
-        }
         let self_addressing = ilk.is_inception() && Verfer::parse(prefix).is_err();
-        let (_, _, computed) = saidify(map.clone(), self_addressing);
-        if said != computed {
-            return Err(EventError::SaidMismatch {
-                field: "d",
-                got: said.to_owned(),
-                computed,
-            });
-        }
+        let (raw, computed) = sealed(value, map, declared, said, self_addressing)
+            .map_err(|sealing| EventError::unsealed(sealing, said))?;
+        event.raw = raw;
         if self_addressing && prefix != computed {
             return Err(EventError::SaidMismatch {
                 field: "i",

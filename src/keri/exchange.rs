@@ -11,7 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::cesr::{dater_qb64, Siger};
-use super::event::{compact, saidify, shown, version_size, EventError, DUMMY};
+use super::event::{saidify, sealed, shown, version_size, EventError, Sealing, DUMMY};
 use super::kel::KeyState;
 use super::stream::SignatureGroup;
 
@@ -158,21 +158,15 @@ impl Exchange {
                 )));
             }
         }
-        let raw = compact(value);
-        if raw.len() != declared {
-            return Err(ExchangeError::Size {
-                declared,
-                actual: raw.len(),
-            });
-        }
         let said = string("d")?;
-        let (_, _, computed) = saidify(map.clone(), false);
-        if said != computed {
-            return Err(ExchangeError::SaidMismatch {
-                got: said.to_owned(),
-                computed,
-            });
-        }
+        let (raw, _) =
+            sealed(value, map, declared, said, false).map_err(|sealing| match sealing {
+                Sealing::Size { declared, actual } => ExchangeError::Size { declared, actual },
+                Sealing::Said { computed } => ExchangeError::SaidMismatch {
+                    got: said.to_owned(),
+                    computed,
+                },
+            })?;
         Ok(Self {
             raw,
             value: value.clone(),

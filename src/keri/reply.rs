@@ -11,7 +11,9 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::cesr::{dater_qb64, Siger, Verfer};
-use super::event::{check_signatures, compact, saidify, shown, version_size, EventError, DUMMY};
+use super::event::{
+    check_signatures, saidify, sealed, shown, version_size, EventError, Sealing, DUMMY,
+};
 use super::threshold::Threshold;
 
 /// The type `t` of a reply.
@@ -168,21 +170,15 @@ impl Reply {
                 shown(&map["a"])
             )));
         }
-        let raw = compact(value);
-        if raw.len() != declared {
-            return Err(ReplyError::Size {
-                declared,
-                actual: raw.len(),
-            });
-        }
         let said = string("d")?;
-        let (_, _, computed) = saidify(map.clone(), false);
-        if said != computed {
-            return Err(ReplyError::SaidMismatch {
-                got: said.to_owned(),
-                computed,
-            });
-        }
+        let (raw, _) =
+            sealed(value, map, declared, said, false).map_err(|sealing| match sealing {
+                Sealing::Size { declared, actual } => ReplyError::Size { declared, actual },
+                Sealing::Said { computed } => ReplyError::SaidMismatch {
+                    got: said.to_owned(),
+                    computed,
+                },
+            })?;
         Ok(Self {
             raw,
             value: value.clone(),

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::event::{compact, parse_hex, saidify, shown, version_size, EventError, Seal};
+use super::event::{parse_hex, saidify, sealed, shown, version_size, EventError, Seal};
 
 /// The labels of a registry inception, in their required order.
 const VCP_LABELS: [&str; 10] = ["v", "t", "d", "i", "ii", "s", "c", "bt", "b", "n"];
@@ -121,21 +121,8 @@ impl Vcp {
         if string(map, "n")?.is_empty() {
             return Err(EventError::Invalid("the nonce n must not be empty".into()));
         }
-        let raw = compact(value);
-        if declared != raw.len() {
-            return Err(EventError::Size {
-                declared,
-                actual: raw.len(),
-            });
-        }
-        let (_, _, computed) = saidify(map.clone(), true);
-        if said != computed {
-            return Err(EventError::SaidMismatch {
-                field: "d",
-                got: said.to_owned(),
-                computed,
-            });
-        }
+        let (raw, computed) = sealed(value, map, declared, said, true)
+            .map_err(|sealing| EventError::unsealed(sealing, said))?;
         if regk != computed {
             return Err(EventError::SaidMismatch {
                 field: "i",
