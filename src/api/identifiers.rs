@@ -14,6 +14,7 @@ use crate::keri::kel::Appended;
 use crate::keri::state::{format_datetime, python_json};
 use crate::operations;
 use crate::server::http::{Request, Response};
+use crate::store::OwnerWriter;
 
 /// `GET /identifiers`, with `Range: aids=S-E` (inclusive) answered 206.
 pub(super) fn list(agency: &Agency, controller: &str, request: &Request) -> Response {
@@ -63,23 +64,41 @@ pub(super) fn list(agency: &Agency, controller: &str, request: &Request) -> Resp
 
 /// `POST /identifiers`: a signed inception, staged with its `done.{prefix}` operation.
 pub(super) fn create(agency: &mut Agency, controller: &str, request: &Request) -> Response {
+    staged_operation(agency, controller, request, 202, |rows, body, seen| {
+        let icp = identifiers::create(rows, body, seen)?;
+        let operation = operations::done(
+            &format!("done.{}", icp.prefix()),
+            json!({"pre": icp.prefix(), "response": icp.value()}),
+            icp.value().clone(),
+        );
+        Ok((operation, true))
+    })
+}
+
+/// Stages what `stage` makes of the request's JSON body (at the time `seen`), and the
+/// operation it returns (unless it says the operation is already stored); answers `status`
+/// with that operation, once the batch commits.
+pub(super) fn staged_operation(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    status: u16,
+    stage: impl FnOnce(&mut OwnerWriter<'_>, &Value, &str) -> Result<(Value, bool), Failure>,
+) -> Response {
     let body = match json_body(request) {
         Ok(body) => body,
         Err(response) => return response,
     };
     let seen = now();
     let outcome = agency.stage(controller, |rows| {
-        let icp = identifiers::create(rows, &body, &seen)?;
-        let operation = operations::done(
-            &format!("done.{}", icp.prefix()),
-            json!({"pre": icp.prefix(), "response": icp.value()}),
-            icp.value().clone(),
-        );
-        operations::stage(rows, &operation)?;
+        let (operation, new) = stage(rows, &body, &seen)?;
+        if new {
+            operations::stage(rows, &operation)?;
+        }
         Ok(operation)
     });
     match outcome {
-        Ok(operation) => json_response(202, &operation),
+        Ok(operation) => json_response(status, &operation),
         Err(err) => failure(err),
     }
 }
@@ -120,23 +139,10 @@ pub(super) fn event(
     name: &str,
     request: &Request,
 ) -> Response {
-    let body = match json_body(request) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let seen = now();
-    let outcome = agency.stage(controller, |rows| {
-        let (event, appended) = identifiers::append(rows, name, &body, &seen)?;
-        let operation = event_operation(&event);
-        if appended == Appended::Accepted {
-            operations::stage(rows, &operation)?;
-        }
-        Ok(operation)
-    });
-    match outcome {
-        Ok(operation) => json_response(200, &operation),
-        Err(err) => failure(err),
-    }
+    staged_operation(agency, controller, request, 200, |rows, body, seen| {
+        let (event, appended) = identifiers::append(rows, name, body, seen)?;
+        Ok((event_operation(&event), appended == Appended::Accepted))
+    })
 }
 
 /// The `done.{said}` operation of an identifier's accepted `ixn` or `rot`.

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::identifiers::{failure, json_body, json_response, now};
+use super::identifiers::{failure, json_body, json_response, now, staged_operation};
 use crate::agency::{Agency, Failure};
 use crate::fetcher::Fetched;
 use crate::keri::cesr::Salt;
@@ -214,10 +214,6 @@ pub(super) fn add_end_role(
     name: &str,
     request: &Request,
 ) -> Response {
-    let body = match json_body(request) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let prefix = match agency
         .read()
         .map_err(Failure::Storage)
@@ -226,20 +222,15 @@ pub(super) fn add_end_role(
         Ok(identifier) => identifier.prefix,
         Err(err) => return failure(err),
     };
-    let outcome = agency.stage(controller, |rows| {
-        let (role, reply) = roles::add(rows, &prefix, &body)?;
+    staged_operation(agency, controller, request, 202, |rows, body, _| {
+        let (role, reply) = roles::add(rows, &prefix, body)?;
         let operation = operations::done(
             &format!("endrole.{}.{}.{}", role.cid, role.role, role.eid),
             json!({"cid": role.cid, "role": role.role, "eid": role.eid}),
             reply.value().clone(),
         );
-        operations::stage(rows, &operation)?;
-        Ok(operation)
-    });
-    match outcome {
-        Ok(operation) => json_response(202, &operation),
-        Err(err) => failure(err),
-    }
+        Ok((operation, true))
+    })
 }
 
 /// `GET /identifiers/{name}/endroles[/{role}]`.

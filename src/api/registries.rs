@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::identifiers::{event_operation, failure, json_body, json_response, now};
+use super::identifiers::{event_operation, failure, json_response, staged_operation};
 use crate::agency::{Agency, Failure};
 use crate::server::http::{Request, Response};
 use crate::{identifiers, operations, registries};
@@ -20,13 +20,8 @@ pub(super) fn create(
     name: &str,
     request: &Request,
 ) -> Response {
-    let body = match json_body(request) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let seen = now();
-    let outcome = agency.stage(controller, |rows| {
-        let created = registries::create(rows, name, &body, &seen)?;
+    staged_operation(agency, controller, request, 202, |rows, body, seen| {
+        let created = registries::create(rows, name, body, seen)?;
         let depends = event_operation(&created.anchoring);
         operations::stage(rows, &depends)?;
         let anchor = created.vcp.seal().to_value();
@@ -39,13 +34,8 @@ pub(super) fn create(
             }),
             json!({"anchor": anchor}),
         );
-        operations::stage(rows, &operation)?;
-        Ok(operation)
-    });
-    match outcome {
-        Ok(operation) => json_response(202, &operation),
-        Err(err) => failure(err),
-    }
+        Ok((operation, true))
+    })
 }
 
 /// `GET /identifiers/{name or prefix}/registries`: `[{name, regk, pre, state}]`.
