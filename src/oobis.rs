@@ -127,8 +127,16 @@ pub fn keep(
     }
     let state = state.ok_or_else(|| anyhow!("the stream holds no key event log for {aid}"))?;
     let mut contact = Map::new();
-    if let Some(alias) = alias {
-        contact.insert("alias".into(), alias.into());
+    // Asked again without an alias (a key-state query), a contact keeps the one it has.
+    let kept = match alias {
+        Some(alias) => Some(Value::from(alias)),
+        None => rows
+            .record(CONTACTS, aid)?
+            .and_then(|record| serde_json::from_str::<Value>(&record).ok())
+            .and_then(|record| record.get("alias").cloned()),
+    };
+    if let Some(alias) = kept {
+        contact.insert("alias".into(), alias);
     }
     contact.insert("oobi".into(), url.into());
     rows.put_record(CONTACTS, aid, &Value::Object(contact).to_string())?;

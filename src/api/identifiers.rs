@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::oobis::Resolutions;
+use super::resolutions::Resolutions;
 use crate::agency::{Agency, Failure};
 use crate::identifiers;
 use crate::keri::event::Event;

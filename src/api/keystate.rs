@@ -1,13 +1,15 @@
 //! Key state as this agent knows it: `GET /states`, `GET /events`, `POST /queries`, the
 //! reply escrow `GET /escrows/rpy`, and the agent's configuration, `GET /config`.
 //!
-//! Answers come from the KELs the agent holds (its identifiers and every resolved OOBI); no
-//! witness or watcher is asked, so a query for a state the agent does not hold fails at once
-//! with the reason instead of waiting forever.
+//! Answers come from the KELs the agent holds (its identifiers and every resolved OOBI). A
+//! query for a later state than the one held asks the identifier's agent again through the
+//! OOBI its contact was resolved from; with no such OOBI it fails at once with the reason,
+//! instead of waiting forever (no witness or watcher is asked).
 
 use serde_json::{json, Value};
 
 use super::identifiers::{failure, json_body, json_response};
+use super::resolutions::Resolutions;
 use crate::agency::{Agency, Failure};
 use crate::config::Urls;
 use crate::kels;
@@ -69,7 +71,12 @@ pub(super) fn events(agency: &Agency, controller: &str, request: &Request) -> Re
 
 /// `POST /queries` `{pre, sn?}`: a `query.{pre}.{sn}` operation, done at once with the key
 /// state when the agent holds it (at `sn` or later), failed with the reason otherwise.
-pub(super) fn query(agency: &mut Agency, controller: &str, request: &Request) -> Response {
+pub(super) fn query(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    resolutions: &mut Resolutions,
+) -> Response {
     let body = match json_body(request) {
         Ok(body) => body,
         Err(response) => return response,
@@ -101,26 +108,27 @@ pub(super) fn query(agency: &mut Agency, controller: &str, request: &Request) ->
         Ok(known) => known,
         Err(err) => return failure(Failure::Storage(err)),
     };
-    let operation = match known {
-        Some(kel) if sn.is_none_or(|sn| kel.state().sn() >= sn) => {
-            operations::done(&name, metadata, kel.record().to_value())
+    if let Some(kel) = &known {
+        if sn.is_none_or(|sn| kel.state().sn() >= sn) {
+            let operation = operations::done(&name, metadata, kel.record().to_value());
+            return match agency.stage(controller, |rows| Ok(operations::stage(rows, &operation)?)) {
+                Ok(()) => json_response(202, &operation),
+                Err(err) => failure(err),
+            };
         }
-        Some(kel) => operations::failed(
-            &name,
-            metadata,
-            404,
-            &format!(
-                "the key state of {prefix} held here is at sequence number {:x}; this agency asks no witnesses for later events",
-                kel.state().sn()
-            ),
+    }
+    // Not held at `sn`: ask the identifier's agent again, through its contact's OOBI.
+    if let Some(answer) = resolutions.query(agency, controller, (&prefix, sn), (&name, &metadata)) {
+        return answer;
+    }
+    let reason = match known {
+        Some(kel) => format!(
+            "the key state of {prefix} held here is at sequence number {:x}, and no OOBI of it was resolved to ask its agent again",
+            kel.state().sn()
         ),
-        None => operations::failed(
-            &name,
-            metadata,
-            404,
-            &format!("no key state of {prefix} is held here: resolve its OOBI first"),
-        ),
+        None => format!("no key state of {prefix} is held here: resolve its OOBI first"),
     };
+    let operation = operations::failed(&name, metadata, 404, &reason);
     match agency.stage(controller, |rows| Ok(operations::stage(rows, &operation)?)) {
         Ok(()) => json_response(202, &operation),
         Err(err) => failure(err),

@@ -16,6 +16,7 @@ mod metrics;
 mod notifications;
 mod oobis;
 mod registries;
+mod resolutions;
 mod routes;
 
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
 pub use backup::Backups;
 use exchanges::Outbox;
-use oobis::Resolutions;
+use resolutions::Resolutions;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
 /// bound on the durable work (one fsync-bound commit) between two looks at the poll.

@@ -2,7 +2,8 @@
 //! handler that answers each.
 
 use super::exchanges::{self, Outbox};
-use super::oobis::{self, Resolutions};
+use super::oobis;
+use super::resolutions::Resolutions;
 use super::{
     challenges, identifiers, keystate, method_not_allowed, not_found, notifications, registries,
 };
@@ -165,7 +166,7 @@ fn agent(signed: Signed<'_>, segments: &[&str]) -> Option<Route> {
         ),
         ["queries"] => (
             &[POST],
-            (method == POST).then(|| keystate::query(agency, controller, request)),
+            (method == POST).then(|| keystate::query(agency, controller, request, resolutions)),
         ),
         ["config"] => (&[GET], (method == GET).then(|| keystate::config(urls))),
         ["schema"] => (&[GET], (method == GET).then(registries::schemas)),

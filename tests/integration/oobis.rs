@@ -57,6 +57,11 @@ pub fn resolve(keria: &Keria, controller: &Controller, url: &str) -> Value {
     assert_eq!(started.status, 202, "{}", started.body);
     let name = started.json()["name"].as_str().unwrap().to_owned();
     assert_eq!(started.json()["done"], false);
+    finished(keria, controller, &name)
+}
+
+/// Waits for operation `name` of `controller` to be done; the operation.
+pub fn finished(keria: &Keria, controller: &Controller, name: &str) -> Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let operation = controller
@@ -70,8 +75,14 @@ pub fn resolve(keria: &Keria, controller: &Controller, url: &str) -> Value {
     }
 }
 
-/// A served OOBI stream of a fresh identifier of `controller`: (url, aid).
+/// A served OOBI stream of a fresh identifier "mine" of `controller`: (url, aid).
 fn served(keria: &Keria, controller: &Controller) -> (String, String) {
+    let (url, icp, _) = served_with_key(keria, controller);
+    (url, icp.prefix().to_owned())
+}
+
+/// `served`, with the identifier's inception and current key.
+fn served_with_key(keria: &Keria, controller: &Controller) -> (String, event::Event, Signer) {
     let (k0, k1) = (Signer::random().unwrap(), Signer::random().unwrap());
     let icp = event::incept(&[k0.verfer()], &[digest(&k1)]);
     let body = create_body("mine", &icp, &[sig(&icp, &k0)]);
@@ -100,7 +111,7 @@ fn served(keria: &Keria, controller: &Controller) -> (String, String) {
         icp.prefix(),
         controller.agent
     );
-    (url, icp.prefix().to_owned())
+    (url, icp, k0)
 }
 
 #[test]
@@ -275,4 +286,71 @@ fn the_configuration_file_sets_the_oobi_urls_and_flags_win_over_it() {
         "log:\n{}",
         bad.log()
     );
+}
+
+#[test]
+fn a_query_for_a_later_state_asks_the_identifiers_agent_again_through_its_oobi() {
+    let mut alices = Start::new().start();
+    let mut bobs = Start::new().start();
+    let alice = Controller::boot(&alices);
+    let bob = Controller::boot(&bobs);
+    bob.approve(&bobs);
+    let (url, icp, key) = served_with_key(&bobs, &bob);
+    let aid = icp.prefix().to_owned();
+    assert_eq!(resolve(&alices, &alice, &url)["response"]["s"], "0");
+
+    // Bob's identifier moves on; Alice's agent learns it only by asking again.
+    let ixn = event::interact(&aid, 1, icp.said(), Vec::new());
+    let body = json!({"ixn": ixn.value(), "sigs": [sig(&ixn, &key)]});
+    assert_eq!(
+        bob.send(&bobs, "POST", "/identifiers/mine/events", Some(&body))
+            .status,
+        200
+    );
+    let query = |sn: &str| {
+        let started = alice.send(
+            &alices,
+            "POST",
+            "/queries",
+            Some(&json!({"pre": aid, "sn": sn})),
+        );
+        assert_eq!(started.status, 202, "{}", started.body);
+        let name = started.json()["name"].as_str().unwrap().to_owned();
+        assert_eq!(name, format!("query.{aid}.{sn}"));
+        finished(&alices, &alice, &name)
+    };
+    let caught_up = query("1");
+    assert_eq!(caught_up["response"]["s"], "1", "{caught_up}");
+    assert_eq!(caught_up["response"]["d"], ixn.said());
+    let states = alice
+        .send(&alices, "GET", &format!("/states?pre={aid}"), None)
+        .json();
+    assert_eq!(states[0]["s"], "1");
+    assert_eq!(
+        alice.send(&alices, "GET", "/contacts", None).json()[0]["alias"],
+        "them"
+    );
+    let ahead = query("5");
+    assert!(
+        ahead["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not yet 5"),
+        "{ahead}"
+    );
+
+    // An identifier no OOBI was resolved for fails at once, with the reason.
+    let unknown = alice.send(
+        &alices,
+        "POST",
+        "/queries",
+        Some(&json!({"pre": "Enobody", "sn": "0"})),
+    );
+    assert_eq!(unknown.json()["done"], true);
+    assert!(unknown.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("resolve its OOBI first"));
+    assert_eq!(alices.stop_with(Signal::TERM).code(), Some(0));
+    assert_eq!(bobs.stop_with(Signal::TERM).code(), Some(0));
 }

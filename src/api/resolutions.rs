@@ -1,0 +1,275 @@
+//! OOBIs being resolved: `POST /oobis`, and key-state queries answered by asking an
+//! identifier's agent again through its OOBI.
+//!
+//! Each stages a pending operation and asks for the URL to be fetched off the loop; when the
+//! fetch comes back through the poll, the stream is verified whole (`keri::oobi::resolve`),
+//! and only then are its KELs, replies and the contact staged with the operation's
+//! completion. An operation whose fetch a restart cut short is failed when it is next read.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use super::identifiers::{failure, json_body, json_response, now};
+use crate::agency::{Agency, Failure};
+use crate::fetcher::Fetched;
+use crate::keri::cesr::Salt;
+use crate::keri::oobi;
+use crate::server::http::{Request, Response};
+use crate::store::CONTACTS;
+use crate::{oobis, operations};
+
+/// Largest OOBI stream accepted (the fetcher refuses larger bodies first).
+const MAX_STREAM: usize = 4 << 20;
+
+/// What a fetched OOBI completes.
+enum Purpose {
+    /// `POST /oobis`: the contact named `alias` (if any).
+    Contact { alias: Option<String> },
+    /// `POST /queries`: the key state at sequence number `sn` or later (any, if None).
+    Query { prefix: String, sn: Option<u64> },
+}
+
+/// An OOBI being fetched.
+struct Resolving {
+    controller: String,
+    operation: String,
+    metadata: Value,
+    url: url::Url,
+    purpose: Purpose,
+}
+
+/// The OOBIs being resolved, and the fetches to start.
+#[derive(Default)]
+pub(super) struct Resolutions {
+    next_id: u64,
+    resolving: HashMap<u64, Resolving>,
+    to_fetch: Vec<(u64, url::Url)>,
+}
+
+impl Resolutions {
+    /// The fetches handlers asked for since the last call.
+    pub(super) fn take_fetches(&mut self) -> Vec<(u64, url::Url)> {
+        std::mem::take(&mut self.to_fetch)
+    }
+
+    /// `POST /oobis` `{url, oobialias}`: a pending `oobi.{nonce}` operation.
+    pub(super) fn start(
+        &mut self,
+        agency: &mut Agency,
+        controller: &str,
+        request: &Request,
+    ) -> Response {
+        let body = match json_body(request) {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
+        let Some(text) = body["url"].as_str() else {
+            return failure(Failure::Invalid("url must be a string".into()));
+        };
+        let url = match oobi_url(text) {
+            Ok(url) => url,
+            Err(err) => return failure(err),
+        };
+        let alias = match body.get("oobialias") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(alias)) => Some(alias.clone()),
+            Some(_) => return failure(Failure::Invalid("oobialias must be a string".into())),
+        };
+        let nonce = match nonce() {
+            Ok(nonce) => nonce,
+            Err(err) => return failure(Failure::Storage(err)),
+        };
+        let resolving = Resolving {
+            controller: controller.to_owned(),
+            operation: format!("oobi.{nonce}"),
+            metadata: json!({"oobi": text}),
+            url,
+            purpose: Purpose::Contact { alias },
+        };
+        self.fetch(agency, resolving)
+    }
+
+    /// `POST /queries` for a key state this agent does not hold at `sn`: its contact's OOBI is
+    /// fetched again. None when there is no contact to ask.
+    pub(super) fn query(
+        &mut self,
+        agency: &mut Agency,
+        controller: &str,
+        (prefix, sn): (&str, Option<u64>),
+        (operation, metadata): (&str, &Value),
+    ) -> Option<Response> {
+        let contact = agency
+            .read()
+            .and_then(|reader| reader.owner(controller).record(CONTACTS, prefix));
+        let url = match contact {
+            Ok(Some(contact)) => serde_json::from_str::<Value>(&contact).ok()?["oobi"]
+                .as_str()
+                .and_then(|url| url::Url::parse(url).ok())?,
+            Ok(None) => return None,
+            Err(err) => return Some(failure(Failure::Storage(err))),
+        };
+        let resolving = Resolving {
+            controller: controller.to_owned(),
+            operation: operation.to_owned(),
+            metadata: metadata.clone(),
+            url,
+            purpose: Purpose::Query {
+                prefix: prefix.to_owned(),
+                sn,
+            },
+        };
+        Some(self.fetch(agency, resolving))
+    }
+
+    /// Stages `resolving`'s pending operation and queues its fetch.
+    fn fetch(&mut self, agency: &mut Agency, resolving: Resolving) -> Response {
+        let operation = operations::pending(&resolving.operation, resolving.metadata.clone());
+        if let Err(err) = agency.stage(&resolving.controller, |rows| {
+            Ok(operations::stage(rows, &operation)?)
+        }) {
+            return failure(err);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.to_fetch.push((id, resolving.url.clone()));
+        self.resolving.insert(id, resolving);
+        json_response(202, &operation)
+    }
+
+    /// `operations` of `controller` as stored, with each resolution or query that a restart
+    /// interrupted (pending, but fetched by no worker of this process) failed, and that
+    /// failure staged, so no operation waits forever.
+    pub(super) fn settle(
+        &self,
+        agency: &mut Agency,
+        controller: &str,
+        operations: Vec<Value>,
+    ) -> Result<Vec<Value>, Failure> {
+        operations
+            .into_iter()
+            .map(|operation| {
+                let name = operation["name"].as_str().unwrap_or_default();
+                let orphaned = operation["done"] == false
+                    && (name.starts_with("oobi.") || name.starts_with("query."))
+                    && !self.resolving.values().any(|resolving| {
+                        resolving.operation == name && resolving.controller == controller
+                    });
+                if !orphaned {
+                    return Ok(operation);
+                }
+                let failed = operations::failed(
+                    name,
+                    operation["metadata"].clone(),
+                    503,
+                    "the agency restarted before this OOBI was resolved: ask again",
+                );
+                agency.stage(controller, |rows| Ok(operations::stage(rows, &failed)?))?;
+                Ok(failed)
+            })
+            .collect()
+    }
+
+    /// A fetch that could not start: its operation fails with `reason`.
+    pub(super) fn refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
+        if let Some(resolving) = self.resolving.remove(&id) {
+            complete(agency, &resolving, &Err(format!("not fetched: {reason}")));
+        }
+    }
+
+    /// A fetch came back: verify the stream, keep it, complete the operation.
+    pub(super) fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
+        let Some(resolving) = self.resolving.remove(&fetched.id) else {
+            return;
+        };
+        let outcome = fetched
+            .outcome
+            .and_then(|body| oobi::resolve(&body.body, MAX_STREAM).map_err(|err| err.to_string()));
+        complete(agency, &resolving, &outcome);
+    }
+}
+
+/// Checks a URL to resolve: http(s), naming an AID.
+fn oobi_url(text: &str) -> Result<url::Url, Failure> {
+    let url = match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        Ok(url) => {
+            return Err(Failure::Invalid(format!(
+                "url must be http or https, not {}",
+                url.scheme()
+            )))
+        }
+        Err(err) => return Err(Failure::Invalid(format!("url {text:?}: {err}"))),
+    };
+    if oobis::aid_of(&url).is_none() {
+        return Err(Failure::Invalid(format!(
+            "url {text:?} names no AID (expected …/oobi/{{aid}}…)"
+        )));
+    }
+    Ok(url)
+}
+
+/// Stages what a verified resolution holds, and its operation's completion.
+fn complete(
+    agency: &mut Agency,
+    resolving: &Resolving,
+    outcome: &Result<oobi::Resolution, String>,
+) {
+    let aid = oobis::aid_of(&resolving.url).unwrap_or_default();
+    let seen = now();
+    let name = resolving.operation.as_str();
+    let metadata = resolving.metadata.clone();
+    let staged = agency.stage(&resolving.controller, |rows| {
+        let operation = match outcome {
+            Err(reason) => operations::failed(name, metadata, 400, reason),
+            Ok(resolution) => {
+                let alias = match &resolving.purpose {
+                    Purpose::Contact { alias } => alias.as_deref(),
+                    Purpose::Query { .. } => None,
+                };
+                match oobis::keep(rows, resolution, &aid, resolving.url.as_str(), alias, &seen) {
+                    Err(err) => operations::failed(name, metadata, 400, &format!("{err:#}")),
+                    Ok(state) => match &resolving.purpose {
+                        Purpose::Contact { .. } => operations::done(name, metadata, state),
+                        Purpose::Query { prefix, sn } => {
+                            // The contact's OOBI names `prefix`: `state` is its key state now.
+                            let held = state["s"]
+                                .as_str()
+                                .and_then(|held| u64::from_str_radix(held, 16).ok());
+                            if sn.is_none_or(|sn| held.is_some_and(|held| held >= sn)) {
+                                operations::done(name, metadata, state)
+                            } else {
+                                operations::failed(
+                                    name,
+                                    metadata,
+                                    404,
+                                    &format!(
+                                        "the agent of {prefix} serves it at sequence number {}, not yet {}",
+                                        state["s"].as_str().unwrap_or("?"),
+                                        sn.map_or_else(String::new, |sn| format!("{sn:x}"))
+                                    ),
+                                )
+                            }
+                        }
+                    },
+                }
+            }
+        };
+        Ok(operations::stage(rows, &operation)?)
+    });
+    match (outcome, staged) {
+        (Ok(_), Ok(())) => log::info!("OOBI {} resolved", resolving.url),
+        (Err(reason), Ok(())) => log::info!("OOBI {} not resolved: {reason}", resolving.url),
+        (_, Err(_)) => log::error!(
+            "the resolution of OOBI {} could not be stored",
+            resolving.url
+        ),
+    }
+}
+
+/// A fresh nonce, as KERIA names its OOBI operations (a qb64 salt).
+fn nonce() -> anyhow::Result<String> {
+    let mut raw = [0_u8; 16];
+    getrandom::getrandom(&mut raw).map_err(|err| anyhow::anyhow!("no randomness: {err}"))?;
+    Ok(Salt::new(raw).qb64().to_string())
+}
