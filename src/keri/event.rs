@@ -1,8 +1,9 @@
 //! KERI v1 JSON key events: inception (`icp`), delegated inception (`dip`), rotation (`rot`),
 //! delegated rotation (`drt`) and interaction (`ixn`).
 //!
-//! An `Event` is either built here (`incept`, `delegated_incept`, `interact`) or verified from
-//! received JSON (`Event::verify`), and keeps the compact serialization that signatures cover.
+//! An `Event` is verified from received JSON (`Event::verify`), or built (`incept`,
+//! `delegated_incept`, `interact`, `rotate`, from `build`) and verified the same way; it keeps
+//! the compact serialization that signatures cover.
 //! Serialization is compact JSON in the received key order; the version string carries the
 //! serialized size; the SAID is the Blake3-256 digest of the event with `#` dummies in its
 //! SAID fields. An inception's prefix is either self-addressing (`i` is the SAID) or basic (`i`
@@ -13,16 +14,11 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::cesr::{CesrError, Diger, Siger, Verfer};
+use super::serder::{parse_hex, sealed, shown, version_size, Sealing};
 use super::threshold::Threshold;
 
-/// Placeholder written into SAID fields while the SAID is computed.
-pub const DUMMY: &str = "############################################";
-
-/// Start of every version string: protocol KERI, version 1.0, JSON serialization.
-const VERSION_PREFIX: &str = "KERI10JSON";
-
-/// Length of a version string: prefix, six hex digits of size, terminator.
-const VERSION_LENGTH: usize = 17;
+pub use super::build::{delegated_incept, incept, interact, rotate};
+pub use super::serder::DUMMY;
 
 /// The type of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -291,235 +287,6 @@ impl PartialEq for Event {
 
 impl Eq for Event {}
 
-/// A non-delegated inception with a self-addressing prefix.
-pub fn incept(keys: &[Verfer], next_digests: &[Diger]) -> Event {
-    inception(keys, next_digests, None)
-}
-
-/// A delegated inception with a self-addressing prefix, delegated by `delegator`.
-pub fn delegated_incept(keys: &[Verfer], next_digests: &[Diger], delegator: &str) -> Event {
-    inception(keys, next_digests, Some(delegator))
-}
-
-/// An interaction event of `prefix` at `sn`, chained to the event whose SAID is `prior`.
-pub fn interact(prefix: &str, sn: u64, prior: &str, seals: Vec<Seal>) -> Event {
-    let mut map = Map::new();
-    map.insert("v".into(), version(0).into());
-    map.insert("t".into(), Ilk::Ixn.as_str().into());
-    map.insert("d".into(), DUMMY.into());
-    map.insert("i".into(), prefix.into());
-    map.insert("s".into(), format!("{sn:x}").into());
-    map.insert("p".into(), prior.into());
-    map.insert(
-        "a".into(),
-        Value::Array(seals.iter().map(Seal::to_value).collect()),
-    );
-    let (value, raw, said) = saidify(map, false);
-    Event {
-        raw,
-        value,
-        ilk: Ilk::Ixn,
-        said,
-        prefix: prefix.to_owned(),
-        sn,
-        keys: Vec::new(),
-        signing_threshold: None,
-        next_digests: Vec::new(),
-        next_threshold: None,
-        backer_threshold: None,
-        backers: Vec::new(),
-        removed_backers: Vec::new(),
-        added_backers: Vec::new(),
-        traits: Vec::new(),
-        seals,
-        prior: Some(prior.to_owned()),
-        delegator: None,
-    }
-}
-
-/// A rotation of `prefix` at `sn`, chained to `prior`, to `keys` (all of which must sign)
-/// committing to `next_digests` (all of which must be revealed; none abandons the
-/// identifier), with no backers or data.
-pub fn rotate(
-    prefix: &str,
-    sn: u64,
-    prior: &str,
-    keys: &[Verfer],
-    next_digests: &[Diger],
-) -> Event {
-    let count = |len: usize| format!("{:x}", len.max(1));
-    let mut map = Map::new();
-    map.insert("v".into(), version(0).into());
-    map.insert("t".into(), Ilk::Rot.as_str().into());
-    map.insert("d".into(), DUMMY.into());
-    map.insert("i".into(), prefix.into());
-    map.insert("s".into(), format!("{sn:x}").into());
-    map.insert("p".into(), prior.into());
-    map.insert("kt".into(), count(keys.len()).into());
-    map.insert(
-        "k".into(),
-        keys.iter().map(Verfer::qb64).collect::<Vec<_>>().into(),
-    );
-    map.insert("nt".into(), format!("{:x}", next_digests.len()).into());
-    map.insert(
-        "n".into(),
-        next_digests
-            .iter()
-            .map(Diger::qb64)
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    map.insert("bt".into(), "0".into());
-    map.insert("br".into(), Value::Array(Vec::new()));
-    map.insert("ba".into(), Value::Array(Vec::new()));
-    map.insert("a".into(), Value::Array(Vec::new()));
-    let (value, _, _) = saidify(map, false);
-    Event::verify(&value).expect("a rotation built here is well formed")
-}
-
-/// Builds an `icp`, or a `dip` when `delegator` is given, with thresholds as Signify sets
-/// them: a majority of the keys, at least one.
-fn inception(keys: &[Verfer], next_digests: &[Diger], delegator: Option<&str>) -> Event {
-    let ilk = if delegator.is_some() {
-        Ilk::Dip
-    } else {
-        Ilk::Icp
-    };
-    let signing_threshold = (keys.len() as u64).div_ceil(2).max(1);
-    let next_threshold = (next_digests.len() as u64).div_ceil(2);
-    let strings = |items: Vec<String>| Value::Array(items.into_iter().map(Value::String).collect());
-    let mut map = Map::new();
-    map.insert("v".into(), version(0).into());
-    map.insert("t".into(), ilk.as_str().into());
-    map.insert("d".into(), DUMMY.into());
-    map.insert("i".into(), DUMMY.into());
-    map.insert("s".into(), "0".into());
-    map.insert("kt".into(), format!("{signing_threshold:x}").into());
-    map.insert("k".into(), strings(keys.iter().map(Verfer::qb64).collect()));
-    map.insert("nt".into(), format!("{next_threshold:x}").into());
-    map.insert(
-        "n".into(),
-        strings(next_digests.iter().map(Diger::qb64).collect()),
-    );
-    map.insert("bt".into(), "0".into());
-    map.insert("b".into(), Value::Array(Vec::new()));
-    map.insert("c".into(), Value::Array(Vec::new()));
-    map.insert("a".into(), Value::Array(Vec::new()));
-    if let Some(delegator) = delegator {
-        map.insert("di".into(), delegator.into());
-    }
-    let (value, raw, said) = saidify(map, true);
-    Event {
-        raw,
-        value,
-        ilk,
-        prefix: said.clone(),
-        said,
-        sn: 0,
-        keys: keys.to_vec(),
-        signing_threshold: Some(Threshold::count(signing_threshold)),
-        next_digests: next_digests.to_vec(),
-        next_threshold: Some(Threshold::count(next_threshold)),
-        backer_threshold: Some(0),
-        backers: Vec::new(),
-        removed_backers: Vec::new(),
-        added_backers: Vec::new(),
-        traits: Vec::new(),
-        seals: Vec::new(),
-        prior: None,
-        delegator: delegator.map(str::to_owned),
-    }
-}
-
-/// The version string for a serialization of `size` bytes.
-fn version(size: usize) -> String {
-    format!("{VERSION_PREFIX}{size:06x}_")
-}
-
-/// Reads the size out of a version string.
-pub(super) fn version_size(text: &str) -> Option<usize> {
-    let digits = text.strip_prefix(VERSION_PREFIX)?.strip_suffix('_')?;
-    if text.len() != VERSION_LENGTH
-        || !digits
-            .bytes()
-            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return None;
-    }
-    usize::from_str_radix(digits, 16).ok()
-}
-
-/// Reads a lowercase hex number without leading zeros.
-pub(super) fn parse_hex(text: &str) -> Option<u64> {
-    let canonical = !text.is_empty()
-        && text.len() <= 16
-        && text
-            .bytes()
-            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
-        && (text == "0" || !text.starts_with('0'));
-    canonical
-        .then(|| u64::from_str_radix(text, 16).ok())
-        .flatten()
-}
-
-/// Compact JSON of `value`, in its key order.
-pub(super) fn compact(value: &Value) -> Vec<u8> {
-    value.to_string().into_bytes()
-}
-
-/// Computes the SAID of `map` and writes it, with the final version string, into the message;
-/// `prefix_too` makes the prefix `i` self-addressing as well. Returns the message, its
-/// serialization and its SAID.
-pub(super) fn saidify(mut map: Map<String, Value>, prefix_too: bool) -> (Value, Vec<u8>, String) {
-    map.insert("d".into(), DUMMY.into());
-    if prefix_too {
-        map.insert("i".into(), DUMMY.into());
-    }
-    map.insert("v".into(), version(0).into());
-    let size = compact(&Value::Object(map.clone())).len();
-    map.insert("v".into(), version(size).into());
-    let said = Diger::blake3(&compact(&Value::Object(map.clone()))).qb64();
-    map.insert("d".into(), said.clone().into());
-    if prefix_too {
-        map.insert("i".into(), said.clone().into());
-    }
-    let value = Value::Object(map);
-    let raw = compact(&value);
-    (value, raw, said)
-}
-
-/// How a received message's bytes disagree with what it declares.
-pub(super) enum Sealing {
-    /// Its version string declares `declared` bytes; it has `actual`.
-    Size { declared: usize, actual: usize },
-    /// Its `d` is not the SAID `computed` over it.
-    Said { computed: String },
-}
-
-/// The compact bytes of a received message `value` (its fields `map`) and the SAID computed
-/// over them (with `i` as a placeholder too when `prefix_too`), once their length is the
-/// `declared` size and its `d` is that SAID.
-pub(super) fn sealed(
-    value: &Value,
-    map: &Map<String, Value>,
-    declared: usize,
-    said: &str,
-    prefix_too: bool,
-) -> Result<(Vec<u8>, String), Sealing> {
-    let raw = compact(value);
-    if raw.len() != declared {
-        return Err(Sealing::Size {
-            declared,
-            actual: raw.len(),
-        });
-    }
-    let (_, _, computed) = saidify(map.clone(), prefix_too);
-    if said != computed {
-        return Err(Sealing::Said { computed });
-    }
-    Ok((raw, computed))
-}
-
 impl EventError {
     /// The event error for a message whose `d` is `said` and whose bytes disagree.
     pub(super) fn unsealed(sealing: Sealing, said: &str) -> Self {
@@ -531,16 +298,6 @@ impl EventError {
                 computed,
             },
         }
-    }
-}
-
-/// A shortened compact rendering of a received value, for error messages.
-pub(super) fn shown(value: &Value) -> String {
-    const LIMIT: usize = 80;
-    let text = value.to_string();
-    match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
     }
 }
 

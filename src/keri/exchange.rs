@@ -11,8 +11,9 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::cesr::{dater_qb64, Siger};
-use super::event::{saidify, sealed, shown, version_size, EventError, Sealing, DUMMY};
+use super::event::EventError;
 use super::kel::KeyState;
+use super::serder::{saidify, sealed, shown, version_size, Sealing, DUMMY};
 use super::stream::SignatureGroup;
 
 /// The type `t` of an exchange message.

@@ -530,7 +530,8 @@ impl Kel {
 mod tests {
     use super::*;
     use crate::keri::cesr::Signer;
-    use crate::keri::event::{incept, interact, saidify};
+    use crate::keri::event::{incept, interact};
+    use crate::keri::serder::saidify;
     use crate::keri::vectors::{
         AID1_ICP, AID1_ICP_SIG, AID1_IXN, AID1_IXN_SIG, AID1_ROT, AID1_ROT_SIG,
         AID1_STATE_AFTER_ICP, AID1_STATE_AFTER_ROT,

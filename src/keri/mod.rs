@@ -12,6 +12,7 @@
 //!
 //! `tel` verifies the inception (`vcp`) of a credential registry's transaction event log.
 
+mod build;
 pub mod cesr;
 pub mod event;
 pub mod exchange;
@@ -20,6 +21,7 @@ pub mod kel;
 pub mod oobi;
 pub mod passcode;
 pub mod reply;
+mod serder;
 pub mod state;
 pub mod stream;
 pub mod tel;

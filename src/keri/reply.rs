@@ -11,9 +11,8 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::cesr::{dater_qb64, Siger, Verfer};
-use super::event::{
-    check_signatures, saidify, sealed, shown, version_size, EventError, Sealing, DUMMY,
-};
+use super::event::{check_signatures, EventError};
+use super::serder::{saidify, sealed, shown, version_size, Sealing, DUMMY};
 use super::threshold::Threshold;
 
 /// The type `t` of a reply.

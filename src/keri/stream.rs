@@ -15,8 +15,8 @@ use super::cesr::{
     base64_character, base64_value, code::counter, dater_qb64, parse_dater, parse_seqner,
     seqner_qb64, CesrError, Cigar, Diger, Siger, Verfer,
 };
-use super::event::version_size;
 use super::kel::{FirstSeen, SealSource};
+use super::serder::version_size;
 
 /// The characters a message starts with: the version string is the first field.
 const MESSAGE_START: &str = r#"{"v":""#;

@@ -9,7 +9,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::event::{parse_hex, saidify, sealed, shown, version_size, EventError, Seal};
+use super::event::{EventError, Seal};
+use super::serder::{parse_hex, saidify, sealed, shown, version_size};
 
 /// The labels of a registry inception, in their required order.
 const VCP_LABELS: [&str; 10] = ["v", "t", "d", "i", "ii", "s", "c", "bt", "b", "n"];

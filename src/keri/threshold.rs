@@ -116,11 +116,13 @@ impl Threshold {
     /// Reads a `kt`/`nt` value: a lowercase hex string, a list of weights, or a list of lists.
     pub fn parse(value: &Value) -> Result<Self, ThresholdError> {
         let rule = match value {
-            Value::String(text) => Rule::Count(super::event::parse_hex(text).ok_or_else(|| {
-                ThresholdError(format!(
-                    "threshold {value} must be a lowercase hex number without leading zeros"
-                ))
-            })?),
+            Value::String(text) => {
+                Rule::Count(super::serder::parse_hex(text).ok_or_else(|| {
+                    ThresholdError(format!(
+                        "threshold {value} must be a lowercase hex number without leading zeros"
+                    ))
+                })?)
+            }
             Value::Array(items) if items.iter().all(Value::is_string) && !items.is_empty() => {
                 Rule::Weighted(vec![parse_clause(items)?])
             }
