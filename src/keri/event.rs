@@ -14,6 +14,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::cesr::{CesrError, Diger, Siger, Verfer};
+use super::fields::{check_backers, Fields};
 use super::serder::{parse_hex, sealed, shown, version_size, Sealing};
 use super::threshold::Threshold;
 
@@ -223,7 +224,7 @@ impl std::error::Error for EventError {}
 
 /// An anchored seal: a JSON object in an event's `a` list, kept as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seal(Map<String, Value>);
+pub struct Seal(pub(super) Map<String, Value>);
 
 impl Seal {
     /// The event seal `{"i": prefix, "s": sn in hex, "d": said}`.
@@ -299,115 +300,6 @@ impl EventError {
             },
         }
     }
-}
-
-/// Typed views of the fields of a received event, checked one by one.
-struct Fields<'v> {
-    map: &'v Map<String, Value>,
-}
-
-impl<'v> Fields<'v> {
-    fn get(&self, field: &'static str) -> Result<&'v Value, EventError> {
-        self.map.get(field).ok_or(EventError::MissingField(field))
-    }
-
-    fn string(&self, field: &'static str) -> Result<&'v str, EventError> {
-        let value = self.get(field)?;
-        value.as_str().ok_or_else(|| EventError::FieldType {
-            field: field.to_owned(),
-            expected: "a string",
-            got: shown(value),
-        })
-    }
-
-    fn hex(&self, field: &'static str) -> Result<u64, EventError> {
-        let value = self.get(field)?;
-        value
-            .as_str()
-            .and_then(parse_hex)
-            .ok_or_else(|| EventError::FieldType {
-                field: field.to_owned(),
-                expected: "a lowercase hex number string without leading zeros, at most 16 digits",
-                got: shown(value),
-            })
-    }
-
-    fn strings(&self, field: &'static str) -> Result<Vec<&'v str>, EventError> {
-        let value = self.get(field)?;
-        let items = value
-            .as_array()
-            .and_then(|items| items.iter().map(Value::as_str).collect::<Option<Vec<_>>>());
-        items.ok_or_else(|| EventError::FieldType {
-            field: field.to_owned(),
-            expected: "an array of strings",
-            got: shown(value),
-        })
-    }
-
-    fn owned_strings(&self, field: &'static str) -> Result<Vec<String>, EventError> {
-        Ok(self
-            .strings(field)?
-            .into_iter()
-            .map(str::to_owned)
-            .collect())
-    }
-
-    fn threshold(&self, field: &'static str) -> Result<Threshold, EventError> {
-        let value = self.get(field)?;
-        Threshold::parse(value)
-            .map_err(|error| EventError::Invalid(format!("field {field}: {error}")))
-    }
-
-    fn primitives<T>(
-        &self,
-        field: &'static str,
-        parse: impl Fn(&str) -> Result<T, CesrError>,
-    ) -> Result<Vec<T>, EventError> {
-        self.strings(field)?
-            .into_iter()
-            .enumerate()
-            .map(|(index, text)| {
-                parse(text).map_err(|error| EventError::Primitive {
-                    field: format!("{field}[{index}]"),
-                    error,
-                })
-            })
-            .collect()
-    }
-
-    /// The seals in `a`: objects only when `only_seals`, otherwise any data, of which the
-    /// objects are the seals (Signify anchors bare SAIDs in interactions).
-    fn seals(&self, only_seals: bool) -> Result<Vec<Seal>, EventError> {
-        let value = self.get("a")?;
-        let items = value
-            .as_array()
-            .filter(|items| !only_seals || items.iter().all(Value::is_object))
-            .ok_or_else(|| EventError::FieldType {
-                field: "a".to_owned(),
-                expected: if only_seals {
-                    "an array of seal objects"
-                } else {
-                    "an array"
-                },
-                got: shown(value),
-            })?;
-        Ok(items
-            .iter()
-            .filter_map(|item| item.as_object().map(|map| Seal(map.clone())))
-            .collect())
-    }
-}
-
-/// Refuses a backer list with repeated entries.
-fn check_backers(backers: &[String], field: &str) -> Result<(), EventError> {
-    for (position, backer) in backers.iter().enumerate() {
-        if backers[..position].contains(backer) {
-            return Err(EventError::Invalid(format!(
-                "backer {backer} appears twice in {field}"
-            )));
-        }
-    }
-    Ok(())
 }
 
 impl Event {

@@ -16,6 +16,7 @@ mod build;
 pub mod cesr;
 pub mod event;
 pub mod exchange;
+mod fields;
 pub mod httpsig;
 pub mod kel;
 pub mod oobi;
