@@ -119,7 +119,10 @@ impl Service {
         for source in &config.url_sources {
             log::info!("OOBI URLs: {source}");
         }
-        let api = Api::new(config, advertised(config, port(Port::Http)), backups);
+        let mut api = Api::new(config, advertised(config, port(Port::Http)), backups);
+        if let Err(err) = api.recover_outbox(&agency) {
+            log::error!("reading the messages still to deliver: {err:#}");
+        }
         let known = agency
             .known()
             .map_or_else(|err| format!("? ({err})"), |known| known.to_string());
@@ -210,6 +213,7 @@ impl Service {
     pub fn tick(&mut self, now: Instant) -> Result<()> {
         self.servers.tick(self.poll.registry(), now);
         self.agency.tick(now);
+        self.api.tick(&self.agency, now);
         self.notifier.tick(now);
         Ok(())
     }

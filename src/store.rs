@@ -65,8 +65,11 @@ pub const CHALLENGES: Records = TableDefinition::new("challenges");
 /// (owner, note id) → a notification for the controller (JSON).
 pub const NOTIFICATIONS: Records = TableDefinition::new("notifications");
 
+/// (owner, "{exn SAID}.{recipient}") → a message still to be posted to another agency (JSON).
+pub const OUTBOX: Records = TableDefinition::new("outbox");
+
 /// Every table of records; a new kind of record is added here.
-const RECORDS: [Records; 11] = [
+const RECORDS: [Records; 12] = [
     IDENTIFIERS,
     PREFIXES,
     OPERATIONS,
@@ -78,6 +81,7 @@ const RECORDS: [Records; 11] = [
     EXCHANGES,
     CHALLENGES,
     NOTIFICATIONS,
+    OUTBOX,
 ];
 /// How many other tables there are (with META): those `prepare` opens by name.
 const TABLES: usize = 9;
@@ -242,6 +246,18 @@ impl Reader {
     pub fn owner_of(&self, prefix: &str) -> Result<Option<String>> {
         let table = self.txn.open_table(OWNERS)?;
         Ok(table.get(prefix)?.map(|value| value.value().to_owned()))
+    }
+
+    /// Every record of `kind`, of every owner: (owner, name, record).
+    pub fn every_record(&self, kind: Records) -> Result<Vec<(String, String, String)>> {
+        let table = self.txn.open_table(kind)?;
+        let mut found = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let (owner, name) = key.value();
+            found.push((owner.to_owned(), name.to_owned(), value.value().to_owned()));
+        }
+        Ok(found)
     }
 
     /// How many controllers have an agent.

@@ -1,32 +1,24 @@
 //! The exchange routes: `POST /identifiers/{name}/exchanges` sends an `exn`, `GET
-//! /exchanges/{said}` and `POST /exchanges/query` read those held; and the `Outbox` of messages
-//! on their way to other agencies.
+//! /exchanges/{said}` and `POST /exchanges/query` read those held.
 //!
 //! A message is checked whole before anything is staged: the sender is the named identifier,
 //! its signatures are by that identifier's current keys, and every recipient is known (its KEL
 //! held, through a resolved OOBI) with a way to reach it. Then it is stored, delivered at once
-//! to recipients this agency serves (in the same batch, no HTTP), and posted to the agent URL
-//! of each other recipient by the fetcher, off the loop; the outcome of a post is logged.
-
-use std::collections::HashMap;
+//! to recipients this agency serves (in the same batch, no HTTP), and kept in the `Outbox`
+//! for the agent URL of each other recipient, which posts it off the loop until delivered.
 
 use serde_json::{json, Map, Value};
 use url::Url;
 
 use super::identifiers::{failure, json_body, json_response, now};
+use super::outbox::Outbox;
 use crate::agency::{Agency, Failure};
 use crate::exchanges::{self, Received};
-use crate::fetcher::{Fetched, Post};
 use crate::keri::cesr::Siger;
 use crate::keri::exchange::Exchange;
 use crate::server::http::{Request, Response};
 use crate::store::{OwnerReader, Reader};
 use crate::{identifiers, kels, roles};
-
-/// Fetch ids of posts carry this bit, so that their results find the outbox.
-const POST_ID: u64 = 1 << 63;
-/// The content type KERI agents post one message with, its attachments in `CESR-ATTACHMENT`.
-pub(super) const CESR_JSON: &str = "application/cesr+json";
 
 /// Where a recipient is reached.
 enum Route {
@@ -34,74 +26,6 @@ enum Route {
     Local(String),
     /// An agent elsewhere, at this URL.
     Remote(Url),
-}
-
-/// A message posted to another agency, awaiting the answer.
-struct Posting {
-    said: String,
-    recipient: String,
-}
-
-/// Messages being posted to other agencies, and the posts to start.
-#[derive(Default)]
-pub(super) struct Outbox {
-    next_id: u64,
-    posting: HashMap<u64, Posting>,
-    to_post: Vec<(u64, Url, Post)>,
-}
-
-impl Outbox {
-    /// Whether a fetch result is one of the outbox's posts.
-    pub(super) fn owns(id: u64) -> bool {
-        id & POST_ID != 0
-    }
-
-    /// The posts handlers asked for since the last call.
-    pub(super) fn take_posts(&mut self) -> Vec<(u64, Url, Post)> {
-        std::mem::take(&mut self.to_post)
-    }
-
-    /// A post came back (or could not start): its outcome goes to the log.
-    pub(super) fn finished(&mut self, id: u64, outcome: Result<(), String>) {
-        let Some(posting) = self.posting.remove(&id) else {
-            return;
-        };
-        match outcome {
-            Ok(()) => log::info!("exn {} delivered to {}", posting.said, posting.recipient),
-            Err(reason) => log::warn!(
-                "exn {} not delivered to {}: {reason}",
-                posting.said,
-                posting.recipient
-            ),
-        }
-    }
-
-    /// A fetch result of one of the outbox's posts.
-    pub(super) fn fetched(&mut self, fetched: Fetched) {
-        self.finished(fetched.id, fetched.outcome.map(|_| ()));
-    }
-
-    fn post(&mut self, url: Url, exn: &Exchange, attachment: &str, recipient: &str) {
-        let id = POST_ID | self.next_id;
-        self.next_id += 1;
-        let headers = vec![
-            ("Content-Type".to_owned(), CESR_JSON.to_owned()),
-            ("CESR-ATTACHMENT".to_owned(), attachment.to_owned()),
-            ("CESR-DESTINATION".to_owned(), recipient.to_owned()),
-        ];
-        let post = Post {
-            headers,
-            body: exn.raw().to_vec(),
-        };
-        self.posting.insert(
-            id,
-            Posting {
-                said: exn.said().to_owned(),
-                recipient: recipient.to_owned(),
-            },
-        );
-        self.to_post.push((id, url, post));
-    }
 }
 
 /// The checked parts of a `POST /identifiers/{name}/exchanges` body.
@@ -240,7 +164,13 @@ pub(super) fn send(
                 }
             }
             Route::Remote(url) => {
-                outbox.post(url, exn, &exchanges::attachment(&groups), &recipient);
+                let attachment = exchanges::attachment(&groups);
+                let staged = agency.stage(controller, |rows| {
+                    Ok(outbox.send(rows, (controller, &url), exn, &attachment, &recipient)?)
+                });
+                if let Err(err) = staged {
+                    return failure(err);
+                }
             }
         }
     }

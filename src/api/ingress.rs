@@ -10,8 +10,8 @@
 //! by resolving OOBIs, and are refused here. Every message of a request is checked before any
 //! is stored: one refusal (400, with the reason) stores nothing. 204 once stored.
 
-use super::exchanges::CESR_JSON;
 use super::identifiers::{failure, now};
+use super::outbox::CESR_JSON;
 use crate::agency::{Agency, Failure};
 use crate::exchanges;
 use crate::keri::exchange::Exchange;

@@ -15,6 +15,7 @@ mod keystate;
 mod metrics;
 mod notifications;
 mod oobis;
+mod outbox;
 mod registries;
 mod resolutions;
 mod routes;
@@ -28,7 +29,7 @@ use crate::metrics::Metrics;
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
 pub use backup::Backups;
-use exchanges::Outbox;
+use outbox::Outbox;
 use resolutions::Resolutions;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
@@ -160,6 +161,16 @@ impl Api {
         self.resolutions.take_fetches()
     }
 
+    /// Queues the messages to other agencies that a stopped agency left undelivered.
+    pub fn recover_outbox(&mut self, agency: &Agency) -> anyhow::Result<()> {
+        self.outbox.recover(agency)
+    }
+
+    /// One tock: the posts whose pause has ended are queued again.
+    pub fn tick(&mut self, agency: &Agency, now: Instant) {
+        self.outbox.tick(agency, now);
+    }
+
     /// The posts of exchange messages to other agencies, to start now.
     pub fn take_posts(&mut self) -> Vec<(u64, url::Url, Post)> {
         self.outbox.take_posts()
@@ -168,7 +179,7 @@ impl Api {
     /// A fetch that could not start: its operation fails with `reason`.
     pub fn fetch_refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
         if Outbox::owns(id) {
-            self.outbox.finished(id, Err(reason.to_owned()));
+            self.outbox.finished(agency, id, &Err(reason.to_owned()));
         } else {
             self.resolutions.refused(agency, id, reason);
         }
@@ -177,7 +188,7 @@ impl Api {
     /// A fetch came back through the poll.
     pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
         if Outbox::owns(fetched.id) {
-            self.outbox.fetched(fetched);
+            self.outbox.fetched(agency, fetched);
         } else {
             self.resolutions.fetched(agency, fetched);
         }

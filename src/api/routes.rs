@@ -1,8 +1,9 @@
 //! The signed admin routes: which resource a path names, the methods it allows, and the
 //! handler that answers each.
 
-use super::exchanges::{self, Outbox};
+use super::exchanges;
 use super::oobis;
+use super::outbox::Outbox;
 use super::resolutions::Resolutions;
 use super::{
     challenges, identifiers, keystate, method_not_allowed, not_found, notifications, registries,

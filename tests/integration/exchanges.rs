@@ -394,7 +394,7 @@ fn outgoing(exn: &Exchange, signer: &Signer, recipients: &[&str]) -> Value {
 }
 
 #[test]
-fn exchanges_to_another_agency_are_checked_posted_and_their_failures_logged() {
+fn exchanges_to_another_agency_are_checked_kept_and_posted_until_delivered() {
     let mut there = Start::new().start();
     let mut here = Start::new().start();
     let alice = Controller::boot(&there);
@@ -446,7 +446,16 @@ fn exchanges_to_another_agency_are_checked_posted_and_their_failures_logged() {
     let kept = bob.send(&here, "GET", &format!("/exchanges/{}", exn.said()), None);
     assert_eq!(kept.json()["exn"], *exn.value());
 
-    // Alice's agency is gone: the post is tried again, then given up, off the loop.
+    // Alice's agent learns Bob; then her agency is gone: the message is kept and tried again,
+    // off the loop, across a restart of Bob's agency, until Alice's agency is back.
+    let bob_oobi = format!(
+        "http://127.0.0.1:{}/oobi/{}/agent/{}",
+        here.ports().http,
+        theirs.prefix(),
+        bob.agent
+    );
+    assert_eq!(resolve(&there, &alice, &bob_oobi)["done"], true);
+    let alices_ports = there.ports();
     assert_eq!(there.stop_with(Signal::TERM).code(), Some(0));
     let second = theirs.exn(mine.prefix(), "/challenge/response", &words(&["b"]), DT);
     let answer = send(&outgoing(&second, &theirs.signer, &[mine.prefix()]));
@@ -455,6 +464,36 @@ fn exchanges_to_another_agency_are_checked_posted_and_their_failures_logged() {
         .wait_for_log(&format!("exn {} not delivered", second.said()))
         .unwrap();
     assert!(line.contains("(after 3 attempts)"), "{line}");
+    assert!(line.contains("post 2 of 10"), "{line}");
+    assert_eq!(here.get(here.ports().boot, "/health").status, 200);
+    assert_eq!(here.stop_with(Signal::TERM).code(), Some(0));
+
+    let mut here = Start::new().data_dir(&here.data_dir).start();
+    assert!(
+        here.wait_for_log("1 messages to other agencies are still to be delivered")
+            .is_some(),
+        "log:\n{}",
+        here.log()
+    );
+    let mut there = Start::new()
+        .data_dir(&there.data_dir)
+        .ports(alices_ports)
+        .start();
+    assert!(
+        here.wait_for_log(&format!("exn {} delivered", second.said()))
+            .is_some(),
+        "log:\n{}",
+        here.log()
+    );
+    let held = alice.send(
+        &there,
+        "GET",
+        &format!("/exchanges/{}", second.said()),
+        None,
+    );
+    assert_eq!(held.status, 200, "{}", held.body);
+    assert_eq!(held.json()["exn"], *second.value());
+    assert_eq!(there.stop_with(Signal::TERM).code(), Some(0));
     assert_eq!(here.get(here.ports().boot, "/health").status, 200);
     assert_eq!(here.stop_with(Signal::TERM).code(), Some(0));
 }

@@ -63,6 +63,7 @@ pub struct Start {
     notify: bool,
     unshare: bool,
     open_file_limit: Option<(u64, u64)>,
+    ports: Ports,
 }
 
 impl Start {
@@ -74,7 +75,19 @@ impl Start {
             notify: false,
             unshare: false,
             open_file_limit: None,
+            ports: Ports {
+                admin: 0,
+                http: 0,
+                boot: 0,
+            },
         }
+    }
+
+    /// Listens on these ports (a restart on the ports other agents know) instead of ones the
+    /// system chooses.
+    pub fn ports(mut self, ports: Ports) -> Self {
+        self.ports = ports;
+        self
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
@@ -146,11 +159,11 @@ impl Start {
             "--data-dir",
             data_dir.to_str().unwrap(),
             "-a",
-            "0",
+            &self.ports.admin.to_string(),
             "-H",
-            "0",
+            &self.ports.http.to_string(),
             "-B",
-            "0",
+            &self.ports.boot.to_string(),
         ]);
         command.args(&self.args);
         command

@@ -1,0 +1,193 @@
+//! Messages on their way to other agencies: each is kept in the store with the message that
+//! sends it (so a 202 means it will be posted, across restarts), posted by the fetcher off the
+//! loop, and removed once an agent has taken it. A post that fails is tried again later, with
+//! a growing pause, until `MAX_ATTEMPTS`; then it is dropped and the log says so.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::agency::Agency;
+use crate::fetcher::{Fetched, Post};
+use crate::keri::exchange::Exchange;
+use crate::store::{OwnerWriter, OUTBOX};
+
+/// Fetch ids of posts carry this bit, so that their results find the outbox.
+const POST_ID: u64 = 1 << 63;
+/// The content type KERI agents post one message with, its attachments in `CESR-ATTACHMENT`.
+pub(super) const CESR_JSON: &str = "application/cesr+json";
+/// Posts of one message to one recipient before it is dropped (each post is itself tried
+/// three times by the fetcher when the connection fails).
+pub(super) const MAX_ATTEMPTS: u32 = 10;
+/// The pause after the first failed post; it doubles after each, up to `LONGEST_PAUSE`.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(300);
+
+/// A message for one recipient, as kept in the store.
+struct Delivery {
+    controller: String,
+    key: String,
+    attempts: u32,
+}
+
+/// Messages being posted, waiting for their next attempt, and the posts to start.
+#[derive(Default)]
+pub(super) struct Outbox {
+    next_id: u64,
+    posting: HashMap<u64, Delivery>,
+    waiting: Vec<(Instant, Delivery)>,
+    to_post: Vec<(u64, Url, Post)>,
+}
+
+impl Outbox {
+    /// Whether a fetch result is one of the outbox's posts.
+    pub(super) fn owns(id: u64) -> bool {
+        id & POST_ID != 0
+    }
+
+    /// The posts to start now.
+    pub(super) fn take_posts(&mut self) -> Vec<(u64, Url, Post)> {
+        std::mem::take(&mut self.to_post)
+    }
+
+    /// Stages `exn` for `recipient`'s agent at `url` with the message that sends it, and
+    /// queues its first post.
+    pub(super) fn send(
+        &mut self,
+        rows: &mut OwnerWriter<'_>,
+        (controller, url): (&str, &Url),
+        exn: &Exchange,
+        attachment: &str,
+        recipient: &str,
+    ) -> Result<()> {
+        let key = format!("{}.{recipient}", exn.said());
+        let record = json!({
+            "url": url.as_str(),
+            "exn": String::from_utf8_lossy(exn.raw()),
+            "attachment": attachment,
+            "recipient": recipient,
+        });
+        rows.put_record(OUTBOX, &key, &record.to_string())?;
+        self.queue(
+            Delivery {
+                controller: controller.to_owned(),
+                key,
+                attempts: 0,
+            },
+            &record,
+        );
+        Ok(())
+    }
+
+    /// Queues every message a stopped agency left undelivered (at start).
+    pub(super) fn recover(&mut self, agency: &Agency) -> Result<()> {
+        let kept = agency.read()?.every_record(OUTBOX)?;
+        if !kept.is_empty() {
+            log::info!(
+                "{} messages to other agencies are still to be delivered",
+                kept.len()
+            );
+        }
+        for (controller, key, record) in kept {
+            let record: Value = serde_json::from_str(&record).context("stored outgoing message")?;
+            let delivery = Delivery {
+                controller,
+                key,
+                attempts: 0,
+            };
+            self.queue(delivery, &record);
+        }
+        Ok(())
+    }
+
+    /// Queues the posts whose pause has ended.
+    pub(super) fn tick(&mut self, agency: &Agency, now: Instant) {
+        let (due, waiting) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.waiting = waiting;
+        for (_, delivery) in due {
+            let record = agency.read().and_then(|reader| {
+                reader
+                    .owner(&delivery.controller)
+                    .record(OUTBOX, &delivery.key)
+            });
+            match record {
+                Ok(Some(record)) => match serde_json::from_str::<Value>(&record) {
+                    Ok(record) => self.queue(delivery, &record),
+                    Err(err) => log::error!("stored outgoing message {}: {err}", delivery.key),
+                },
+                Ok(None) => {}
+                Err(err) => log::error!("{err:#}"),
+            }
+        }
+    }
+
+    /// A post came back (or could not start): delivered messages are removed, others wait for
+    /// their next attempt or are dropped after the last.
+    pub(super) fn finished(&mut self, agency: &mut Agency, id: u64, outcome: &Result<(), String>) {
+        let Some(delivery) = self.posting.remove(&id) else {
+            return;
+        };
+        let attempts = delivery.attempts;
+        let (said, recipient) = delivery.key.split_once('.').unwrap_or((&delivery.key, "?"));
+        match outcome {
+            Ok(()) => log::info!("exn {said} delivered to {recipient}"),
+            // A 4xx is the agent's refusal of this message: posting it again changes nothing.
+            Err(reason) if attempts >= MAX_ATTEMPTS || reason.starts_with("HTTP status 4") => {
+                log::error!(
+                    "exn {said} not delivered to {recipient}: {reason}; dropped after {attempts} posts"
+                );
+            }
+            Err(reason) => {
+                let pause = FIRST_PAUSE
+                    .saturating_mul(1 << (attempts - 1).min(16))
+                    .min(LONGEST_PAUSE);
+                log::warn!(
+                    "exn {said} not delivered to {recipient}: {reason}; post {} of {MAX_ATTEMPTS} in {}s",
+                    attempts + 1,
+                    pause.as_secs()
+                );
+                self.waiting.push((Instant::now() + pause, delivery));
+                return;
+            }
+        }
+        // Delivered, or given up on: it leaves the store.
+        let key = &delivery.key;
+        if let Err(err) = agency.stage(&delivery.controller, |rows| {
+            Ok(rows.remove_record(OUTBOX, key)?)
+        }) {
+            log::error!("removing outgoing message {key}: {err:?}");
+        }
+    }
+
+    /// A fetch result of one of the outbox's posts.
+    pub(super) fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
+        self.finished(agency, fetched.id, &fetched.outcome.map(|_| ()));
+    }
+
+    /// Queues a post of the stored `record` for `delivery`.
+    fn queue(&mut self, mut delivery: Delivery, record: &Value) {
+        let text = |field: &str| record[field].as_str().unwrap_or_default().to_owned();
+        let Ok(url) = Url::parse(&text("url")) else {
+            log::error!("stored outgoing message {} has no URL", delivery.key);
+            return;
+        };
+        let id = POST_ID | self.next_id;
+        self.next_id += 1;
+        let post = Post {
+            headers: vec![
+                ("Content-Type".to_owned(), CESR_JSON.to_owned()),
+                ("CESR-ATTACHMENT".to_owned(), text("attachment")),
+                ("CESR-DESTINATION".to_owned(), text("recipient")),
+            ],
+            body: text("exn").into_bytes(),
+        };
+        delivery.attempts += 1;
+        self.posting.insert(id, delivery);
+        self.to_post.push((id, url, post));
+    }
+}
