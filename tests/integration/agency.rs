@@ -293,14 +293,24 @@ fn boot_concurrently(
     bodies: Vec<(String, String)>,
     threads: usize,
 ) -> (Vec<String>, Vec<u16>) {
+    boot_concurrently_into(boot, bodies, threads, &Arc::new(Mutex::new(Vec::new())))
+}
+
+/// `boot_concurrently`, adding each acknowledged controller to `acknowledged` as its 202
+/// arrives (so that another thread can watch them come).
+fn boot_concurrently_into(
+    boot: u16,
+    bodies: Vec<(String, String)>,
+    threads: usize,
+    acknowledged: &Arc<Mutex<Vec<String>>>,
+) -> (Vec<String>, Vec<u16>) {
     let queue = Arc::new(Mutex::new(bodies));
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let statuses = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let (queue, acknowledged, statuses) = (
                 Arc::clone(&queue),
-                Arc::clone(&acknowledged),
+                Arc::clone(acknowledged),
                 Arc::clone(&statuses),
             );
             std::thread::spawn(move || loop {
@@ -367,18 +377,26 @@ fn every_acknowledged_boot_survives_sigkill_at_a_random_moment() {
                 .subsec_micros()
                 % 20_000,
         ));
-        let log = keria.log_handle();
-        // The kill lands after the first acknowledged boot, at a random moment of the stream.
+        // The kill lands after the first boot is acknowledged to its client, at a random moment
+        // of the stream that follows.
+        let acknowledged_so_far = Arc::new(Mutex::new(Vec::new()));
+        let watched = Arc::clone(&acknowledged_so_far);
         let killer = std::thread::spawn(move || {
-            log.wait_for("booted for controller")
-                .expect("no boot was acknowledged");
+            let deadline = std::time::Instant::now() + PATIENCE;
+            while watched.lock().unwrap().is_empty() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no boot was acknowledged"
+                );
+                std::thread::yield_now();
+            }
             std::thread::sleep(delay);
             let _ = rustix::process::kill_process(
                 rustix::process::Pid::from_raw(pid).unwrap(),
                 Signal::KILL,
             );
         });
-        let (acked, statuses) = boot_concurrently(boot, bodies, 16);
+        let (acked, statuses) = boot_concurrently_into(boot, bodies, 16, &acknowledged_so_far);
         killer.join().unwrap();
         keria.wait_exit();
         assert!(

@@ -45,16 +45,6 @@ impl Lines {
     }
 }
 
-/// A spawned keria's log, shared with another thread.
-pub struct LogHandle(Arc<Lines>);
-
-impl LogHandle {
-    /// Waits for a log line containing `needle`; None after PATIENCE.
-    pub fn wait_for(&self, needle: &str) -> Option<String> {
-        self.0.wait_for(needle)
-    }
-}
-
 /// A builder for one `keria start`.
 pub struct Start {
     args: Vec<String>,
@@ -259,11 +249,6 @@ impl Keria {
     /// Waits for a log line containing `needle`; None after PATIENCE.
     pub fn wait_for_log(&self, needle: &str) -> Option<String> {
         self.lines.wait_for(needle)
-    }
-
-    /// The log, for another thread to wait on.
-    pub fn log_handle(&self) -> LogHandle {
-        LogHandle(Arc::clone(&self.lines))
     }
 
     /// Everything logged so far.
