@@ -584,9 +584,10 @@ fn a_stream_of_boots_does_not_starve_health() {
     let (acknowledged, statuses) = booting.join().unwrap();
     assert_eq!(acknowledged.len(), 600, "statuses: {statuses:?}");
     assert!(answered > 0);
-    // Each commit is bounded (MAX_BATCH answers): /health waits for at most one of them.
+    // Each commit is bounded (MAX_BATCH answers): /health waits for at most one of them, a
+    // few milliseconds. The bound is generous for a loaded machine; starving would be unbounded.
     assert!(
-        slowest < std::time::Duration::from_secs(1),
+        slowest < PATIENCE / 4,
         "/health waited {slowest:?} behind the boots"
     );
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
