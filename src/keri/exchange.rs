@@ -10,10 +10,11 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::cesr::{dater_qb64, Siger};
+use super::cesr::Siger;
 use super::event::EventError;
 use super::kel::KeyState;
-use super::serder::{saidify, sealed, shown, version_size, Sealing, DUMMY};
+use super::routed::{self, Refused, Shape};
+use super::serder::{saidify, DUMMY};
 use super::stream::SignatureGroup;
 
 /// The type `t` of an exchange message.
@@ -22,6 +23,23 @@ const ILK: &str = "exn";
 const LABELS: [&str; 11] = ["v", "t", "d", "i", "rp", "p", "dt", "r", "q", "a", "e"];
 /// The same without the recipient `rp`, as older KERI peers send them.
 const LABELS_WITHOUT_RECIPIENT: [&str; 10] = ["v", "t", "d", "i", "p", "dt", "r", "q", "a", "e"];
+
+/// What an `exn` must look like, before its own checks.
+const SHAPE: Shape = Shape {
+    ilk: ILK,
+    orders: &[&LABELS, &LABELS_WITHOUT_RECIPIENT],
+    objects: &["q", "a", "e"],
+};
+
+impl From<Refused> for ExchangeError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Invalid(reason) => Self::Invalid(reason),
+            Refused::Size { declared, actual } => Self::Size { declared, actual },
+            Refused::SaidMismatch { got, computed } => Self::SaidMismatch { got, computed },
+        }
+    }
+}
 
 /// Why an exchange message was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,65 +127,14 @@ impl Exchange {
     /// Verifies a received message: field order, version string, type, sender, `dt`, route,
     /// the `q`, `a` and `e` objects, size and SAID.
     pub fn verify(value: &Value) -> Result<Self, ExchangeError> {
-        let invalid = |reason: String| ExchangeError::Invalid(reason);
-        let map = value
-            .as_object()
-            .ok_or_else(|| invalid("must be a JSON object".into()))?;
-        let labels = map.keys().map(String::as_str);
-        if !labels.clone().eq(LABELS) && !labels.eq(LABELS_WITHOUT_RECIPIENT) {
-            return Err(invalid(format!(
-                "field order must be {}; got {}",
-                LABELS.join(", "),
-                map.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
-        }
-        let string = |field: &str| {
-            map[field].as_str().ok_or_else(|| {
-                invalid(format!(
-                    "field {field} must be a string; got {}",
-                    shown(&map[field])
-                ))
-            })
-        };
-        let declared = version_size(string("v")?)
-            .ok_or_else(|| invalid(format!("malformed version string {}", shown(&map["v"]))))?;
-        if string("t")? != ILK {
-            return Err(invalid(format!(
-                "type t must be exn; got {}",
-                shown(&map["t"])
-            )));
-        }
-        if string("i")?.is_empty() {
-            return Err(invalid("the sender i is empty".into()));
+        let (map, raw) = routed::verify(value, &SHAPE)?;
+        if routed::string(map, "i")?.is_empty() {
+            return Err(ExchangeError::Invalid("the sender i is empty".into()));
         }
         if map.contains_key("rp") {
-            string("rp")?;
+            routed::string(map, "rp")?;
         }
-        string("p")?;
-        if dater_qb64(string("dt")?).is_err() {
-            return Err(invalid(format!(
-                "dt must be an ISO-8601 datetime like 2026-11-24T21:59:18.298000+00:00; got {}",
-                shown(&map["dt"])
-            )));
-        }
-        string("r")?;
-        for field in ["q", "a", "e"] {
-            if !map[field].is_object() {
-                return Err(invalid(format!(
-                    "field {field} must be an object; got {}",
-                    shown(&map[field])
-                )));
-            }
-        }
-        let said = string("d")?;
-        let (raw, _) =
-            sealed(value, map, declared, said, false).map_err(|sealing| match sealing {
-                Sealing::Size { declared, actual } => ExchangeError::Size { declared, actual },
-                Sealing::Said { computed } => ExchangeError::SaidMismatch {
-                    got: said.to_owned(),
-                    computed,
-                },
-            })?;
+        routed::string(map, "p")?;
         Ok(Self {
             raw,
             value: value.clone(),

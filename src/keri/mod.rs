@@ -22,6 +22,7 @@ pub mod kel;
 pub mod oobi;
 pub mod passcode;
 pub mod reply;
+mod routed;
 mod serder;
 pub mod state;
 pub mod stream;

@@ -10,15 +10,33 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::cesr::{dater_qb64, Siger, Verfer};
+use super::cesr::{Siger, Verfer};
 use super::event::{check_signatures, EventError};
-use super::serder::{saidify, sealed, shown, version_size, Sealing, DUMMY};
+use super::routed::{self, Refused, Shape};
+use super::serder::{saidify, DUMMY};
 use super::threshold::Threshold;
 
 /// The type `t` of a reply.
 const ILK: &str = "rpy";
 /// The field labels of a reply, in their required order.
 const LABELS: [&str; 6] = ["v", "t", "d", "dt", "r", "a"];
+
+/// What an `rpy` must look like.
+const SHAPE: Shape = Shape {
+    ilk: ILK,
+    orders: &[&LABELS],
+    objects: &["a"],
+};
+
+impl From<Refused> for ReplyError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Invalid(reason) => Self::Invalid(reason),
+            Refused::Size { declared, actual } => Self::Size { declared, actual },
+            Refused::SaidMismatch { got, computed } => Self::SaidMismatch { got, computed },
+        }
+    }
+}
 /// Route of an end-role authorization.
 pub const END_ROLE_ADD: &str = "/end/role/add";
 /// Route of a location (URL) statement.
@@ -129,55 +147,7 @@ impl Reply {
     /// Verifies a received reply: version string, type, field order, `dt`, `r`, `a`, size
     /// and SAID.
     pub fn verify(value: &Value) -> Result<Self, ReplyError> {
-        let invalid = |reason: String| ReplyError::Invalid(reason);
-        let map = value
-            .as_object()
-            .ok_or_else(|| invalid("must be a JSON object".into()))?;
-        if !map.keys().map(String::as_str).eq(LABELS) {
-            return Err(invalid(format!(
-                "field order must be {}; got {}",
-                LABELS.join(", "),
-                map.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
-        }
-        let string = |field: &str| {
-            map[field].as_str().ok_or_else(|| {
-                invalid(format!(
-                    "field {field} must be a string; got {}",
-                    shown(&map[field])
-                ))
-            })
-        };
-        let declared = version_size(string("v")?)
-            .ok_or_else(|| invalid(format!("malformed version string {}", shown(&map["v"]))))?;
-        if string("t")? != ILK {
-            return Err(invalid(format!(
-                "type t must be rpy; got {}",
-                shown(&map["t"])
-            )));
-        }
-        if dater_qb64(string("dt")?).is_err() {
-            return Err(invalid(format!(
-                "dt must be an ISO-8601 datetime like 2026-11-24T21:59:14.583126+00:00; got {}",
-                shown(&map["dt"])
-            )));
-        }
-        string("r")?;
-        if !map["a"].is_object() {
-            return Err(invalid(format!(
-                "field a must be an object; got {}",
-                shown(&map["a"])
-            )));
-        }
-        let said = string("d")?;
-        let (raw, _) =
-            sealed(value, map, declared, said, false).map_err(|sealing| match sealing {
-                Sealing::Size { declared, actual } => ReplyError::Size { declared, actual },
-                Sealing::Said { computed } => ReplyError::SaidMismatch {
-                    got: said.to_owned(),
-                    computed,
-                },
-            })?;
+        let (_, raw) = routed::verify(value, &SHAPE)?;
         Ok(Self {
             raw,
             value: value.clone(),
