@@ -12,7 +12,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use crate::harness::{read_response, Keria, Start, PATIENCE};
-use crate::tls::{client_config, make_pki};
+use crate::tls::{client_config, make_pki, TlsAgency};
 
 /// What a flooding client sends: pipelined `/health` requests.
 const FLOOD_REQUEST: &[u8] = b"GET /health HTTP/1.1\r\n\r\n";
@@ -252,19 +252,11 @@ fn content_length_must_be_plain_digits_and_absolute_targets_route_on_their_path(
 
 #[test]
 fn tls_connections_over_the_cap_get_a_fast_503() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = make_pki(dir.path());
-    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let mut keria = Start::new()
-        .args([
-            "--keypath",
-            &path("server.key"),
-            "--certpath",
-            &path("server.pem"),
-            "--max-connections",
-            "2",
-        ])
-        .start();
+    let TlsAgency {
+        dir: _dir,
+        pki,
+        mut keria,
+    } = TlsAgency::start(false, &["--max-connections", "2"]);
     let boot = keria.ports().boot;
     let config = client_config(&pki, false);
     let held: Vec<TcpStream> = (0..2)

@@ -10,7 +10,36 @@ use rustix::process::Signal;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-use crate::harness::{read_response, run_keria, Response, Start, PATIENCE};
+use crate::harness::{read_response, run_keria, Keria, Response, Start, PATIENCE};
+
+/// A fresh PKI in its own folder, and a keria serving TLS with its server key and certificate.
+pub struct TlsAgency {
+    pub dir: tempfile::TempDir,
+    pub pki: Pki,
+    pub keria: Keria,
+}
+
+impl TlsAgency {
+    /// Starts keria over TLS; with `client_ca`, clients must present a certificate the PKI's
+    /// CA signed. `extra` arguments go after those.
+    pub fn start(client_ca: bool, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = make_pki(dir.path());
+        let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+        let mut args = vec![
+            "--keypath".to_owned(),
+            path("server.key"),
+            "--certpath".to_owned(),
+            path("server.pem"),
+        ];
+        if client_ca {
+            args.extend(["--cafilepath".to_owned(), path("ca.pem")]);
+        }
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        let keria = Start::new().args(args).start();
+        Self { dir, pki, keria }
+    }
+}
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, written as PEM files.
 pub struct Pki {
@@ -87,17 +116,11 @@ fn tls_get(port: u16, path: &str, config: Arc<ClientConfig>) -> std::io::Result<
 
 #[test]
 fn every_port_serves_tls_and_plain_http_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = make_pki(dir.path());
-    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let mut keria = Start::new()
-        .args([
-            "--keypath",
-            &path("server.key"),
-            "--certpath",
-            &path("server.pem"),
-        ])
-        .start();
+    let TlsAgency {
+        dir: _dir,
+        pki,
+        mut keria,
+    } = TlsAgency::start(false, &[]);
     let ports = keria.ports();
     let config = client_config(&pki, false);
     assert_eq!(
@@ -129,19 +152,11 @@ fn every_port_serves_tls_and_plain_http_is_refused() {
 
 #[test]
 fn a_ca_file_requires_client_certificates() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = make_pki(dir.path());
-    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let mut keria = Start::new()
-        .args([
-            "--keypath",
-            &path("server.key"),
-            "--certpath",
-            &path("server.pem"),
-            "--cafilepath",
-            &path("ca.pem"),
-        ])
-        .start();
+    let TlsAgency {
+        dir: _dir,
+        pki,
+        mut keria,
+    } = TlsAgency::start(true, &[]);
     let boot = keria.ports().boot;
     assert_eq!(
         tls_get(boot, "/health", client_config(&pki, true))
@@ -194,17 +209,12 @@ fn write_client_files(dir: &Path, pki: &Pki) {
 
 #[test]
 fn status_and_boot_speak_tls_with_the_start_certificate_or_a_ca() {
-    let dir = tempfile::tempdir().unwrap();
-    let _pki = make_pki(dir.path());
+    let TlsAgency {
+        dir,
+        pki: _,
+        mut keria,
+    } = TlsAgency::start(false, &[]);
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let mut keria = Start::new()
-        .args([
-            "--keypath",
-            &path("server.key"),
-            "--certpath",
-            &path("server.pem"),
-        ])
-        .start();
     let ports = keria.ports();
     let boot = ports.boot.to_string();
     let data = keria.data_dir.to_str().unwrap().to_owned();
@@ -261,20 +271,13 @@ fn status_and_boot_speak_tls_with_the_start_certificate_or_a_ca() {
 
 #[test]
 fn status_presents_a_client_certificate_to_an_agency_that_requires_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = make_pki(dir.path());
+    let TlsAgency {
+        dir,
+        pki,
+        mut keria,
+    } = TlsAgency::start(true, &[]);
     write_client_files(dir.path(), &pki);
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let mut keria = Start::new()
-        .args([
-            "--keypath",
-            &path("server.key"),
-            "--certpath",
-            &path("server.pem"),
-            "--cafilepath",
-            &path("ca.pem"),
-        ])
-        .start();
     let boot = keria.ports().boot.to_string();
     let (code, stdout, stderr) = run_keria(
         &[
