@@ -8,25 +8,11 @@ use rustix::process::Signal;
 use serde_json::Value;
 
 use crate::harness::{Keria, Start};
-use crate::signify::{endpoint, workflow};
-
-const ALICE: &str = "alice-passcode-0123456";
-const BOB: &str = "bob-passcode-012345678";
+use crate::signify::{alice_and_bob, one, ALICE};
 
 /// Runs the challenge story with Alice on `a` and Bob on `b`, and checks what both saw.
 fn challenge(a: &Keria, b: &Keria) -> Value {
-    let (a, b) = (endpoint(a.ports()), endpoint(b.ports()));
-    let seen = workflow(&[
-        "challenge",
-        "--a",
-        &a,
-        "--b",
-        &b,
-        "--passcode-a",
-        ALICE,
-        "--passcode-b",
-        BOB,
-    ]);
+    let seen = alice_and_bob("challenge", a.ports(), b.ports());
     assert_eq!(seen["words"].as_array().unwrap().len(), 12);
     assert_eq!(seen["words256"].as_array().unwrap().len(), 24);
     // Bob's agent answered with the exn it sent, from Bob to Alice, with the words.
@@ -78,15 +64,12 @@ fn authenticated(contacts: &Value, seen: &Value) {
 
 /// Reconnects Alice: her contacts and notifications (deleted when `delete`).
 fn challenged(keria: &Keria, delete: bool) -> Value {
-    workflow(&[
+    one(
         "challenged",
-        "--a",
-        &endpoint(keria.ports()),
-        "--passcode-a",
+        keria.ports(),
         ALICE,
-        "--delete",
-        if delete { "yes" } else { "no" },
-    ])
+        &["--delete", if delete { "yes" } else { "no" }],
+    )
 }
 
 #[test]

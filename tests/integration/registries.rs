@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{Keria, Start};
 use crate::identifiers::{kel_length, refused, sig, with_identifier, Controller};
-use crate::signify::{endpoint, workflow};
+use crate::signify::one;
 
 const PATH: &str = "/identifiers/aid/registries";
 
@@ -182,17 +182,12 @@ fn a_signify_registry_is_listed_again_after_sigterm_and_sigkill() {
     const PASSCODE: &str = "issuer-passcode-012345";
     let dir = tempfile::tempdir().unwrap();
     let mut keria = Start::new().data_dir(dir.path()).start();
-    let seen = workflow(&[
+    let seen = one(
         "registry",
-        "--a",
-        &endpoint(keria.ports()),
-        "--passcode-a",
+        keria.ports(),
         PASSCODE,
-        "--name",
-        "issuer",
-        "--registry",
-        "vLEI",
-    ]);
+        &["--name", "issuer", "--registry", "vLEI"],
+    );
     let (regk, issuer) = (&seen["vcp"]["i"], &seen["aid"]["i"]);
     let operation = &seen["operation"];
     assert_eq!(
@@ -226,17 +221,7 @@ fn a_signify_registry_is_listed_again_after_sigterm_and_sigkill() {
     assert_eq!(seen["escrows"], json!([]));
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 
-    let again = |keria: &Keria| {
-        workflow(&[
-            "registries",
-            "--a",
-            &endpoint(keria.ports()),
-            "--passcode-a",
-            PASSCODE,
-            "--name",
-            "issuer",
-        ])
-    };
+    let again = |keria: &Keria| one("registries", keria.ports(), PASSCODE, &["--name", "issuer"]);
     let mut keria = Start::new().data_dir(dir.path()).start();
     let after_term = again(&keria);
     assert_eq!(after_term["registries"], *listed);

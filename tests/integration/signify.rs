@@ -53,6 +53,35 @@ pub fn workflow(args: &[&str]) -> Value {
     out
 }
 
+/// Alice's and Bob's passcodes in the two-controller workflows.
+pub const ALICE: &str = "alice-passcode-0123456";
+pub const BOB: &str = "bob-passcode-012345678";
+
+/// Runs workflow `command` with Alice on agency `a` and Bob on agency `b`.
+pub fn alice_and_bob(command: &str, a: crate::harness::Ports, b: crate::harness::Ports) -> Value {
+    let (a, b) = (endpoint(a), endpoint(b));
+    workflow(&[
+        command,
+        "--a",
+        &a,
+        "--b",
+        &b,
+        "--passcode-a",
+        ALICE,
+        "--passcode-b",
+        BOB,
+    ])
+}
+
+/// Runs workflow `command` for the controller of `passcode` alone on agency `a`, with `extra`
+/// arguments.
+pub fn one(command: &str, a: crate::harness::Ports, passcode: &str, extra: &[&str]) -> Value {
+    let a = endpoint(a);
+    let mut args = vec![command, "--a", &a, "--passcode-a", passcode];
+    args.extend_from_slice(extra);
+    workflow(&args)
+}
+
 /// The `ADMIN,BOOT` URL pair of a running keria, as the workflow driver takes it.
 pub fn endpoint(ports: crate::harness::Ports) -> String {
     format!(

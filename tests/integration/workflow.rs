@@ -7,25 +7,11 @@ use rustix::process::Signal;
 use serde_json::Value;
 
 use crate::harness::{Keria, Start};
-use crate::signify::{endpoint, workflow};
-
-const ALICE: &str = "alice-passcode-0123456";
-const BOB: &str = "bob-passcode-012345678";
+use crate::signify::{alice_and_bob, one, ALICE};
 
 /// Runs the story with Alice on `a` and Bob on `b`, and checks what both saw.
 fn story(a: &Keria, b: &Keria) -> Value {
-    let (a, b) = (endpoint(a.ports()), endpoint(b.ports()));
-    let seen = workflow(&[
-        "story",
-        "--a",
-        &a,
-        "--b",
-        &b,
-        "--passcode-a",
-        ALICE,
-        "--passcode-b",
-        BOB,
-    ]);
+    let seen = alice_and_bob("story", a.ports(), b.ports());
     // Events: the interaction and both rotations were accepted in order.
     assert_eq!(seen["ixn"]["s"], "1");
     assert_eq!(seen["rot"]["s"], "2");
@@ -84,15 +70,7 @@ fn story(a: &Keria, b: &Keria) -> Value {
 
 /// Reconnects Alice (no boot) and creates `name`: what she finds, and the new identifier.
 fn again(keria: &Keria, name: &str) -> Value {
-    workflow(&[
-        "again",
-        "--a",
-        &endpoint(keria.ports()),
-        "--passcode-a",
-        ALICE,
-        "--name",
-        name,
-    ])
+    one("again", keria.ports(), ALICE, &["--name", name])
 }
 
 fn names(list: &Value) -> Vec<String> {
