@@ -108,27 +108,27 @@ pub(super) fn query(
         Ok(known) => known,
         Err(err) => return failure(Failure::Storage(err)),
     };
-    if let Some(kel) = &known {
-        if sn.is_none_or(|sn| kel.state().sn() >= sn) {
-            let operation = operations::done(&name, metadata, kel.record().to_value());
-            return match agency.stage(controller, |rows| Ok(operations::stage(rows, &operation)?)) {
-                Ok(()) => json_response(202, &operation),
-                Err(err) => failure(err),
-            };
+    let operation = match known {
+        Some(kel) if sn.is_none_or(|sn| kel.state().sn() >= sn) => {
+            operations::done(&name, metadata, kel.record().to_value())
         }
-    }
-    // Not held at `sn`: ask the identifier's agent again, through its contact's OOBI.
-    if let Some(answer) = resolutions.query(agency, controller, (&prefix, sn), (&name, &metadata)) {
-        return answer;
-    }
-    let reason = match known {
-        Some(kel) => format!(
-            "the key state of {prefix} held here is at sequence number {:x}, and no OOBI of it was resolved to ask its agent again",
-            kel.state().sn()
-        ),
-        None => format!("no key state of {prefix} is held here: resolve its OOBI first"),
+        known => {
+            // Not held at `sn`: ask the identifier's agent again, through its contact's OOBI.
+            if let Some(answer) =
+                resolutions.query(agency, controller, (&prefix, sn), (&name, &metadata))
+            {
+                return answer;
+            }
+            let reason = match known {
+                Some(kel) => format!(
+                    "the key state of {prefix} held here is at sequence number {:x}, and no OOBI of it was resolved to ask its agent again",
+                    kel.state().sn()
+                ),
+                None => format!("no key state of {prefix} is held here: resolve its OOBI first"),
+            };
+            operations::failed(&name, metadata, 404, &reason)
+        }
     };
-    let operation = operations::failed(&name, metadata, 404, &reason);
     match agency.stage(controller, |rows| Ok(operations::stage(rows, &operation)?)) {
         Ok(()) => json_response(202, &operation),
         Err(err) => failure(err),
