@@ -112,7 +112,7 @@ pub fn list(rows: &OwnerReader<'_>) -> anyhow::Result<Vec<Identifier>> {
 
 /// How many identifiers the controller has (Signify derives its next salty path from it).
 pub fn count(rows: &OwnerReader<'_>) -> anyhow::Result<usize> {
-    Ok(rows.records(PREFIXES, "")?.len())
+    rows.count(PREFIXES)
 }
 
 /// Checks and stages a new identifier from `POST /identifiers`; its inception event.

@@ -348,6 +348,19 @@ impl OwnerReader<'_> {
     pub fn records(&self, kind: Records, prefix: &str) -> Result<Vec<(String, String)>> {
         records(&self.txn.open_table(kind)?, self.owner, prefix)
     }
+
+    /// How many records of `kind` there are, read without copying them.
+    pub fn count(&self, kind: Records) -> Result<usize> {
+        let table = self.txn.open_table(kind)?;
+        let mut count = 0;
+        for entry in table.range((self.owner, "")..)? {
+            if entry?.0.value().0 != self.owner {
+                break;
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
 }
 
 /// One write transaction: rows staged together, durable together at `commit`.
