@@ -41,11 +41,6 @@ impl SecretBox {
         })
     }
 
-    /// Whether secrets are sealed.
-    pub fn is_sealed(&self) -> bool {
-        self.cipher.is_some()
-    }
-
     /// The value stored to recognise this passcode later.
     pub fn check_value(&self) -> Result<Vec<u8>> {
         self.seal(CHECK)
