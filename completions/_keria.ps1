@@ -57,6 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--experimental-boot-username', '--experimental-boot-username', [CompletionResultType]::ParameterName, 'Username required on POST /boot (HTTP Basic auth)')
             [CompletionResult]::new('--experimental-boot-password', '--experimental-boot-password', [CompletionResultType]::ParameterName, 'Password required on POST /boot (HTTP Basic auth)')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)')
+            [CompletionResult]::new('--backup-dir', '--backup-dir', [CompletionResultType]::ParameterName, 'Folder POST /backup writes into (created 0700 if missing); without it, backups are refused')
             [CompletionResult]::new('--tock', '--tock', [CompletionResultType]::ParameterName, 'Seconds between two ticks of the run loop')
             [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Seconds the graceful stop may take before keria gives up and exits 1')
             [CompletionResult]::new('--release-timeout', '--release-timeout', [CompletionResultType]::ParameterName, 'Seconds an idle agent stays loaded before it is released')
@@ -125,6 +126,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             break
         }
         'keria;backup' {
+            [CompletionResult]::new('--backup-dir', '--backup-dir', [CompletionResultType]::ParameterName, 'The backup folder, when no agency answers and keria copies the store itself (a running agency writes into its own --backup-dir)')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Admin port (the signed Signify API)')
             [CompletionResult]::new('--admin-http-port', '--admin-http-port', [CompletionResultType]::ParameterName, 'Admin port (the signed Signify API)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'KERI message ingress port')

@@ -52,12 +52,16 @@ _keria() {
             return 0
             ;;
         keria__subcmd__backup)
-            opts="-a -H -B -n -b -h -V --force --admin-http-port --http --boot --certpath --cacert --client-cert --client-key --url --experimental-boot-username --experimental-boot-password --data-dir --name --base --json --help --version"
+            opts="-a -H -B -n -b -h -V --backup-dir --force --admin-http-port --http --boot --certpath --cacert --client-cert --client-key --url --experimental-boot-username --experimental-boot-password --data-dir --name --base --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backup-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --admin-http-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -250,7 +254,7 @@ _keria() {
             return 0
             ;;
         keria__subcmd__start)
-            opts="-a -H -B -n -b -p -h -V --admin-http-port --http --boot --host --name --base --passcode --config-dir --config-file --keypath --certpath --cafilepath --loglevel --logfile --log-format --logrequests --experimental-boot-username --experimental-boot-password --data-dir --tock --shutdown-timeout --release-timeout --cors --curls --iurls --durls --signature-window --max-body --max-connections --header-timeout --fetch-timeout --store-cache --help --version"
+            opts="-a -H -B -n -b -p -h -V --admin-http-port --http --boot --host --name --base --passcode --config-dir --config-file --keypath --certpath --cafilepath --loglevel --logfile --log-format --logrequests --experimental-boot-username --experimental-boot-password --data-dir --backup-dir --tock --shutdown-timeout --release-timeout --cors --curls --iurls --durls --signature-window --max-body --max-connections --header-timeout --fetch-timeout --store-cache --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,6 +353,10 @@ _keria() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

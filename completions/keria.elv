@@ -53,6 +53,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --experimental-boot-username 'Username required on POST /boot (HTTP Basic auth)'
             cand --experimental-boot-password 'Password required on POST /boot (HTTP Basic auth)'
             cand --data-dir 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)'
+            cand --backup-dir 'Folder POST /backup writes into (created 0700 if missing); without it, backups are refused'
             cand --tock 'Seconds between two ticks of the run loop'
             cand --shutdown-timeout 'Seconds the graceful stop may take before keria gives up and exits 1'
             cand --release-timeout 'Seconds an idle agent stays loaded before it is released'
@@ -118,6 +119,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --version 'Print version'
         }
         &'keria;backup'= {
+            cand --backup-dir 'The backup folder, when no agency answers and keria copies the store itself (a running agency writes into its own --backup-dir)'
             cand -a 'Admin port (the signed Signify API)'
             cand --admin-http-port 'Admin port (the signed Signify API)'
             cand -H 'KERI message ingress port'

@@ -50,6 +50,7 @@ json\t'One JSON object per line, with time, level, target and message'"
 complete -c keria -n "__fish_keria_using_subcommand start" -l experimental-boot-username -d 'Username required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l experimental-boot-password -d 'Password required on POST /boot (HTTP Basic auth)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l data-dir -d 'Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria)' -r -F
+complete -c keria -n "__fish_keria_using_subcommand start" -l backup-dir -d 'Folder POST /backup writes into (created 0700 if missing); without it, backups are refused' -r -F
 complete -c keria -n "__fish_keria_using_subcommand start" -l tock -d 'Seconds between two ticks of the run loop' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l shutdown-timeout -d 'Seconds the graceful stop may take before keria gives up and exits 1' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l release-timeout -d 'Seconds an idle agent stays loaded before it is released' -r
@@ -99,6 +100,7 @@ complete -c keria -n "__fish_keria_using_subcommand status" -l wait -d 'Poll unt
 complete -c keria -n "__fish_keria_using_subcommand status" -l json -d 'Print one JSON object instead of a line'
 complete -c keria -n "__fish_keria_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c keria -n "__fish_keria_using_subcommand status" -s V -l version -d 'Print version'
+complete -c keria -n "__fish_keria_using_subcommand backup" -l backup-dir -d 'The backup folder, when no agency answers and keria copies the store itself (a running agency writes into its own --backup-dir)' -r -F
 complete -c keria -n "__fish_keria_using_subcommand backup" -s a -l admin-http-port -d 'Admin port (the signed Signify API)' -r
 complete -c keria -n "__fish_keria_using_subcommand backup" -s H -l http -d 'KERI message ingress port' -r
 complete -c keria -n "__fish_keria_using_subcommand backup" -s B -l boot -d 'Boot port (POST /boot, GET /health); keep it private' -r

@@ -75,6 +75,12 @@ pub fn plain_name(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// A backup's file name: a plain name in the backup folder, never a path.
+pub fn backup_name(text: &str) -> Result<String, String> {
+    crate::store_copy::check_backup_name(text)?;
+    Ok(text.to_owned())
+}
+
 /// A passcode long enough for Signify.
 pub fn passcode(text: &str) -> Result<String, String> {
     if text.chars().count() < PASSCODE_LENGTH {

@@ -36,8 +36,6 @@ struct Written {
 
 /// Runs `keria backup`.
 pub fn run(args: &BackupArgs) -> Result<ExitCode> {
-    let target = std::path::absolute(&args.file)
-        .with_context(|| format!("resolving {}", args.file.display()))?;
     let url = format!(
         "{}/backup",
         agency_base_url(args.url.as_ref(), args.ports.boot, &args.tls)
@@ -53,7 +51,7 @@ pub fn run(args: &BackupArgs) -> Result<ExitCode> {
             &format!("Basic {}", STANDARD.encode(format!("{user}:{password}"))),
         );
     }
-    let body = json!({ "path": target, "force": args.force }).to_string();
+    let body = json!({ "name": args.file, "force": args.force }).to_string();
     let written = match request.send_string(&body) {
         Ok(response) => {
             let answer: Value = response
@@ -73,7 +71,7 @@ pub fn run(args: &BackupArgs) -> Result<ExitCode> {
                 .as_str()
                 .map_or_else(|| format!("status {status}"), ToOwned::to_owned);
             if status == 409 {
-                eprintln!("keria: error: backup to {}: {why}", target.display());
+                eprintln!("keria: error: backup {}: {why}", args.file);
                 return Ok(ExitCode::AlreadyExists);
             }
             bail!("{url} refused the backup ({status}): {why}");
@@ -91,6 +89,14 @@ pub fn run(args: &BackupArgs) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::NotRunning);
             }
+            let Some(folder) = &args.backup_dir else {
+                bail!(
+                    "{url} does not answer ({err}); to copy the store without an agency, name the \
+                     backup folder with --backup-dir or KERIA_BACKUP_DIR"
+                );
+            };
+            let folder = store_copy::prepare_backup_folder(folder, &data_dir)?;
+            let target = folder.join(&args.file);
             let store = store_copy::store_file(
                 &data_dir,
                 args.base.as_deref().unwrap_or_default(),

@@ -14,7 +14,8 @@ use log::LevelFilter;
 use url::Url;
 
 use crate::arg_values::{
-    self, agency_url, plain_name, positive_count, positive_seconds, url_list, Seconds, UrlList,
+    self, agency_url, backup_name, plain_name, positive_count, positive_seconds, url_list, Seconds,
+    UrlList,
 };
 use crate::logging::LogFormat;
 use crate::server::http::DEFAULT_LIMITS;
@@ -73,14 +74,16 @@ Environment:
 
 const BACKUP_AFTER_HELP: &str = "\
 A running agency writes the copy itself (POST /backup on its boot port) from one read
-transaction: every boot acknowledged before the backup began is in it. When no agency answers
-and none holds the data dir, keria copies the store itself under the data-dir lock.
+transaction, into the folder it was started with (--backup-dir): every boot acknowledged before
+the backup began is in it. NAME is a file name in that folder, never a path. When no agency
+answers and none holds the data dir, keria copies the store itself under the data-dir lock, into
+this command's --backup-dir (or KERIA_BACKUP_DIR).
 
 Exit status:
   0    backup written
   1    failure (refused, or the copy failed; nothing is left under FILE's name)
   3    no agency answers, but one holds the data dir's lock
-  5    FILE already exists (--force replaces it)";
+  5    NAME already exists in the backup folder (--force replaces it)";
 
 const RESTORE_AFTER_HELP: &str = "\
 Puts a backup in place as the agency store of --data-dir (with --name and --base as start's).
@@ -107,7 +110,7 @@ Exit status:
 Environment:
   KERIA_ADMIN_PORT, KERIA_HTTP_PORT, KERIA_BOOT_PORT, KERIA_HOST, KERIA_DATA_DIR,
   KERIA_PASSCODE, KERIA_LOG_LEVEL, KERIA_LOG_FORMAT, KERIA_EXPERIMENTAL_BOOT_USERNAME,
-  KERIA_EXPERIMENTAL_BOOT_PASSWORD,
+  KERIA_EXPERIMENTAL_BOOT_PASSWORD, KERIA_BACKUP_DIR,
   KERI_AGENT_CORS, KERIA_RELEASER_TIMEOUT, KERIA_CURLS, KERIA_IURLS, KERIA_DURLS,
   SIGNIFY_PASSCODE (boot), JOURNAL_STREAM, NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, RUST_LOG
 
@@ -291,6 +294,9 @@ pub struct StartArgs {
     /// Root of every store (default: $XDG_DATA_HOME/keria or ~/.local/share/keria).
     #[arg(long, env = "KERIA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Folder POST /backup writes into (created 0700 if missing); without it, backups are refused.
+    #[arg(long, env = "KERIA_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
     /// Seconds between two ticks of the run loop.
     #[arg(long, default_value_t = DEFAULT_TOCK, value_name = "SECONDS", value_parser = positive_seconds)]
     pub tock: Seconds,
@@ -419,9 +425,13 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Where to write the copy (a new file, unless --force).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// File name of the copy in the backup folder (a new file, unless --force); never a path.
+    #[arg(value_name = "NAME", value_parser = backup_name)]
+    pub file: String,
+    /// The backup folder, when no agency answers and keria copies the store itself (a running
+    /// agency writes into its own --backup-dir).
+    #[arg(long, env = "KERIA_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
     /// Replace FILE if it exists.
     #[arg(long)]
     pub force: bool,

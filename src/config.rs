@@ -60,6 +60,8 @@ pub struct StartConfig {
     pub log_requests: bool,
     pub boot_credentials: Option<BootCredentials>,
     pub data_dir: PathBuf,
+    /// The folder `POST /backup` writes into; none refuses backups.
+    pub backup_dir: Option<PathBuf>,
     pub tock: Duration,
     pub shutdown_timeout: Duration,
     pub release_timeout: Duration,
@@ -151,6 +153,7 @@ impl TryFrom<StartArgs> for StartConfig {
             log_requests: args.logrequests,
             boot_credentials,
             data_dir,
+            backup_dir: args.backup_dir,
             tock: args.tock.0,
             shutdown_timeout: args.shutdown_timeout.0,
             release_timeout: args.release_timeout.0,

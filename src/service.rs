@@ -21,6 +21,7 @@ use crate::notify::Notifier;
 use crate::server::http::Request;
 use crate::server::{tls, Port, ServerSettings, Servers};
 use crate::signals::Signals;
+use crate::store_copy;
 
 /// The poll token of the signal wake-up pipe.
 const SIGNAL: Token = Token(8);
@@ -89,7 +90,13 @@ impl Service {
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
         };
-        let (backups, servers) = match Backups::new(poll.registry(), BACKUP)
+        let backup_folder = config
+            .backup_dir
+            .as_deref()
+            .map(|folder| store_copy::prepare_backup_folder(folder, &config.data_dir))
+            .transpose();
+        let (backups, servers) = match backup_folder
+            .and_then(|folder| Backups::new(poll.registry(), BACKUP, folder))
             .and_then(|backups| Ok((backups, Servers::bind(settings, poll.registry())?)))
         {
             Ok(opened) => opened,

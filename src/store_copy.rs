@@ -24,6 +24,60 @@ use crate::store::Reader;
 /// Rows copied per write transaction of the copy: bounds the memory its dirty pages hold.
 pub const CHUNK_ROWS: u64 = 10_000;
 
+/// The longest file name a backup request may give.
+pub const MAX_BACKUP_NAME: usize = 128;
+
+/// Checks a backup's file name: a plain name in the backup folder, never a path.
+pub fn check_backup_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_BACKUP_NAME {
+        return Err(format!(
+            "name must be 1 to {MAX_BACKUP_NAME} characters (a file name in the backup folder)"
+        ));
+    }
+    if name.starts_with('.') {
+        return Err("name must not start with a dot".to_owned());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "name {name:?} holds {bad:?}: a backup is named with letters, digits, '.', '_' and '-' \
+             only, and is always written into the agency's backup folder"
+        ));
+    }
+    Ok(())
+}
+
+/// Prepares the operator's backup folder: created 0700 when missing, and never the data dir
+/// or a folder the agency keeps its own files in. Returns its canonical path.
+pub fn prepare_backup_folder(folder: &Path, data_dir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !folder.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(folder)
+            .with_context(|| format!("creating the backup folder {}", folder.display()))?;
+    }
+    let canonical = folder
+        .canonicalize()
+        .with_context(|| format!("resolving the backup folder {}", folder.display()))?;
+    if !canonical.is_dir() {
+        anyhow::bail!("the backup folder {} is not a folder", folder.display());
+    }
+    if let Ok(data_dir) = data_dir.canonicalize() {
+        if canonical == data_dir || canonical.starts_with(data_dir.join("keri")) {
+            anyhow::bail!(
+                "the backup folder {} is the data dir or inside its keri/ folder: \
+                 name a folder of its own",
+                folder.display()
+            );
+        }
+    }
+    Ok(canonical)
+}
+
 /// A temporary file in the target's folder, removed unless it is installed.
 pub struct TempFile {
     path: PathBuf,

@@ -1,14 +1,16 @@
 //! `POST /backup` on the boot port: a consistent copy of the agency store while it runs.
 //!
-//! The request names an absolute path for the agency to write (the boot port is private; with
-//! boot credentials configured, they are required here too). The handler checks the path, creates
-//! the temporary file beside it and takes one read transaction: a snapshot of everything
+//! The agency writes backups only into the folder its operator named (`--backup-dir`); without
+//! one the route is refused. The request names a file in that folder, never a path: a plain name
+//! of at most 128 letters, digits, `.`, `_` and `-` that does not start with a dot. With boot
+//! credentials configured, they are required here too. The handler checks the name, creates the
+//! temporary file in the folder and takes one read transaction: a snapshot of everything
 //! committed, every acknowledged boot included. A worker thread then copies that snapshot into
 //! the new file (`store_copy::backup`) while the loop keeps serving; it wakes the poll when done,
 //! and the deferred answer goes out. One backup runs at a time; the stop cancels it.
 
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -50,19 +52,23 @@ struct Running {
 /// The backup worker: at most one thread, which wakes the poll when it ends. (A pipe rather
 /// than a `mio::Waker`: a poll has room for one waker, and the fetcher holds it.)
 pub struct Backups {
+    /// The operator's backup folder (canonical), if backups are on.
+    folder: Option<PathBuf>,
     wake: Arc<pipe::Sender>,
     woken: pipe::Receiver,
     running: Option<Running>,
 }
 
 impl Backups {
-    /// A worker that wakes `registry`'s poll with `token` when a backup ends.
-    pub fn new(registry: &Registry, token: Token) -> Result<Self> {
+    /// A worker that wakes `registry`'s poll with `token` when a backup ends, writing into
+    /// `folder` (checked by `prepare_folder`); with none, every backup request is refused.
+    pub fn new(registry: &Registry, token: Token, folder: Option<PathBuf>) -> Result<Self> {
         let (wake, mut woken) = pipe::new().context("creating the backup wake-up pipe")?;
         registry
             .register(&mut woken, token, Interest::READABLE)
             .context("watching the backup wake-up pipe")?;
         Ok(Self {
+            folder,
             wake: Arc::new(wake),
             woken,
             running: None,
@@ -78,32 +84,43 @@ impl Backups {
                 "a backup is already being written; retry when it ends",
             ));
         }
+        let Some(folder) = &self.folder else {
+            return Err(Response::error(
+                403,
+                "backups are off",
+                "this agency writes no backups: its operator starts it with --backup-dir \
+                 (KERIA_BACKUP_DIR) to name the folder they go to",
+            ));
+        };
         let body: Value = serde_json::from_slice(&request.body)
             .map_err(|err| invalid(&format!("the body must be JSON: {err}")))?;
-        let target = body["path"]
+        let Some(fields) = body.as_object() else {
+            return Err(invalid("the body must be a JSON object"));
+        };
+        if fields.contains_key("path") {
+            return Err(invalid(
+                "the agency writes backups only into its backup folder: give the file's \"name\", \
+                 not a \"path\"",
+            ));
+        }
+        if let Some(unknown) = fields
+            .keys()
+            .find(|key| !matches!(key.as_str(), "name" | "force"))
+        {
+            return Err(invalid(&format!("unknown field \"{unknown}\"")));
+        }
+        let name = body["name"]
             .as_str()
-            .ok_or_else(|| invalid("required field \"path\" (a string) missing from body"))?;
+            .ok_or_else(|| invalid("required field \"name\" (a string) missing from body"))?;
+        store_copy::check_backup_name(name).map_err(|reason| invalid(&reason))?;
         let force = match &body["force"] {
             Value::Null => false,
             Value::Bool(force) => *force,
             _ => return Err(invalid("force must be true or false")),
         };
-        let target = PathBuf::from(target);
-        if !target.is_absolute() {
-            return Err(invalid(&format!(
-                "path {} must be absolute: the agency does not share the client's working directory",
-                target.display()
-            )));
-        }
+        let target = folder.join(name);
         if target == agency.store_path() {
-            return Err(invalid("path is the live store itself"));
-        }
-        let folder = target.parent().unwrap_or(Path::new("/"));
-        if !folder.is_dir() {
-            return Err(invalid(&format!(
-                "folder {} does not exist",
-                folder.display()
-            )));
+            return Err(invalid("name is the live store itself"));
         }
         if target.is_dir() {
             return Err(invalid(&format!("{} is a folder", target.display())));

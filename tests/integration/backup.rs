@@ -61,7 +61,10 @@ fn ports_args(keria: &Keria) -> Vec<String> {
 
 #[test]
 fn a_backup_during_a_boot_stream_holds_every_earlier_boot_and_restores_into_a_working_agency() {
-    let mut keria = Start::new().start();
+    let out = tempfile::tempdir().unwrap();
+    let mut keria = Start::new()
+        .args(["--backup-dir", out.path().to_str().unwrap()])
+        .start();
     let urls = signify::urls(keria.ports());
     let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
     args.extend(["--passcode", PASSCODE, "--steps", "boot,connect"]);
@@ -79,11 +82,10 @@ fn a_backup_during_a_boot_stream_holds_every_earlier_boot_and_restores_into_a_wo
         assert!(Instant::now() < deadline, "boots never got going");
         std::thread::yield_now();
     }
-    let out = tempfile::tempdir().unwrap();
     let file = out.path().join("agency.backup");
     let file_arg = file.to_str().unwrap().to_owned();
     let began = Instant::now();
-    let mut command = vec!["backup", file_arg.as_str(), "--json"];
+    let mut command = vec!["backup", "agency.backup", "--json"];
     let ports = ports_args(&keria);
     command.extend(ports.iter().map(String::as_str));
     let (code, stdout, stderr) = run_keria(&command, &[]);
@@ -180,11 +182,33 @@ fn without_an_agency_backup_copies_under_the_lock_and_restore_refuses_what_it_mu
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
     let data_dir = keria.data_dir.to_str().unwrap().to_owned();
     let out = tempfile::tempdir().unwrap();
+    let folder = out.path().to_str().unwrap();
     let file = out.path().join("offline.backup");
     let file = file.to_str().unwrap();
     let port = unused_port();
+    let (code, _, stderr) = command(&[
+        "backup",
+        "offline.backup",
+        "--data-dir",
+        &data_dir,
+        "-B",
+        &port,
+    ]);
+    assert_eq!(code, 1, "no folder to copy into: {stderr}");
+    assert!(stderr.contains("--backup-dir"), "{stderr}");
+    let (code, _, stderr) = command(&["backup", file, "--backup-dir", folder, "-B", &port]);
+    assert_eq!(code, 2, "a path is not a backup name: {stderr}");
     let backup = |extra: &[&str]| {
-        let mut args = vec!["backup", file, "--data-dir", &data_dir, "-B", &port];
+        let mut args = vec![
+            "backup",
+            "offline.backup",
+            "--backup-dir",
+            folder,
+            "--data-dir",
+            &data_dir,
+            "-B",
+            &port,
+        ];
         args.extend(extra);
         command(&args)
     };
@@ -236,7 +260,9 @@ fn without_an_agency_backup_copies_under_the_lock_and_restore_refuses_what_it_mu
     let elsewhere = out.path().join("elsewhere.backup");
     let (code, _, stderr) = command(&[
         "backup",
-        elsewhere.to_str().unwrap(),
+        "elsewhere.backup",
+        "--backup-dir",
+        folder,
         "--data-dir",
         fresh,
         "-B",
@@ -249,40 +275,176 @@ fn without_an_agency_backup_copies_under_the_lock_and_restore_refuses_what_it_mu
 }
 
 #[test]
-fn the_agency_refuses_backup_paths_it_must_not_write() {
+fn without_a_backup_folder_the_agency_refuses_every_backup() {
     let mut keria = Start::new().start();
-    let boot = keria.ports().boot;
     let out = tempfile::tempdir().unwrap();
-    let existing = out.path().join("existing");
-    std::fs::write(&existing, "keep me").unwrap();
+    let victim = out.path().join("victim");
+    std::fs::write(&victim, "keep me").unwrap();
+    for body in [
+        json!({"path": victim, "force": true}),
+        json!({"name": "agency.backup"}),
+    ] {
+        let response = keria.post(keria.ports().boot, "/backup", &body.to_string(), "");
+        assert_eq!(response.status, 403, "{body}: {}", response.body);
+        assert!(response.body.contains("--backup-dir"), "{}", response.body);
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn the_agency_writes_backups_only_into_its_backup_folder() {
+    let out = tempfile::tempdir().unwrap();
+    let folder = out.path().join("backups");
+    let mut keria = Start::new()
+        .args(["--backup-dir", folder.to_str().unwrap()])
+        .start();
+    let boot = keria.ports().boot;
+    assert_eq!(
+        std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "the missing folder is created 0700"
+    );
+    let victim = out.path().join("victim");
+    std::fs::write(&victim, "keep me").unwrap();
     let store = crate::agency::store_path(&keria.data_dir);
-    let missing = out.path().join("no/such/folder/file");
+    let live = std::fs::read(&store).unwrap();
+    let existing = folder.join("existing");
+    std::fs::write(&existing, "keep me").unwrap();
+    std::fs::create_dir(folder.join("sub")).unwrap();
+    // Every way out of the folder, and into the live store, is refused before anything is written.
+    let through_dots = format!("sub/../../../../../../../..{}", store.display());
     for (body, status, reason) in [
-        (json!({"path": "relative.backup"}), 400, "must be absolute"),
-        (json!({"path": missing}), 400, "does not exist"),
-        (json!({"path": existing}), 409, "already exists"),
-        (json!({"path": store, "force": true}), 400, "live store"),
-        (json!({"path": out.path()}), 400, "is a folder"),
-        (json!({"nothing": 1}), 400, "\\\"path\\\""),
+        (
+            json!({"path": victim, "force": true}),
+            400,
+            "not a \\\"path\\\"",
+        ),
+        (
+            json!({"path": store, "force": true}),
+            400,
+            "not a \\\"path\\\"",
+        ),
+        (json!({"name": victim, "force": true}), 400, "holds '/'"),
+        (
+            json!({"name": through_dots, "force": true}),
+            400,
+            "holds '/'",
+        ),
+        (
+            json!({"name": "..", "force": true}),
+            400,
+            "must not start with a dot",
+        ),
+        (json!({"name": ".hidden"}), 400, "must not start with a dot"),
+        (json!({"name": "a\\b"}), 400, "holds"),
+        (json!({"name": ""}), 400, "1 to 128"),
+        (json!({"name": "x".repeat(129)}), 400, "1 to 128"),
+        (json!({"name": "existing"}), 409, "already exists"),
+        (json!({"name": "sub", "force": true}), 400, "is a folder"),
+        (json!({"name": "ok", "force": "yes"}), 400, "force must be"),
+        (json!({"name": "ok", "evil": 1}), 400, "unknown field"),
+        (json!({"nothing": 1}), 400, "unknown field"),
+        (json!({}), 400, "\\\"name\\\""),
+        (json!(["name"]), 400, "JSON object"),
     ] {
         let response = keria.post(boot, "/backup", &body.to_string(), "");
         assert_eq!(response.status, status, "{body}: {}", response.body);
         assert!(response.body.contains(reason), "{body}: {}", response.body);
     }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        live,
+        "the live store was touched"
+    );
     let written = keria.post(
         boot,
         "/backup",
-        &json!({"path": existing, "force": true}).to_string(),
+        &json!({"name": "existing", "force": true}).to_string(),
         "",
     );
     assert_eq!(written.status, 200, "{}", written.body);
     assert_eq!(written.json()["agents"], 0);
-    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+    assert_eq!(
+        Path::new(written.json()["path"].as_str().unwrap()),
+        existing.canonicalize().unwrap()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&folder)
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
         .filter(|name| name.to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn a_backup_folder_inside_the_agency_store_is_refused_at_start() {
+    let out = tempfile::tempdir().unwrap();
+    let data = out.path().join("data");
+    let inside = data.join("keri/adb");
+    let (code, _, stderr) = run_keria(
+        &[
+            "start",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--backup-dir",
+            inside.to_str().unwrap(),
+            "-a",
+            "0",
+            "-H",
+            "0",
+            "-B",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("name a folder of its own"), "{stderr}");
+}
+
+#[test]
+fn with_boot_credentials_a_backup_requires_them() {
+    let out = tempfile::tempdir().unwrap();
+    let mut keria = Start::new()
+        .args([
+            "--backup-dir",
+            out.path().to_str().unwrap(),
+            "--experimental-boot-username",
+            "ops",
+            "--experimental-boot-password",
+            "s3cret pass",
+        ])
+        .start();
+    let boot = keria.ports().boot;
+    let body = json!({"name": "agency.backup"}).to_string();
+    let anonymous = keria.post(boot, "/backup", &body, "");
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    let wrong = keria.post(
+        boot,
+        "/backup",
+        &body,
+        "Authorization: Basic b3BzOndyb25n\r\n",
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(!out.path().join("agency.backup").exists());
+    let port = boot.to_string();
+    let (code, stdout, stderr) = run_keria(
+        &[
+            "backup",
+            "agency.backup",
+            "-B",
+            &port,
+            "--experimental-boot-username",
+            "ops",
+            "--experimental-boot-password",
+            "s3cret pass",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(out.path().join("agency.backup").exists());
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
