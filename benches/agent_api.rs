@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 use keria::keri::cesr::{Diger, Signer};
 use keria::keri::event::{self, Event, Seal};
 use keria::keri::exchange::{exchange, Exchange};
-use keria::keri::httpsig;
-use keria::keri::passcode::{inception_from_keys, Tier};
 use keria::keri::reply;
 use keria::keri::stream::{self, Attachments, SignatureGroup};
+use keria::signify::httpsig;
+use keria::signify::passcode::{inception_from_keys, Tier};
 use serde_json::{json, Value};
 
 use common::{ms, percentile, request, request_bytes, Agency};
@@ -58,7 +58,7 @@ impl Client {
     fn boot(agency: &Agency) -> Self {
         let signer = Signer::random().unwrap();
         let (icp, sig) = inception_from_keys(&signer, &Signer::random().unwrap());
-        let body = keria::boot_command::boot_body(&icp, &sig, Tier::Low);
+        let body = keria::commands::boot::boot_body(&icp, &sig, Tier::Low);
         let mut boot = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
         let raw = format!(
             "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",

@@ -15,7 +15,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use keria::keri::cesr::Signer;
-use keria::keri::passcode::{inception_from_keys, Tier};
+use keria::signify::passcode::{inception_from_keys, Tier};
 
 use common::{boot_agents, boot_body, median, ms, percentile, request, Agency};
 
@@ -247,7 +247,7 @@ fn signed_requests(count: usize) {
     agency.wait_healthy();
     let current = Signer::random().unwrap();
     let (icp, sig) = inception_from_keys(&current, &Signer::random().unwrap());
-    let body = keria::boot_command::boot_body(&icp, &sig, Tier::Low);
+    let body = keria::commands::boot::boot_body(&icp, &sig, Tier::Low);
     let mut boot = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
     let raw = format!(
         "POST /boot HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
@@ -256,7 +256,7 @@ fn signed_requests(count: usize) {
     assert_eq!(request(&mut boot, &raw).0, 202);
     let requests: Vec<String> = (0..count)
         .map(|_| {
-            let headers = keria::keri::httpsig::request_headers(
+            let headers = keria::signify::httpsig::request_headers(
                 icp.prefix(),
                 &current,
                 "GET",

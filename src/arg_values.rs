@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use log::LevelFilter;
 
-use crate::keri::passcode::PASSCODE_LENGTH;
-use crate::logging;
+use crate::process::logging;
+use crate::signify::passcode::PASSCODE_LENGTH;
 
 /// A number of seconds, shown in `--help` as the number given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub fn plain_name(text: &str) -> Result<String, String> {
 
 /// A backup's file name: a plain name in the backup folder, never a path.
 pub fn backup_name(text: &str) -> Result<String, String> {
-    crate::store_copy::check_backup_name(text)?;
+    crate::store::copy::check_backup_name(text)?;
     Ok(text.to_owned())
 }
 

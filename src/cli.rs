@@ -17,7 +17,7 @@ use crate::arg_values::{
     self, agency_url, backup_name, plain_name, positive_count, positive_seconds, url_list, Seconds,
     UrlList,
 };
-use crate::logging::LogFormat;
+use crate::process::logging::LogFormat;
 use crate::server::http::DEFAULT_LIMITS;
 
 const START_AFTER_HELP: &str = "\
@@ -369,7 +369,7 @@ pub struct StartArgs {
     /// Seconds an OOBI fetch (connect, request and whole answer) may take before it fails.
     #[arg(
         long,
-        default_value_t = crate::fetcher::DEFAULT_DEADLINE_SECONDS,
+        default_value_t = crate::process::fetcher::DEFAULT_DEADLINE_SECONDS,
         value_parser = clap::value_parser!(u64).range(1..),
         value_name = "SECONDS"
     )]

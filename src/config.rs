@@ -56,7 +56,7 @@ pub struct StartConfig {
     pub tls: Option<TlsFiles>,
     pub log_level: LevelFilter,
     pub log_file: Option<PathBuf>,
-    pub log_format: crate::logging::LogFormat,
+    pub log_format: crate::process::logging::LogFormat,
     pub log_requests: bool,
     pub boot_credentials: Option<BootCredentials>,
     pub data_dir: PathBuf,

@@ -4,7 +4,7 @@ use std::process::ExitCode as StdExitCode;
 
 use keria::cli::{Cli, Command};
 use keria::exit_code::ExitCode;
-use keria::signals::Signals;
+use keria::process::signals::Signals;
 
 fn main() -> StdExitCode {
     // `start` owns its signals from the first instant, before its arguments are parsed: a
@@ -18,11 +18,11 @@ fn main() -> StdExitCode {
     let outcome = match cli.command {
         Command::Start(args) => early_signals
             .unwrap_or_else(Signals::install)
-            .and_then(|signals| keria::start::run(args, signals)),
-        Command::Status(args) => keria::status::run(&args),
-        Command::Boot(args) => keria::boot_command::run(&args),
-        Command::Backup(args) => keria::backup_command::run(&args),
-        Command::Restore(args) => keria::restore_command::run(&args),
+            .and_then(|signals| keria::commands::start::run(args, signals)),
+        Command::Status(args) => keria::commands::status::run(&args),
+        Command::Boot(args) => keria::commands::boot::run(&args),
+        Command::Backup(args) => keria::commands::backup::run(&args),
+        Command::Restore(args) => keria::commands::restore::run(&args),
     };
     match outcome {
         Ok(code) => code.into(),

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keria::keri::cesr::Signer;
-use keria::keri::passcode::{inception_from_keys, Tier};
+use keria::signify::passcode::{inception_from_keys, Tier};
 
 /// A running agency on fixed loopback ports in a temp dir.
 pub struct Agency {
@@ -170,7 +170,7 @@ pub fn request_bytes(stream: &mut TcpStream, raw: &[u8]) -> (u16, String) {
 /// A fresh controller's boot body (random keys), as Signify sends it.
 pub fn boot_body() -> String {
     let (icp, sig) = inception_from_keys(&Signer::random().unwrap(), &Signer::random().unwrap());
-    keria::boot_command::boot_body(&icp, &sig, Tier::Low)
+    keria::commands::boot::boot_body(&icp, &sig, Tier::Low)
 }
 
 /// Boots `count` agents over one keep-alive connection; the latency of each.

@@ -6,14 +6,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use crate::agency::agent::{Accepted, Agent};
+use crate::agency::identifiers;
 use crate::agency::Agency;
-use crate::agent::{Accepted, Agent};
-use crate::identifiers;
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
-use crate::keri::httpsig;
 use crate::keri::state::{format_datetime, python_json};
 use crate::server::http::{Request, Response};
+use crate::signify::httpsig;
 
 /// `GET /agent/{caid}`: the agent's and the controller's key state.
 pub(super) fn agent_state(agency: &mut Agency, controller: &str) -> Response {

@@ -6,7 +6,7 @@
 //! credentials configured, they are required here too. The handler checks the name, creates the
 //! temporary file in the folder and takes one read transaction: a snapshot of everything
 //! committed, every acknowledged boot included. A worker thread then copies that snapshot into
-//! the new file (`store_copy::backup`) while the loop keeps serving; it wakes the poll when done,
+//! the new file (`copy::backup`) while the loop keeps serving; it wakes the poll when done,
 //! and the deferred answer goes out. One backup runs at a time; the stop cancels it.
 
 use std::io::{self, Read, Write};
@@ -24,8 +24,8 @@ use super::Pending;
 use crate::agency::Agency;
 use crate::server::http::{Request, Response};
 use crate::server::Ticket;
+use crate::store::copy::{self, Copied, TempFile};
 use crate::store::Reader;
-use crate::store_copy::{self, Copied, TempFile};
 
 /// The route, on the boot port.
 pub(super) const PATH: &str = "/backup";
@@ -112,7 +112,7 @@ impl Backups {
         let name = body["name"]
             .as_str()
             .ok_or_else(|| invalid("required field \"name\" (a string) missing from body"))?;
-        store_copy::check_backup_name(name).map_err(|reason| invalid(&reason))?;
+        copy::check_backup_name(name).map_err(|reason| invalid(&reason))?;
         let force = match &body["force"] {
             Value::Null => false,
             Value::Bool(force) => *force,
@@ -171,7 +171,7 @@ impl Backups {
                     target,
                     force,
                 } = job;
-                let copied = store_copy::backup(&reader, temp, &target, force, &flag);
+                let copied = copy::backup(&reader, temp, &target, force, &flag);
                 drop(reader);
                 // The outcome goes first: the loop reads it as soon as the wake-up arrives.
                 let _ = send.send(copied);

@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::agency::agent::KeyParams;
 use crate::agency::{Agency, BootError};
-use crate::agent::KeyParams;
 use crate::keri::cesr::Siger;
 use crate::keri::event::{Event, Ilk};
 use crate::keri::state::{format_datetime, python_json};

@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
-use super::identifiers::{failure, json_body, json_response};
+use super::reply::{failure, json_body, json_response};
+use crate::agency::challenges;
 use crate::agency::{Agency, Failure};
-use crate::challenges;
 use crate::server::http::{Request, Response};
 
 /// `GET /challenges?strength=128|256`: `{"words": [...]}`.

@@ -10,15 +10,15 @@
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use super::identifiers::{failure, json_body, json_response, now};
-use super::outbox::Outbox;
+use super::reply::{failure, json_body, json_response, now};
+use crate::agency::exchanges::{self, Received};
+use crate::agency::outbox::Outbox;
+use crate::agency::{identifiers, kels, roles};
 use crate::agency::{Agency, Failure};
-use crate::exchanges::{self, Received};
 use crate::keri::cesr::Siger;
 use crate::keri::exchange::Exchange;
 use crate::server::http::{Request, Response};
 use crate::store::{OwnerReader, Reader};
-use crate::{identifiers, kels, roles};
 
 /// Where a recipient is reached.
 enum Route {

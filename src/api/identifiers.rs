@@ -1,20 +1,17 @@
-//! The signed identifier routes: `/identifiers…` and `/operations…`.
+//! The signed identifier routes: `/identifiers…`.
 //!
 //! Each handler works on the authenticated controller's rows only: reads from a consistent
 //! view of what is durable, writes staged into the open batch (acknowledged once it commits).
 
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
-use super::resolutions::Resolutions;
+use super::operations::event_operation;
+use super::reply::{failure, json_body, json_response, staged_operation};
+use crate::agency::identifiers;
+use crate::agency::operations;
 use crate::agency::{Agency, Failure};
-use crate::identifiers;
-use crate::keri::event::Event;
 use crate::keri::kel::Appended;
-use crate::keri::state::{format_datetime, python_json};
-use crate::operations;
 use crate::server::http::{Request, Response};
-use crate::store::OwnerWriter;
 
 /// `GET /identifiers`, with `Range: aids=S-E` (inclusive) answered 206.
 pub(super) fn list(agency: &Agency, controller: &str, request: &Request) -> Response {
@@ -75,34 +72,6 @@ pub(super) fn create(agency: &mut Agency, controller: &str, request: &Request) -
     })
 }
 
-/// Stages what `stage` makes of the request's JSON body (at the time `seen`), and the
-/// operation it returns (unless it says the operation is already stored); answers `status`
-/// with that operation, once the batch commits.
-pub(super) fn staged_operation(
-    agency: &mut Agency,
-    controller: &str,
-    request: &Request,
-    status: u16,
-    stage: impl FnOnce(&mut OwnerWriter<'_>, &Value, &str) -> Result<(Value, bool), Failure>,
-) -> Response {
-    let body = match json_body(request) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let seen = now();
-    let outcome = agency.stage(controller, |rows| {
-        let (operation, new) = stage(rows, &body, &seen)?;
-        if new {
-            operations::stage(rows, &operation)?;
-        }
-        Ok(operation)
-    });
-    match outcome {
-        Ok(operation) => json_response(status, &operation),
-        Err(err) => failure(err),
-    }
-}
-
 /// `GET /identifiers/{name or prefix}`.
 pub(super) fn get(agency: &Agency, controller: &str, name: &str) -> Response {
     let found = agency
@@ -145,70 +114,6 @@ pub(super) fn event(
     })
 }
 
-/// The `done.{said}` operation of an identifier's accepted `ixn` or `rot`.
-pub(super) fn event_operation(event: &Event) -> Value {
-    operations::done(
-        &format!("done.{}", event.said()),
-        json!({"response": event.value()}),
-        event.value().clone(),
-    )
-}
-
-/// `GET /operations`.
-pub(super) fn operations(
-    agency: &mut Agency,
-    controller: &str,
-    resolutions: &Resolutions,
-) -> Response {
-    let listed = agency
-        .read()
-        .and_then(|reader| operations::list(&reader.owner(controller)))
-        .map_err(Failure::Storage)
-        .and_then(|all| resolutions.settle(agency, controller, all));
-    match listed {
-        Ok(all) => json_response(200, &Value::Array(all)),
-        Err(err) => failure(err),
-    }
-}
-
-/// `GET /operations/{name}`.
-pub(super) fn operation(
-    agency: &mut Agency,
-    controller: &str,
-    name: &str,
-    resolutions: &Resolutions,
-) -> Response {
-    let found = agency
-        .read()
-        .and_then(|reader| operations::get(&reader.owner(controller), name))
-        .map_err(Failure::Storage)
-        .and_then(|found| {
-            let settled = resolutions.settle(agency, controller, found.into_iter().collect())?;
-            Ok(settled.into_iter().next())
-        });
-    match found {
-        Ok(Some(operation)) => json_response(200, &operation),
-        Ok(None) => operation_not_found(name),
-        Err(err) => failure(err),
-    }
-}
-
-/// `DELETE /operations/{name}`.
-pub(super) fn delete_operation(agency: &mut Agency, controller: &str, name: &str) -> Response {
-    match agency.stage(controller, |rows| Ok(operations::delete(rows, name)?)) {
-        Ok(true) => Response::empty(204),
-        Ok(false) => operation_not_found(name),
-        Err(err) => failure(err),
-    }
-}
-
-fn operation_not_found(name: &str) -> Response {
-    Response::json_text(
-        404,
-        python_json(&json!({"title": format!("long running operation '{name}' not found")})),
-    )
-}
-
 /// `aids=S-E` → (S, E), inclusive, S ≤ E.
 fn parse_range(range: &str) -> Option<(usize, usize)> {
     let (start, end) = range.trim().strip_prefix("aids=")?.split_once('-')?;
@@ -223,45 +128,6 @@ fn content_range(start: usize, end: usize, total: usize) -> String {
         return "aids 0-0/0".to_owned();
     }
     format!("aids {start}-{end}/{total}")
-}
-
-pub(super) fn json_body(request: &Request) -> Result<Value, Response> {
-    match serde_json::from_slice::<Value>(&request.body) {
-        Ok(body @ Value::Object(_)) => Ok(body),
-        Ok(_) => Err(Response::error(
-            400,
-            "400 Bad Request",
-            "the body must be a JSON object",
-        )),
-        Err(err) => Err(Response::error(
-            400,
-            "Invalid JSON",
-            &format!("Could not parse JSON body - {err}"),
-        )),
-    }
-}
-
-pub(super) fn json_response(status: u16, value: &Value) -> Response {
-    Response::json_text(status, python_json(value))
-}
-
-pub(super) fn failure(failure: Failure) -> Response {
-    match failure {
-        Failure::Invalid(reason) => Response::error(400, "400 Bad Request", &reason),
-        Failure::NotFound(reason) => Response::error(404, "404 Not Found", &reason),
-        Failure::Storage(err) => {
-            log::error!("{err:#}");
-            Response::error(
-                500,
-                "500 Internal Server Error",
-                "the agent's store failed; nothing was kept",
-            )
-        }
-    }
-}
-
-pub(super) fn now() -> String {
-    format_datetime(OffsetDateTime::now_utc())
 }
 
 #[cfg(test)]

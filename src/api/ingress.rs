@@ -10,10 +10,10 @@
 //! by resolving OOBIs, and are refused here. Every message of a request is checked before any
 //! is stored: one refusal (400, with the reason) stores nothing. 204 once stored.
 
-use super::identifiers::{failure, now};
-use super::outbox::CESR_JSON;
+use super::reply::{failure, now};
+use crate::agency::exchanges;
+use crate::agency::outbox::CESR_JSON;
 use crate::agency::{Agency, Failure};
-use crate::exchanges;
 use crate::keri::exchange::Exchange;
 use crate::keri::stream::{self, SignatureGroup};
 use crate::server::http::{Request, Response};

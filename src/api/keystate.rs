@@ -8,13 +8,13 @@
 
 use serde_json::{json, Value};
 
-use super::identifiers::{failure, json_body, json_response};
-use super::resolutions::Resolutions;
+use super::reply::{failure, json_body, json_response};
+use crate::agency::kels;
+use crate::agency::operations;
+use crate::agency::resolutions::Resolutions;
 use crate::agency::{Agency, Failure};
 use crate::config::Urls;
-use crate::kels;
 use crate::keri::stream::Attachments;
-use crate::operations;
 use crate::server::http::{Request, Response};
 
 /// `GET /states?pre=…&pre=…`: the key state record of each prefix held.
@@ -117,7 +117,10 @@ pub(super) fn query(
             if let Some(answer) =
                 resolutions.query(agency, controller, (&prefix, sn), (&name, &metadata))
             {
-                return answer;
+                return match answer {
+                    Ok(operation) => json_response(202, &operation),
+                    Err(err) => failure(err),
+                };
             }
             let reason = match known {
                 Some(kel) => format!(

@@ -1,18 +1,204 @@
-//! `GET /metrics` on the boot port, and the route template each request is counted under.
+//! `GET /metrics` on the boot port: the agency's metrics, in Prometheus' text format.
 //!
-//! A template names the route, never what a client put in the path: `/identifiers/{name}`,
-//! not the name; an unknown path is `other`. Deriving it splits the path in place and
-//! allocates nothing.
+//! `Metrics` is owned by the `Api`, which counts every answered request and times every group
+//! commit; the service reports the open connections once per wake-up. Counters and gauges are
+//! atomics; a request's labels are a port name, a route template and a status, all `'static` or
+//! `Copy`, so counting a request allocates nothing once its series exists. Gauges that are cheap
+//! to read when asked (agents, stopping) are set at the scrape; process series are read from
+//! `/proc/self` at the scrape by `process_metrics`.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
 
 use crate::agency::Agency;
-use crate::metrics::{Metrics, CONTENT_TYPE};
+use crate::process::metrics::ProcessCollector;
 use crate::server::http::Response;
 use crate::server::Port;
 
-/// What paths no route serves are counted as.
-const OTHER: &str = "other";
-/// The most segments a route has (`/identifiers/{name}/endroles/{role}`).
-const MAX_SEGMENTS: usize = 4;
+/// The `Content-Type` of the text format (version 0.0.4).
+pub(super) const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+/// The route `POST /boot` is counted under; its statuses give `keria_boots_total`.
+pub(super) const BOOT_ROUTE: &str = "/boot";
+
+/// A request series: never an AID, a name or anything else a client chooses.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    port: &'static str,
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PortLabels {
+    port: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BootLabels {
+    outcome: &'static str,
+}
+
+/// Request durations: 100 µs to about 13 s, doubling.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_1, 2.0, 18))
+}
+
+/// Every series the agency exports.
+pub(super) struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<PortLabels, Histogram, fn() -> Histogram>,
+    boots: Family<BootLabels, Counter>,
+    commit_seconds: Histogram,
+    batch_size: Histogram,
+    agents_loaded: Gauge,
+    agents_known: Gauge,
+    connections_open: Gauge,
+    stopping: Gauge,
+}
+
+impl Metrics {
+    /// Registers every series, the process ones included.
+    pub(super) fn new() -> Self {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(ProcessCollector::new()));
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "keria_http_requests",
+            "HTTP requests answered, by port, route template and status",
+            requests.clone(),
+        );
+        let durations: Family<PortLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(duration_histogram);
+        registry.register(
+            "keria_http_request_duration_seconds",
+            "Time from a parsed request to its answer (deferred answers include their commit)",
+            durations.clone(),
+        );
+        let boots = Family::<BootLabels, Counter>::default();
+        registry.register(
+            "keria_boots",
+            "POST /boot outcomes: created, exists (409), refused (400, 401), failed (500)",
+            boots.clone(),
+        );
+        let commit_seconds = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
+        registry.register(
+            "keria_store_commit_seconds",
+            "Duration of one group commit of the agency store",
+            commit_seconds.clone(),
+        );
+        let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 8));
+        registry.register(
+            "keria_store_commit_batch_size",
+            "Answers that waited for one group commit",
+            batch_size.clone(),
+        );
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        let agents_loaded = gauge(
+            &mut registry,
+            "keria_agents_loaded",
+            "Agents loaded in memory",
+        );
+        let agents_known = gauge(
+            &mut registry,
+            "keria_agents_known",
+            "Controllers with an agent in the store",
+        );
+        let connections_open = gauge(
+            &mut registry,
+            "keria_connections_open",
+            "Open HTTP connections, all ports",
+        );
+        let stopping = gauge(
+            &mut registry,
+            "keria_stopping",
+            "1 once the graceful stop has begun",
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            boots,
+            commit_seconds,
+            batch_size,
+            agents_loaded,
+            agents_known,
+            connections_open,
+            stopping,
+        }
+    }
+
+    /// Counts one answered request; `route` is a template such as `/identifiers/{name}`.
+    pub(super) fn request(&self, port: Port, route: &'static str, status: u16, took: Duration) {
+        let port = port.name();
+        self.requests
+            .get_or_create(&RequestLabels {
+                port,
+                route,
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&PortLabels { port })
+            .observe(took.as_secs_f64());
+        if route == BOOT_ROUTE {
+            let outcome = match status {
+                202 => "created",
+                409 => "exists",
+                400..=499 => "refused",
+                _ => "failed",
+            };
+            self.boots.get_or_create(&BootLabels { outcome }).inc();
+        }
+    }
+
+    /// Times one group commit that settled `answers` deferred answers.
+    pub(super) fn commit(&self, took: Duration, answers: usize) {
+        self.commit_seconds.observe(took.as_secs_f64());
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "a batch holds at most 128 answers"
+        )]
+        self.batch_size.observe(answers as f64);
+    }
+
+    /// The number of open connections, reported by the service once per wake-up.
+    pub(super) fn connections(&self, open: usize) {
+        self.connections_open
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+
+    /// Every series in the text format, with the gauges read at the scrape.
+    pub(super) fn render(&self, loaded: usize, known: u64, stopping: bool) -> String {
+        self.agents_loaded
+            .set(i64::try_from(loaded).unwrap_or(i64::MAX));
+        self.agents_known
+            .set(i64::try_from(known).unwrap_or(i64::MAX));
+        self.stopping.set(i64::from(stopping));
+        let mut text = String::with_capacity(8 << 10);
+        if let Err(err) = prometheus_text::encode(&mut text, &self.registry) {
+            log::error!("encoding the metrics: {err}");
+        }
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The scrape: every series, the agents and the stop read now.
 pub(super) fn serve(metrics: &Metrics, agency: &Agency, stopping: bool) -> Response {
@@ -26,105 +212,35 @@ pub(super) fn serve(metrics: &Metrics, agency: &Agency, stopping: bool) -> Respo
         .body(text.into_bytes())
 }
 
-/// The route template of `path` on `port`.
-pub(super) fn route(port: Port, path: &str) -> &'static str {
-    let mut segments = [""; MAX_SEGMENTS];
-    let mut count = 0;
-    for segment in path.strip_prefix('/').unwrap_or(path).split('/') {
-        if count == MAX_SEGMENTS {
-            return OTHER;
-        }
-        segments[count] = segment;
-        count += 1;
-    }
-    let segments = &segments[..count];
-    match port {
-        Port::Boot => match segments {
-            ["health"] => "/health",
-            ["boot"] => "/boot",
-            ["metrics"] => "/metrics",
-            ["backup"] => "/backup",
-            _ => OTHER,
-        },
-        Port::Http => match segments {
-            [""] => "/",
-            ["oobi", _] => "/oobi/{aid}",
-            ["oobi", _, "agent", _] => "/oobi/{aid}/agent/{eid}",
-            _ => OTHER,
-        },
-        Port::Admin => match segments {
-            ["agent", _] => "/agent/{caid}",
-            ["identifiers"] => "/identifiers",
-            ["identifiers", _] => "/identifiers/{name}",
-            ["identifiers", _, "events"] => "/identifiers/{name}/events",
-            ["identifiers", _, "endroles"] => "/identifiers/{name}/endroles",
-            ["identifiers", _, "endroles", _] => "/identifiers/{name}/endroles/{role}",
-            ["identifiers", _, "oobis"] => "/identifiers/{name}/oobis",
-            ["identifiers", _, "registries"] => "/identifiers/{name}/registries",
-            ["identifiers", _, "exchanges"] => "/identifiers/{name}/exchanges",
-            ["exchanges", "query"] => "/exchanges/query",
-            ["exchanges", _] => "/exchanges/{said}",
-            ["challenges"] => "/challenges",
-            ["challenges_verify", _] => "/challenges_verify/{source}",
-            ["notifications"] => "/notifications",
-            ["notifications", _] => "/notifications/{id}",
-            ["schema"] => "/schema",
-            ["escrows", "rpy"] => "/escrows/rpy",
-            ["operations"] => "/operations",
-            ["operations", _] => "/operations/{name}",
-            ["oobis"] => "/oobis",
-            ["contacts"] => "/contacts",
-            ["contacts", _] => "/contacts/{prefix}",
-            ["states"] => "/states",
-            ["events"] => "/events",
-            ["queries"] => "/queries",
-            ["config"] => "/config",
-            _ => OTHER,
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::route;
+    use std::time::Duration;
+
+    use super::Metrics;
     use crate::server::Port;
 
     #[test]
-    fn routes_are_templates_and_unknown_paths_are_other() {
-        let aid = "EIaGMMWJFPmtXznY1IIiKDIrg-vIyge6mBl2QV8dDjI3";
-        for (port, path, template) in [
-            (Port::Boot, "/boot", "/boot"),
-            (Port::Boot, "/metrics", "/metrics"),
-            (Port::Boot, "/nope", "other"),
-            (Port::Http, &format!("/oobi/{aid}") as &str, "/oobi/{aid}"),
-            (
-                Port::Http,
-                &format!("/oobi/{aid}/agent/{aid}"),
-                "/oobi/{aid}/agent/{eid}",
-            ),
-            (Port::Admin, &format!("/agent/{aid}"), "/agent/{caid}"),
-            (
-                Port::Admin,
-                "/identifiers/alice/events",
-                "/identifiers/{name}/events",
-            ),
-            (
-                Port::Admin,
-                "/identifiers/a/endroles/agent",
-                "/identifiers/{name}/endroles/{role}",
-            ),
-            (Port::Admin, "/identifiers/a/b/c/d", "other"),
-            (Port::Admin, "/", "other"),
-            (Port::Http, "/", "/"),
-            (
-                Port::Admin,
-                "/challenges_verify/Ebob",
-                "/challenges_verify/{source}",
-            ),
-            (Port::Admin, "/exchanges/query", "/exchanges/query"),
-            (Port::Admin, "", "other"),
+    fn requests_boots_and_commits_render_as_prometheus_text() {
+        let metrics = Metrics::new();
+        metrics.request(Port::Boot, "/boot", 202, Duration::from_millis(3));
+        metrics.request(Port::Boot, "/boot", 409, Duration::from_millis(1));
+        metrics.request(Port::Admin, "/identifiers/{name}", 200, Duration::ZERO);
+        metrics.commit(Duration::from_millis(2), 3);
+        let text = metrics.render(2, 5, true);
+        for line in [
+            "keria_http_requests_total{port=\"boot\",route=\"/boot\",status=\"202\"} 1",
+            "keria_http_requests_total{port=\"admin\",route=\"/identifiers/{name}\",status=\"200\"} 1",
+            "keria_boots_total{outcome=\"created\"} 1",
+            "keria_boots_total{outcome=\"exists\"} 1",
+            "keria_http_request_duration_seconds_count{port=\"boot\"} 2",
+            "keria_store_commit_seconds_count 1",
+            "keria_store_commit_batch_size_sum 3",
+            "keria_agents_loaded 2",
+            "keria_agents_known 5",
+            "keria_stopping 1",
+            "# TYPE process_resident_memory_bytes gauge",
         ] {
-            assert_eq!(route(port, path), template, "{path}");
+            assert!(text.lines().any(|l| l == line || l.starts_with(line)), "{line} missing:\n{text}");
         }
     }
 }

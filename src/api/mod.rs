@@ -15,22 +15,22 @@ mod keystate;
 mod metrics;
 mod notifications;
 mod oobis;
-mod outbox;
+mod operations;
 mod registries;
-mod resolutions;
+mod reply;
 mod routes;
 
 use std::time::{Duration, Instant};
 
+use crate::agency::outbox::Outbox;
+use crate::agency::resolutions::Resolutions;
 use crate::agency::Agency;
+use crate::api::metrics::Metrics;
 use crate::config::{BootCredentials, StartConfig, Urls};
-use crate::fetcher::{Fetched, Post};
-use crate::metrics::Metrics;
+use crate::process::fetcher::{Fetched, Post};
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
 pub use backup::Backups;
-use outbox::Outbox;
-use resolutions::Resolutions;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
 /// bound on the durable work (one fsync-bound commit) between two looks at the poll.
@@ -103,7 +103,7 @@ impl Api {
         ticket: Ticket,
     ) -> Reply {
         let started = Instant::now();
-        let route = metrics::route(port, &request.path);
+        let route = routes::template(port, &request.path);
         let writes = agency.writes();
         let mut response = match port {
             Port::Boot if request.path == backup::PATH && request.method == "POST" => {

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use super::identifiers::{failure, json_response};
+use super::reply::{failure, json_response};
+use crate::agency::notifications;
 use crate::agency::{Agency, Failure};
-use crate::notifications;
 use crate::server::http::{Request, Response};
 
 /// `GET /notifications`, with `Range: notes=S-E` (inclusive) answered 206.

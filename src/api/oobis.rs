@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::identifiers::{failure, json_response, staged_operation};
+use super::reply::{failure, json_body, json_response, staged_operation};
+use crate::agency::resolutions::Resolutions;
+use crate::agency::{identifiers, oobis, operations, roles};
 use crate::agency::{Agency, Failure};
 use crate::server::http::{Request, Response};
-use crate::{identifiers, oobis, operations, roles};
 
 /// `POST /identifiers/{name}/endroles` `{rpy, sigs}`: 202 with the `endrole…` operation.
 pub(super) fn add_end_role(
@@ -134,5 +135,21 @@ pub(super) fn serve(
             .body(stream),
         Ok(None) => Response::error(404, "404 Not Found", &format!("no OOBI for {aid}")),
         Err(err) => failure(Failure::Storage(err)),
+    }
+}
+
+/// `POST /oobis` `{url, oobialias}`: a pending `oobi.{nonce}` operation, done once the OOBI
+/// is fetched and verified.
+pub(super) fn resolve(
+    agency: &mut Agency,
+    controller: &str,
+    resolutions: &mut Resolutions,
+    request: &Request,
+) -> Response {
+    let started = json_body(request).map(|body| resolutions.start(agency, controller, &body));
+    match started {
+        Ok(Ok(operation)) => json_response(202, &operation),
+        Ok(Err(err)) => failure(err),
+        Err(response) => response,
     }
 }

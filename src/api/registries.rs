@@ -7,10 +7,11 @@
 
 use serde_json::{json, Value};
 
-use super::identifiers::{event_operation, failure, json_response, staged_operation};
+use super::operations::event_operation;
+use super::reply::{failure, json_response, staged_operation};
+use crate::agency::{identifiers, operations, registries};
 use crate::agency::{Agency, Failure};
 use crate::server::http::{Request, Response};
-use crate::{identifiers, operations, registries};
 
 /// `POST /identifiers/{name}/registries`: a registry inception with the issuer's anchoring
 /// event; 202 with the done `registry.{regk}` operation.

@@ -3,14 +3,16 @@
 
 use super::exchanges;
 use super::oobis;
-use super::outbox::Outbox;
-use super::resolutions::Resolutions;
 use super::{
-    challenges, identifiers, keystate, method_not_allowed, not_found, notifications, registries,
+    challenges, identifiers, keystate, method_not_allowed, not_found, notifications, operations,
+    registries,
 };
+use crate::agency::outbox::Outbox;
+use crate::agency::resolutions::Resolutions;
 use crate::agency::Agency;
 use crate::config::Urls;
 use crate::server::http::{Request, Response};
+use crate::server::Port;
 
 const GET: &str = "GET";
 const POST: &str = "POST";
@@ -130,24 +132,19 @@ fn agent(signed: Signed<'_>, segments: &[&str]) -> Option<Route> {
         ),
         ["operations"] => (
             &[GET],
-            (method == GET).then(|| identifiers::operations(agency, controller, resolutions)),
+            (method == GET).then(|| operations::list(agency, controller, resolutions)),
         ),
         ["operations", name] => (
             &[GET, DELETE],
             match method {
-                GET => Some(identifiers::operation(
-                    agency,
-                    controller,
-                    name,
-                    resolutions,
-                )),
-                DELETE => Some(identifiers::delete_operation(agency, controller, name)),
+                GET => Some(operations::get(agency, controller, name, resolutions)),
+                DELETE => Some(operations::delete(agency, controller, name)),
                 _ => None,
             },
         ),
         ["oobis"] => (
             &[POST],
-            (method == POST).then(|| resolutions.start(agency, controller, request)),
+            (method == POST).then(|| oobis::resolve(agency, controller, resolutions, request)),
         ),
         ["contacts"] => (
             &[GET],
@@ -228,4 +225,112 @@ fn decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// What paths no route serves are counted as.
+const OTHER: &str = "other";
+/// The most segments a route has (`/identifiers/{name}/endroles/{role}`).
+const MAX_SEGMENTS: usize = 4;
+
+/// The route template of `path` on `port`.
+pub(super) fn template(port: Port, path: &str) -> &'static str {
+    let mut segments = [""; MAX_SEGMENTS];
+    let mut count = 0;
+    for segment in path.strip_prefix('/').unwrap_or(path).split('/') {
+        if count == MAX_SEGMENTS {
+            return OTHER;
+        }
+        segments[count] = segment;
+        count += 1;
+    }
+    let segments = &segments[..count];
+    match port {
+        Port::Boot => match segments {
+            ["health"] => "/health",
+            ["boot"] => "/boot",
+            ["metrics"] => "/metrics",
+            ["backup"] => "/backup",
+            _ => OTHER,
+        },
+        Port::Http => match segments {
+            [""] => "/",
+            ["oobi", _] => "/oobi/{aid}",
+            ["oobi", _, "agent", _] => "/oobi/{aid}/agent/{eid}",
+            _ => OTHER,
+        },
+        Port::Admin => match segments {
+            ["agent", _] => "/agent/{caid}",
+            ["identifiers"] => "/identifiers",
+            ["identifiers", _] => "/identifiers/{name}",
+            ["identifiers", _, "events"] => "/identifiers/{name}/events",
+            ["identifiers", _, "endroles"] => "/identifiers/{name}/endroles",
+            ["identifiers", _, "endroles", _] => "/identifiers/{name}/endroles/{role}",
+            ["identifiers", _, "oobis"] => "/identifiers/{name}/oobis",
+            ["identifiers", _, "registries"] => "/identifiers/{name}/registries",
+            ["identifiers", _, "exchanges"] => "/identifiers/{name}/exchanges",
+            ["exchanges", "query"] => "/exchanges/query",
+            ["exchanges", _] => "/exchanges/{said}",
+            ["challenges"] => "/challenges",
+            ["challenges_verify", _] => "/challenges_verify/{source}",
+            ["notifications"] => "/notifications",
+            ["notifications", _] => "/notifications/{id}",
+            ["schema"] => "/schema",
+            ["escrows", "rpy"] => "/escrows/rpy",
+            ["operations"] => "/operations",
+            ["operations", _] => "/operations/{name}",
+            ["oobis"] => "/oobis",
+            ["contacts"] => "/contacts",
+            ["contacts", _] => "/contacts/{prefix}",
+            ["states"] => "/states",
+            ["events"] => "/events",
+            ["queries"] => "/queries",
+            ["config"] => "/config",
+            _ => OTHER,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template;
+    use crate::server::Port;
+
+    #[test]
+    fn routes_are_templates_and_unknown_paths_are_other() {
+        let aid = "EIaGMMWJFPmtXznY1IIiKDIrg-vIyge6mBl2QV8dDjI3";
+        for (port, path, expected) in [
+            (Port::Boot, "/boot", "/boot"),
+            (Port::Boot, "/metrics", "/metrics"),
+            (Port::Boot, "/nope", "other"),
+            (Port::Http, &format!("/oobi/{aid}") as &str, "/oobi/{aid}"),
+            (
+                Port::Http,
+                &format!("/oobi/{aid}/agent/{aid}"),
+                "/oobi/{aid}/agent/{eid}",
+            ),
+            (Port::Admin, &format!("/agent/{aid}"), "/agent/{caid}"),
+            (
+                Port::Admin,
+                "/identifiers/alice/events",
+                "/identifiers/{name}/events",
+            ),
+            (
+                Port::Admin,
+                "/identifiers/a/endroles/agent",
+                "/identifiers/{name}/endroles/{role}",
+            ),
+            (Port::Admin, "/identifiers/a/b/c/d", "other"),
+            (Port::Admin, "/", "other"),
+            (Port::Http, "/", "/"),
+            (
+                Port::Admin,
+                "/challenges_verify/Ebob",
+                "/challenges_verify/{source}",
+            ),
+            (Port::Admin, "/exchanges/query", "/exchanges/query"),
+            (Port::Admin, "", "other"),
+        ] {
+            assert_eq!(template(port, path), expected, "{path}");
+        }
+    }
 }

@@ -5,10 +5,10 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use keria::boot_command::boot_body;
+use keria::commands::boot::boot_body;
 use keria::keri::cesr::{Diger, Signer};
 use keria::keri::event;
-use keria::keri::passcode::{inception_from_keys, Tier};
+use keria::signify::passcode::{inception_from_keys, Tier};
 use rustix::process::Signal;
 use serde_json::{json, Value};
 

@@ -8,11 +8,11 @@ use std::sync::atomic::Ordering;
 
 use clap::Parser;
 use keria::cli::{Cli, Command};
+use keria::commands::start::lifecycle;
 use keria::config::StartConfig;
 use keria::exit_code::ExitCode;
-use keria::notify::Notifier;
-use keria::signals::Signals;
-use keria::start::lifecycle;
+use keria::process::notify::Notifier;
+use keria::process::signals::Signals;
 
 use crate::agency::random_boot_body;
 use crate::harness::{read_response, PATIENCE};

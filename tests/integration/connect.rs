@@ -2,8 +2,8 @@
 
 use keria::keri::cesr::Signer;
 use keria::keri::event::{self, Seal};
-use keria::keri::httpsig;
-use keria::keri::passcode::{controller_keys, Tier};
+use keria::signify::httpsig;
+use keria::signify::passcode::{controller_keys, Tier};
 use rustix::process::Signal;
 use serde_json::{json, Value};
 use time::OffsetDateTime;

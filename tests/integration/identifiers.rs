@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use keria::keri::cesr::{Diger, Signer, Verfer};
 use keria::keri::event::{self, Event};
-use keria::keri::httpsig;
-use keria::keri::passcode::{inception_from_keys, Tier};
 use keria::keri::reply;
+use keria::signify::httpsig;
+use keria::signify::passcode::{inception_from_keys, Tier};
 use rustix::process::Signal;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -27,7 +27,7 @@ impl Controller {
     pub fn boot(keria: &Keria) -> Self {
         let signer = Signer::random().unwrap();
         let (icp, sig) = inception_from_keys(&signer, &Signer::random().unwrap());
-        let body = keria::boot_command::boot_body(&icp, &sig, Tier::Low);
+        let body = keria::commands::boot::boot_body(&icp, &sig, Tier::Low);
         let response = keria.post(keria.ports().boot, "/boot", &body, "");
         assert_eq!(response.status, 202, "{}", response.body);
         Self {

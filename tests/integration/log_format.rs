@@ -96,7 +96,7 @@ fn on_the_journal_lines_carry_syslog_priorities_and_no_timestamp() {
     );
     let ready = lines.iter().find(|line| line.contains("ready")).unwrap();
     assert!(
-        ready.starts_with("<6>[INFO keria::service] keria "),
+        ready.starts_with("<6>[INFO keria::runtime::service] keria "),
         "{ready}"
     );
     assert!(

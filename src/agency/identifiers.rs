@@ -9,8 +9,8 @@
 use anyhow::Context;
 use serde_json::{json, Map, Value};
 
+use crate::agency::kels;
 use crate::agency::Failure;
-use crate::kels;
 use crate::keri::cesr::Siger;
 use crate::keri::event::{Event, Ilk};
 use crate::keri::kel::{Appended, Kel, SignedEvent};

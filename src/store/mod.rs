@@ -9,6 +9,10 @@
 //! The file is private (0600) in a private folder (0700) whatever the umask; a store that
 //! others can read is refused. redb takes its own file lock; `close` returns redb's close error.
 
+pub mod copy;
+pub mod legacy;
+pub mod secrets;
+
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -20,7 +24,7 @@ use redb::{
     ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 
-use crate::store_copy::TableCopy;
+use crate::store::copy::TableCopy;
 
 /// Agency metadata: the store format, the passcode salt and check value.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");

@@ -12,12 +12,12 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Map, Value};
 
 use crate::agency::Failure;
+use crate::agency::{challenges, kels, notifications};
 use crate::keri::cesr::Siger;
 use crate::keri::exchange::Exchange;
 use crate::keri::kel::Kel;
 use crate::keri::stream::{Attachments, SignatureGroup};
 use crate::store::{OwnerReader, OwnerWriter, StoredEvent, EXCHANGES};
-use crate::{challenges, kels, notifications};
 
 /// Exchange messages `query` answers when the request names no limit, as KERIA.
 pub const DEFAULT_QUERY_LIMIT: usize = 25;

@@ -9,10 +9,10 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
 use crate::cli::StatusArgs;
-use crate::client::{self, agency_base_url};
+use crate::commands::client::{self, agency_base_url};
 use crate::config::default_data_dir;
 use crate::exit_code::ExitCode;
-use crate::lock::{self, LockState};
+use crate::process::lock::{self, LockState};
 
 /// How long one health request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);

@@ -11,17 +11,17 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::agency::Agency;
-use crate::fetcher::{Fetched, Post};
 use crate::keri::exchange::Exchange;
+use crate::process::fetcher::{Fetched, Post};
 use crate::store::{OwnerWriter, OUTBOX};
 
 /// Fetch ids of posts carry this bit, so that their results find the outbox.
 const POST_ID: u64 = 1 << 63;
 /// The content type KERI agents post one message with, its attachments in `CESR-ATTACHMENT`.
-pub(super) const CESR_JSON: &str = "application/cesr+json";
+pub const CESR_JSON: &str = "application/cesr+json";
 /// Posts of one message to one recipient before it is dropped (each post is itself tried
 /// three times by the fetcher when the connection fails).
-pub(super) const MAX_ATTEMPTS: u32 = 10;
+pub const MAX_ATTEMPTS: u32 = 10;
 /// The pause after the first failed post; it doubles after each, up to `LONGEST_PAUSE`.
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
@@ -35,7 +35,7 @@ struct Delivery {
 
 /// Messages being posted, waiting for their next attempt, and the posts to start.
 #[derive(Default)]
-pub(super) struct Outbox {
+pub struct Outbox {
     next_id: u64,
     posting: HashMap<u64, Delivery>,
     waiting: Vec<(Instant, Delivery)>,
@@ -44,18 +44,18 @@ pub(super) struct Outbox {
 
 impl Outbox {
     /// Whether a fetch result is one of the outbox's posts.
-    pub(super) fn owns(id: u64) -> bool {
+    pub fn owns(id: u64) -> bool {
         id & POST_ID != 0
     }
 
     /// The posts to start now.
-    pub(super) fn take_posts(&mut self) -> Vec<(u64, Url, Post)> {
+    pub fn take_posts(&mut self) -> Vec<(u64, Url, Post)> {
         std::mem::take(&mut self.to_post)
     }
 
     /// Stages `exn` for `recipient`'s agent at `url` with the message that sends it, and
     /// queues its first post.
-    pub(super) fn send(
+    pub fn send(
         &mut self,
         rows: &mut OwnerWriter<'_>,
         (controller, url): (&str, &Url),
@@ -83,7 +83,7 @@ impl Outbox {
     }
 
     /// Queues every message a stopped agency left undelivered (at start).
-    pub(super) fn recover(&mut self, agency: &Agency) -> Result<()> {
+    pub fn recover(&mut self, agency: &Agency) -> Result<()> {
         let kept = agency.read()?.every_record(OUTBOX)?;
         if !kept.is_empty() {
             log::info!(
@@ -104,7 +104,7 @@ impl Outbox {
     }
 
     /// Queues the posts whose pause has ended.
-    pub(super) fn tick(&mut self, agency: &Agency, now: Instant) {
+    pub fn tick(&mut self, agency: &Agency, now: Instant) {
         let (due, waiting) = std::mem::take(&mut self.waiting)
             .into_iter()
             .partition(|(at, _)| *at <= now);
@@ -128,7 +128,7 @@ impl Outbox {
 
     /// A post came back (or could not start): delivered messages are removed, others wait for
     /// their next attempt or are dropped after the last.
-    pub(super) fn finished(&mut self, agency: &mut Agency, id: u64, outcome: &Result<(), String>) {
+    pub fn finished(&mut self, agency: &mut Agency, id: u64, outcome: &Result<(), String>) {
         let Some(delivery) = self.posting.remove(&id) else {
             return;
         };
@@ -165,7 +165,7 @@ impl Outbox {
     }
 
     /// A fetch result of one of the outbox's posts.
-    pub(super) fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
+    pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
         self.finished(agency, fetched.id, &fetched.outcome.map(|_| ()));
     }
 

@@ -13,8 +13,8 @@ use anyhow::{anyhow, bail, Result};
 use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
-use super::cesr::{Diger, Salt, Siger, Signer};
-use super::event::{self, Event};
+use crate::keri::cesr::{Diger, Salt, Siger, Signer};
+use crate::keri::event::{self, Event};
 
 /// Number of passcode characters used; shorter passcodes are refused.
 pub const PASSCODE_LENGTH: usize = 21;

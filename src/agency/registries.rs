@@ -11,8 +11,8 @@
 use anyhow::{anyhow, Context};
 use serde_json::{json, Value};
 
+use crate::agency::identifiers;
 use crate::agency::Failure;
-use crate::identifiers;
 use crate::keri::event::Event;
 use crate::keri::kel::Appended;
 use crate::keri::tel::Vcp;

@@ -15,12 +15,12 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::cli::BackupArgs;
-use crate::client::{self, agency_base_url};
+use crate::commands::client::{self, agency_base_url};
 use crate::config::{default_data_dir, DEFAULT_STORE_CACHE_MIB};
 use crate::exit_code::ExitCode;
-use crate::lock::{self, DataDirLock, LockState};
+use crate::process::lock::{self, DataDirLock, LockState};
+use crate::store::copy::{self, Copied, TempFile};
 use crate::store::{self, Opened, Store};
-use crate::store_copy::{self, Copied, TempFile};
 
 /// How long a running agency may take to write the copy.
 const BACKUP_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -95,9 +95,9 @@ pub fn run(args: &BackupArgs) -> Result<ExitCode> {
                      backup folder with --backup-dir or KERIA_BACKUP_DIR"
                 );
             };
-            let folder = store_copy::prepare_backup_folder(folder, &data_dir)?;
+            let folder = copy::prepare_backup_folder(folder, &data_dir)?;
             let target = folder.join(&args.file);
-            let store = store_copy::store_file(
+            let store = copy::store_file(
                 &data_dir,
                 args.base.as_deref().unwrap_or_default(),
                 &args.name,
@@ -156,7 +156,7 @@ fn copy_store(store: &Path, target: &Path, force: bool) -> Result<Copied> {
     let cancel = AtomicBool::new(false);
     match store::read_file(store) {
         Ok((_database, reader)) => {
-            store_copy::backup(&reader, TempFile::beside(target)?, target, force, &cancel)
+            copy::backup(&reader, TempFile::beside(target)?, target, force, &cancel)
         }
         Err(read_only) => {
             log::debug!("{read_only:#}; opening the store normally");
@@ -167,7 +167,7 @@ fn copy_store(store: &Path, target: &Path, force: bool) -> Result<Copied> {
                 );
             };
             let copied = opened.read().and_then(|reader| {
-                store_copy::backup(&reader, TempFile::beside(target)?, target, force, &cancel)
+                copy::backup(&reader, TempFile::beside(target)?, target, force, &cancel)
             });
             let closed = opened.close();
             let copied = copied?;

@@ -15,7 +15,7 @@ use crate::config::Urls;
 use crate::keri::cesr::{Diger, Siger, Signer, Verfer};
 use crate::keri::event::{self, Event, Ilk};
 use crate::keri::state::KeyStateRecord;
-use crate::secrets::SecretBox;
+use crate::store::secrets::SecretBox;
 use crate::store::{Batch, OwnerReader, Reader, StoredEvent};
 
 /// Key-manager parameters Signify sent at boot.
@@ -107,7 +107,7 @@ impl Agent {
                 0,
                 &StoredEvent {
                     raw: new.controller_icp.raw().to_vec(),
-                    sigs: crate::kels::join(new.controller_sigs),
+                    sigs: crate::agency::kels::join(new.controller_sigs),
                     first_seen: new.first_seen.to_owned(),
                 },
             )?;
@@ -297,7 +297,7 @@ impl Agent {
                 sn,
                 &StoredEvent {
                     raw: ixn.raw().to_vec(),
-                    sigs: crate::kels::join(sigs),
+                    sigs: crate::agency::kels::join(sigs),
                     first_seen: first_seen.to_owned(),
                 },
             )?;

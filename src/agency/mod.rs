@@ -10,18 +10,31 @@
 //! of the batch: agents it created are forgotten, agents it changed are dropped from memory
 //! so that their next use reloads what is durable.
 
+pub mod agent;
+pub mod challenges;
+pub mod exchanges;
+pub mod identifiers;
+pub mod kels;
+pub mod notifications;
+pub mod oobis;
+pub mod operations;
+pub mod outbox;
+pub mod registries;
+pub mod resolutions;
+pub mod roles;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::agent::{Accepted, Agent, KeyParams, NewAgent, Refusal};
+use crate::agency::agent::{Accepted, Agent, KeyParams, NewAgent, Refusal};
 use crate::config::{StartConfig, Urls};
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::state::KeyStateRecord;
-use crate::legacy;
-use crate::secrets::{self, SecretBox};
+use crate::store::legacy;
+use crate::store::secrets::{self, SecretBox};
 use crate::store::{self, Batch, Opened, OwnerWriter, Reader, Store};
 
 /// File name extension of the store.

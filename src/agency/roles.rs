@@ -5,8 +5,8 @@
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
+use crate::agency::kels;
 use crate::agency::Failure;
-use crate::kels;
 use crate::keri::kel::Kel;
 use crate::keri::oobi::SignedReply;
 use crate::keri::reply::{EndRole, Location, Reply};

@@ -10,14 +10,12 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::identifiers::{failure, json_body, json_response, now};
-use crate::agency::{Agency, Failure};
-use crate::fetcher::Fetched;
+use super::{oobis, operations, Agency, Failure};
 use crate::keri::cesr::Salt;
 use crate::keri::oobi;
-use crate::server::http::{Request, Response};
+use crate::keri::state::format_datetime;
+use crate::process::fetcher::Fetched;
 use crate::store::CONTACTS;
-use crate::{oobis, operations};
 
 /// Largest OOBI stream accepted (the fetcher refuses larger bodies first).
 const MAX_STREAM: usize = 4 << 20;
@@ -41,7 +39,7 @@ struct Resolving {
 
 /// The OOBIs being resolved, and the fetches to start.
 #[derive(Default)]
-pub(super) struct Resolutions {
+pub struct Resolutions {
     next_id: u64,
     resolving: HashMap<u64, Resolving>,
     to_fetch: Vec<(u64, url::Url)>,
@@ -49,37 +47,27 @@ pub(super) struct Resolutions {
 
 impl Resolutions {
     /// The fetches handlers asked for since the last call.
-    pub(super) fn take_fetches(&mut self) -> Vec<(u64, url::Url)> {
+    pub fn take_fetches(&mut self) -> Vec<(u64, url::Url)> {
         std::mem::take(&mut self.to_fetch)
     }
 
     /// `POST /oobis` `{url, oobialias}`: a pending `oobi.{nonce}` operation.
-    pub(super) fn start(
+    pub fn start(
         &mut self,
         agency: &mut Agency,
         controller: &str,
-        request: &Request,
-    ) -> Response {
-        let body = match json_body(request) {
-            Ok(body) => body,
-            Err(response) => return response,
-        };
+        body: &Value,
+    ) -> Result<Value, Failure> {
         let Some(text) = body["url"].as_str() else {
-            return failure(Failure::Invalid("url must be a string".into()));
+            return Err(Failure::Invalid("url must be a string".into()));
         };
-        let url = match oobi_url(text) {
-            Ok(url) => url,
-            Err(err) => return failure(err),
-        };
+        let url = oobi_url(text)?;
         let alias = match body.get("oobialias") {
             None | Some(Value::Null) => None,
             Some(Value::String(alias)) => Some(alias.clone()),
-            Some(_) => return failure(Failure::Invalid("oobialias must be a string".into())),
+            Some(_) => return Err(Failure::Invalid("oobialias must be a string".into())),
         };
-        let nonce = match nonce() {
-            Ok(nonce) => nonce,
-            Err(err) => return failure(Failure::Storage(err)),
-        };
+        let nonce = nonce().map_err(Failure::Storage)?;
         let resolving = Resolving {
             controller: controller.to_owned(),
             operation: format!("oobi.{nonce}"),
@@ -92,13 +80,13 @@ impl Resolutions {
 
     /// `POST /queries` for a key state this agent does not hold at `sn`: its contact's OOBI is
     /// fetched again. None when there is no contact to ask.
-    pub(super) fn query(
+    pub fn query(
         &mut self,
         agency: &mut Agency,
         controller: &str,
         (prefix, sn): (&str, Option<u64>),
         (operation, metadata): (&str, &Value),
-    ) -> Option<Response> {
+    ) -> Option<Result<Value, Failure>> {
         let contact = agency
             .read()
             .and_then(|reader| reader.owner(controller).record(CONTACTS, prefix));
@@ -107,7 +95,7 @@ impl Resolutions {
                 .as_str()
                 .and_then(|url| url::Url::parse(url).ok())?,
             Ok(None) => return None,
-            Err(err) => return Some(failure(Failure::Storage(err))),
+            Err(err) => return Some(Err(Failure::Storage(err))),
         };
         let resolving = Resolving {
             controller: controller.to_owned(),
@@ -123,24 +111,22 @@ impl Resolutions {
     }
 
     /// Stages `resolving`'s pending operation and queues its fetch.
-    fn fetch(&mut self, agency: &mut Agency, resolving: Resolving) -> Response {
+    fn fetch(&mut self, agency: &mut Agency, resolving: Resolving) -> Result<Value, Failure> {
         let operation = operations::pending(&resolving.operation, resolving.metadata.clone());
-        if let Err(err) = agency.stage(&resolving.controller, |rows| {
+        agency.stage(&resolving.controller, |rows| {
             Ok(operations::stage(rows, &operation)?)
-        }) {
-            return failure(err);
-        }
+        })?;
         let id = self.next_id;
         self.next_id += 1;
         self.to_fetch.push((id, resolving.url.clone()));
         self.resolving.insert(id, resolving);
-        json_response(202, &operation)
+        Ok(operation)
     }
 
     /// `operations` of `controller` as stored, with each resolution or query that a restart
     /// interrupted (pending, but fetched by no worker of this process) failed, and that
     /// failure staged, so no operation waits forever.
-    pub(super) fn settle(
+    pub fn settle(
         &self,
         agency: &mut Agency,
         controller: &str,
@@ -171,14 +157,14 @@ impl Resolutions {
     }
 
     /// A fetch that could not start: its operation fails with `reason`.
-    pub(super) fn refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
+    pub fn refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
         if let Some(resolving) = self.resolving.remove(&id) {
             complete(agency, &resolving, &Err(format!("not fetched: {reason}")));
         }
     }
 
     /// A fetch came back: verify the stream, keep it, complete the operation.
-    pub(super) fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
+    pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
         let Some(resolving) = self.resolving.remove(&fetched.id) else {
             return;
         };
@@ -216,7 +202,7 @@ fn complete(
     outcome: &Result<oobi::Resolution, String>,
 ) {
     let aid = oobis::aid_of(&resolving.url).unwrap_or_default();
-    let seen = now();
+    let seen = format_datetime(time::OffsetDateTime::now_utc());
     let name = resolving.operation.as_str();
     let metadata = resolving.metadata.clone();
     let staged = agency.stage(&resolving.controller, |rows| {

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::runtime::service::Service;
 use crate::server::stop_grace;
-use crate::service::Service;
 
 /// How the loop ended.
 #[derive(Debug, PartialEq, Eq)]

@@ -13,12 +13,12 @@ use anyhow::{anyhow, Result};
 use crate::cli::StartArgs;
 use crate::config::StartConfig;
 use crate::exit_code::ExitCode;
-use crate::lock::DataDirLock;
-use crate::logging::{self, LogFile};
-use crate::notify::Notifier;
-use crate::run_loop::{self, Ended};
-use crate::service::Service;
-use crate::signals::Signals;
+use crate::process::lock::DataDirLock;
+use crate::process::logging::{self, LogFile};
+use crate::process::notify::Notifier;
+use crate::process::signals::Signals;
+use crate::runtime::run_loop::{self, Ended};
+use crate::runtime::service::Service;
 
 /// Runs the agency until a signal stops it; `signals` are installed first thing, by `main`.
 pub fn run(args: StartArgs, signals: Signals) -> Result<ExitCode> {

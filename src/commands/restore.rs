@@ -9,9 +9,9 @@ use anyhow::{bail, Context, Result};
 use crate::cli::RestoreArgs;
 use crate::config::default_data_dir;
 use crate::exit_code::ExitCode;
-use crate::lock::DataDirLock;
+use crate::process::lock::DataDirLock;
 use crate::store;
-use crate::store_copy::{self, TempFile};
+use crate::store::copy::{self, TempFile};
 
 /// Runs `keria restore`.
 pub fn run(args: &RestoreArgs) -> Result<ExitCode> {
@@ -33,7 +33,7 @@ pub fn run(args: &RestoreArgs) -> Result<ExitCode> {
 }
 
 fn restore(args: &RestoreArgs, data_dir: &std::path::Path) -> Result<(u64, std::path::PathBuf)> {
-    let target = store_copy::store_file(
+    let target = copy::store_file(
         data_dir,
         args.base.as_deref().unwrap_or_default(),
         &args.name,
@@ -57,6 +57,6 @@ fn restore(args: &RestoreArgs, data_dir: &std::path::Path) -> Result<(u64, std::
     };
     let folder = target.parent().context("the store has no folder")?;
     store::private_dir(folder)?;
-    store_copy::restore(&args.file, TempFile::beside(&target)?, &target)?;
+    copy::restore(&args.file, TempFile::beside(&target)?, &target)?;
     Ok((agents, target))
 }

@@ -10,12 +10,12 @@
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Map, Value};
 
-use crate::agent::Agent;
+use crate::agency::agent::Agent;
+use crate::agency::roles;
+use crate::agency::{challenges, kels};
 use crate::keri::kel::Kel;
 use crate::keri::oobi::{self, Resolution};
-use crate::roles;
 use crate::store::{OwnerReader, OwnerWriter, StoredEvent, CONTACTS};
-use crate::{challenges, kels};
 
 /// The stream for `aid`, managed by `agent`'s controller; with `eid`, only when `aid` has
 /// authorized `eid` as its agent. None when there is nothing to serve.

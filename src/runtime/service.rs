@@ -15,13 +15,13 @@ use mio::{Events, Interest, Poll, Token};
 use crate::agency::Agency;
 use crate::api::{Api, Backups};
 use crate::config::{StartConfig, Urls};
-use crate::fetcher::{FetchLimits, Fetcher};
-use crate::logging::LogFile;
-use crate::notify::Notifier;
+use crate::process::fetcher::{FetchLimits, Fetcher};
+use crate::process::logging::LogFile;
+use crate::process::notify::Notifier;
+use crate::process::signals::Signals;
 use crate::server::http::Request;
 use crate::server::{tls, Port, ServerSettings, Servers};
-use crate::signals::Signals;
-use crate::store_copy;
+use crate::store::copy;
 
 /// The poll token of the signal wake-up pipe.
 const SIGNAL: Token = Token(8);
@@ -93,7 +93,7 @@ impl Service {
         let backup_folder = config
             .backup_dir
             .as_deref()
-            .map(|folder| store_copy::prepare_backup_folder(folder, &config.data_dir))
+            .map(|folder| copy::prepare_backup_folder(folder, &config.data_dir))
             .transpose();
         let (backups, servers) = match backup_folder
             .and_then(|folder| Backups::new(poll.registry(), BACKUP, folder))

@@ -9,9 +9,9 @@
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
+use crate::agency::operations;
 use crate::agency::Failure;
 use crate::keri::exchange::Exchange;
-use crate::operations;
 use crate::store::{OwnerReader, OwnerWriter, CHALLENGES, EXCHANGES, OPERATIONS};
 
 /// The route of a signed challenge response.

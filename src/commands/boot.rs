@@ -14,11 +14,11 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::cli::{BootArgs, TierArg};
-use crate::client::{self, agency_base_url};
+use crate::commands::client::{self, agency_base_url};
 use crate::exit_code::ExitCode;
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
-use crate::keri::passcode::{self, Tier, PASSCODE_LENGTH};
+use crate::signify::passcode::{self, Tier, PASSCODE_LENGTH};
 
 /// How long the whole boot request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,0 +1,9 @@
+//! The OS-facing leaves: `signals`, the data-dir `lock`, systemd's `notify`, `logging`, the
+//! process's own `metrics` and the `fetcher`'s blocking workers. Nothing here knows the agency.
+
+pub mod fetcher;
+pub mod lock;
+pub mod logging;
+pub mod metrics;
+pub mod notify;
+pub mod signals;
