@@ -375,7 +375,7 @@ pub struct StartArgs {
     )]
     pub fetch_timeout: u64,
     /// Most memory the agency store's page cache may hold, in MiB.
-    #[arg(long, default_value_t = crate::config::DEFAULT_STORE_CACHE_MIB, value_name = "MIB", value_parser = positive_count)]
+    #[arg(long, default_value_t = crate::store::DEFAULT_CACHE_MIB, value_name = "MIB", value_parser = positive_count)]
     pub store_cache: usize,
 }
 

@@ -10,19 +10,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use log::LevelFilter;
 use serde_json::Value;
 
+use crate::agency::{self, Urls};
+use crate::api::{self, BootCredentials};
 use crate::arg_values::{url_list, UrlList};
 use crate::cli::StartArgs;
 use crate::server::http::{Limits, DEFAULT_LIMITS};
-
-/// Default bound of the agency store's page cache, in MiB.
-pub const DEFAULT_STORE_CACHE_MIB: usize = 16;
-
-/// Basic-auth credentials required on `POST /boot`.
-#[derive(Debug, Clone)]
-pub struct BootCredentials {
-    pub username: String,
-    pub password: String,
-}
 
 /// TLS files, all three ports.
 #[derive(Debug, Clone)]
@@ -30,14 +22,6 @@ pub struct TlsFiles {
     pub key: PathBuf,
     pub cert: PathBuf,
     pub ca: Option<PathBuf>,
-}
-
-/// OOBI URLs kept in each agent's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Urls {
-    pub curls: Vec<String>,
-    pub iurls: Vec<String>,
-    pub durls: Vec<String>,
 }
 
 /// Everything `start` needs, checked.
@@ -173,6 +157,31 @@ impl TryFrom<StartArgs> for StartConfig {
                 .checked_mul(1 << 20)
                 .context("--store-cache is too large")?,
         })
+    }
+}
+
+impl StartConfig {
+    /// What the agency is opened with.
+    pub fn agency(&self) -> agency::Settings {
+        agency::Settings {
+            data_dir: self.data_dir.clone(),
+            base: self.base.clone(),
+            name: self.name.clone(),
+            store_cache: self.store_cache,
+            passcode: self.passcode.clone(),
+            urls: self.urls.clone(),
+            release_timeout: self.release_timeout,
+        }
+    }
+
+    /// How the API answers.
+    pub fn api(&self) -> api::Settings {
+        api::Settings {
+            cors: self.cors,
+            log_requests: self.log_requests,
+            boot_credentials: self.boot_credentials.clone(),
+            signature_window: self.signature_window,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
-use crate::config::Urls;
+use super::Urls;
 use crate::keri::cesr::{Diger, Siger, Signer, Verfer};
 use crate::keri::event::{self, Event, Ilk};
 use crate::keri::state::KeyStateRecord;

@@ -24,12 +24,12 @@ pub mod resolutions;
 pub mod roles;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::agency::agent::{Accepted, Agent, KeyParams, NewAgent, Refusal};
-use crate::config::{StartConfig, Urls};
 use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::state::KeyStateRecord;
@@ -99,10 +99,34 @@ pub struct Agency {
     release_timeout: Duration,
 }
 
+/// What the agency is opened with: where its store is, how it is sealed, what its agents
+/// advertise and when they are released.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    /// Extra path segment under `<data-dir>/keri/adb`.
+    pub base: String,
+    /// The store's file name, without its extension.
+    pub name: String,
+    /// Bound of the store's page cache, in bytes.
+    pub store_cache: usize,
+    pub passcode: Option<String>,
+    pub urls: Urls,
+    pub release_timeout: Duration,
+}
+
+/// OOBI URLs kept in each agent's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Urls {
+    pub curls: Vec<String>,
+    pub iurls: Vec<String>,
+    pub durls: Vec<String>,
+}
+
 impl Agency {
     /// Opens the store at `<data-dir>/keri/adb/<base>/<name>.redb`, importing what keria
     /// 0.1.0 wrote there first, and unlocks its secrets with the passcode.
-    pub fn open(config: &StartConfig) -> Result<Self> {
+    pub fn open(config: &Settings) -> Result<Self> {
         let keri = config.data_dir.join("keri");
         let store_dir = keri.join("adb").join(&config.base);
         store::private_dir(&store_dir)?;

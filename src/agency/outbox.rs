@@ -1,6 +1,6 @@
 //! Messages on their way to other agencies: each is kept in the store with the message that
-//! sends it (so a 202 means it will be posted, across restarts), posted by the fetcher off the
-//! loop, and removed once an agent has taken it. A post that fails is tried again later, with
+//! sends it (so a 202 means it will be posted, across restarts), posted by a worker off the
+//! loop once that commit has succeeded, and removed once an agent has taken it. A post that fails is tried again later, with
 //! a growing pause, until `MAX_ATTEMPTS`; then it is dropped and the log says so.
 
 use std::collections::HashMap;
@@ -12,11 +12,9 @@ use url::Url;
 
 use crate::agency::Agency;
 use crate::keri::exchange::Exchange;
-use crate::process::fetcher::{Fetched, Post};
+use crate::process::fetcher::{FetchFailure, Post};
 use crate::store::{OwnerWriter, OUTBOX};
 
-/// Fetch ids of posts carry this bit, so that their results find the outbox.
-const POST_ID: u64 = 1 << 63;
 /// The content type KERI agents post one message with, its attachments in `CESR-ATTACHMENT`.
 pub const CESR_JSON: &str = "application/cesr+json";
 /// Posts of one message to one recipient before it is dropped (each post is itself tried
@@ -39,13 +37,23 @@ pub struct Outbox {
     next_id: u64,
     posting: HashMap<u64, Delivery>,
     waiting: Vec<(Instant, Delivery)>,
+    /// First posts of messages staged in the open batch: they start once it commits.
+    staged: Vec<(u64, Url, Post)>,
     to_post: Vec<(u64, Url, Post)>,
 }
 
 impl Outbox {
-    /// Whether a fetch result is one of the outbox's posts.
-    pub fn owns(id: u64) -> bool {
-        id & POST_ID != 0
+    /// The open batch committed (`true`: its first posts may start) or failed (they are
+    /// dropped with it: the messages were not kept, and the clients were told so).
+    pub fn committed(&mut self, committed: bool) {
+        let staged = std::mem::take(&mut self.staged);
+        if committed {
+            self.to_post.extend(staged);
+        } else {
+            for (id, _, _) in staged {
+                self.posting.remove(&id);
+            }
+        }
     }
 
     /// The posts to start now.
@@ -71,14 +79,16 @@ impl Outbox {
             "recipient": recipient,
         });
         rows.put_record(OUTBOX, &key, &record.to_string())?;
-        self.queue(
+        if let Some(post) = self.queue(
             Delivery {
                 controller: controller.to_owned(),
                 key,
                 attempts: 0,
             },
             &record,
-        );
+        ) {
+            self.staged.push(post);
+        }
         Ok(())
     }
 
@@ -98,7 +108,8 @@ impl Outbox {
                 key,
                 attempts: 0,
             };
-            self.queue(delivery, &record);
+            let post = self.queue(delivery, &record);
+            self.to_post.extend(post);
         }
         Ok(())
     }
@@ -117,7 +128,10 @@ impl Outbox {
             });
             match record {
                 Ok(Some(record)) => match serde_json::from_str::<Value>(&record) {
-                    Ok(record) => self.queue(delivery, &record),
+                    Ok(record) => {
+                        let post = self.queue(delivery, &record);
+                        self.to_post.extend(post);
+                    }
                     Err(err) => log::error!("stored outgoing message {}: {err}", delivery.key),
                 },
                 Ok(None) => {}
@@ -128,7 +142,7 @@ impl Outbox {
 
     /// A post came back (or could not start): delivered messages are removed, others wait for
     /// their next attempt or are dropped after the last.
-    pub fn finished(&mut self, agency: &mut Agency, id: u64, outcome: &Result<(), String>) {
+    pub fn finished(&mut self, agency: &mut Agency, id: u64, outcome: &Result<(), FetchFailure>) {
         let Some(delivery) = self.posting.remove(&id) else {
             return;
         };
@@ -137,7 +151,7 @@ impl Outbox {
         match outcome {
             Ok(()) => log::info!("exn {said} delivered to {recipient}"),
             // A 4xx is the agent's refusal of this message: posting it again changes nothing.
-            Err(reason) if attempts >= MAX_ATTEMPTS || reason.starts_with("HTTP status 4") => {
+            Err(reason) if attempts >= MAX_ATTEMPTS || reason.is_refusal() => {
                 log::error!(
                     "exn {said} not delivered to {recipient}: {reason}; dropped after {attempts} posts"
                 );
@@ -164,19 +178,14 @@ impl Outbox {
         }
     }
 
-    /// A fetch result of one of the outbox's posts.
-    pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
-        self.finished(agency, fetched.id, &fetched.outcome.map(|_| ()));
-    }
-
-    /// Queues a post of the stored `record` for `delivery`.
-    fn queue(&mut self, mut delivery: Delivery, record: &Value) {
+    /// A post of `record` for `delivery`, now being posted.
+    fn queue(&mut self, mut delivery: Delivery, record: &Value) -> Option<(u64, Url, Post)> {
         let text = |field: &str| record[field].as_str().unwrap_or_default().to_owned();
         let Ok(url) = Url::parse(&text("url")) else {
             log::error!("stored outgoing message {} has no URL", delivery.key);
-            return;
+            return None;
         };
-        let id = POST_ID | self.next_id;
+        let id = self.next_id;
         self.next_id += 1;
         let post = Post {
             headers: vec![
@@ -188,6 +197,6 @@ impl Outbox {
         };
         delivery.attempts += 1;
         self.posting.insert(id, delivery);
-        self.to_post.push((id, url, post));
+        Some((id, url, post))
     }
 }

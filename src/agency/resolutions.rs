@@ -14,7 +14,7 @@ use super::{oobis, operations, Agency, Failure};
 use crate::keri::cesr::Salt;
 use crate::keri::oobi;
 use crate::keri::state::format_datetime;
-use crate::process::fetcher::Fetched;
+use crate::process::fetcher::{FetchFailure, FetchOutcome};
 use crate::store::CONTACTS;
 
 /// Largest OOBI stream accepted (the fetcher refuses larger bodies first).
@@ -42,10 +42,25 @@ struct Resolving {
 pub struct Resolutions {
     next_id: u64,
     resolving: HashMap<u64, Resolving>,
+    /// Fetches of operations staged in the open batch: they start once it commits.
+    staged: Vec<(u64, url::Url)>,
     to_fetch: Vec<(u64, url::Url)>,
 }
 
 impl Resolutions {
+    /// The open batch committed (`true`: its fetches may start) or failed (they are dropped
+    /// with their operations, which were not kept).
+    pub fn committed(&mut self, committed: bool) {
+        let staged = std::mem::take(&mut self.staged);
+        if committed {
+            self.to_fetch.extend(staged);
+        } else {
+            for (id, _) in staged {
+                self.resolving.remove(&id);
+            }
+        }
+    }
+
     /// The fetches handlers asked for since the last call.
     pub fn take_fetches(&mut self) -> Vec<(u64, url::Url)> {
         std::mem::take(&mut self.to_fetch)
@@ -118,7 +133,7 @@ impl Resolutions {
         })?;
         let id = self.next_id;
         self.next_id += 1;
-        self.to_fetch.push((id, resolving.url.clone()));
+        self.staged.push((id, resolving.url.clone()));
         self.resolving.insert(id, resolving);
         Ok(operation)
     }
@@ -156,21 +171,17 @@ impl Resolutions {
             .collect()
     }
 
-    /// A fetch that could not start: its operation fails with `reason`.
-    pub fn refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
-        if let Some(resolving) = self.resolving.remove(&id) {
-            complete(agency, &resolving, &Err(format!("not fetched: {reason}")));
-        }
-    }
-
-    /// A fetch came back: verify the stream, keep it, complete the operation.
-    pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
-        let Some(resolving) = self.resolving.remove(&fetched.id) else {
+    /// A fetch came back (or could not start): verify the stream, keep it, complete the
+    /// operation.
+    pub fn fetched(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
+        let Some(resolving) = self.resolving.remove(&id) else {
             return;
         };
-        let outcome = fetched
-            .outcome
-            .and_then(|body| oobi::resolve(&body.body, MAX_STREAM).map_err(|err| err.to_string()));
+        let outcome = match outcome {
+            Ok(body) => oobi::resolve(&body.body, MAX_STREAM).map_err(|err| err.to_string()),
+            Err(FetchFailure::NotStarted(reason)) => Err(format!("not fetched: {reason}")),
+            Err(failure) => Err(failure.to_string()),
+        };
         complete(agency, &resolving, &outcome);
     }
 }

@@ -4,7 +4,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 
-use crate::config::BootCredentials;
+/// Basic-auth credentials required on `POST /boot` (and `POST /backup`).
+#[derive(Debug, Clone)]
+pub struct BootCredentials {
+    pub username: String,
+    pub password: String,
+}
+
 use crate::server::http::{Request, Response};
 
 /// None when the request carries the configured credentials, else the 401 to send.

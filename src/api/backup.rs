@@ -5,23 +5,22 @@
 //! of at most 128 letters, digits, `.`, `_` and `-` that does not start with a dot. With boot
 //! credentials configured, they are required here too. The handler checks the name, creates the
 //! temporary file in the folder and takes one read transaction: a snapshot of everything
-//! committed, every acknowledged boot included. A worker thread then copies that snapshot into
-//! the new file (`copy::backup`) while the loop keeps serving; it wakes the poll when done,
-//! and the deferred answer goes out. One backup runs at a time; the stop cancels it.
+//! committed, every acknowledged boot included. The copy is a job for the worker pool
+//! (`store::copy::backup`) while the loop keeps serving; its outcome comes back through the
+//! poll, and the deferred answer goes out. One backup runs at a time; the stop cancels it
+//! (the pool abandons it at the shutdown deadline if it has not ended by then).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
-use mio::unix::pipe;
-use mio::{Interest, Registry, Token};
+use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::Pending;
 use crate::agency::Agency;
+use crate::process::workers::Work;
 use crate::server::http::{Request, Response};
 use crate::server::Ticket;
 use crate::store::copy::{self, Copied, TempFile};
@@ -44,35 +43,23 @@ struct Running {
     pending: Pending,
     target: PathBuf,
     cancel: Arc<AtomicBool>,
-    /// The copy's outcome, sent before the worker wakes the poll.
-    outcome: mpsc::Receiver<Result<Copied>>,
-    worker: JoinHandle<()>,
 }
 
-/// The backup worker: at most one thread, which wakes the poll when it ends. (A pipe rather
-/// than a `mio::Waker`: a poll has room for one waker, and the fetcher holds it.)
+/// The one backup that may run, and the folder backups go to.
 pub struct Backups {
     /// The operator's backup folder (canonical), if backups are on.
     folder: Option<PathBuf>,
-    wake: Arc<pipe::Sender>,
-    woken: pipe::Receiver,
     running: Option<Running>,
 }
 
 impl Backups {
-    /// A worker that wakes `registry`'s poll with `token` when a backup ends, writing into
-    /// `folder` (checked by `prepare_folder`); with none, every backup request is refused.
-    pub fn new(registry: &Registry, token: Token, folder: Option<PathBuf>) -> Result<Self> {
-        let (wake, mut woken) = pipe::new().context("creating the backup wake-up pipe")?;
-        registry
-            .register(&mut woken, token, Interest::READABLE)
-            .context("watching the backup wake-up pipe")?;
-        Ok(Self {
+    /// Backups written into `folder` (checked by `copy::prepare_backup_folder`); with none,
+    /// every backup request is refused.
+    pub fn new(folder: Option<PathBuf>) -> Self {
+        Self {
             folder,
-            wake: Arc::new(wake),
-            woken,
             running: None,
-        })
+        }
     }
 
     /// Checks a request and takes its snapshot; a refusal is the answer.
@@ -151,71 +138,44 @@ impl Backups {
         })
     }
 
-    /// Starts the worker for `job`; on failure, the answer to send now.
-    pub(super) fn run(
+    /// The worker job that writes `job`, answered later through `finished`.
+    pub(super) fn start(
         &mut self,
         job: Job,
         ticket: Ticket,
         pending: Pending,
-    ) -> Option<(Ticket, Pending, Response)> {
+    ) -> Work<Result<Copied>> {
         let cancel = Arc::new(AtomicBool::new(false));
-        let (wake, flag) = (Arc::clone(&self.wake), Arc::clone(&cancel));
-        let target = job.target.clone();
-        let (send, outcome) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("keria-backup".to_owned())
-            .spawn(move || {
-                let Job {
-                    reader,
-                    temp,
-                    target,
-                    force,
-                } = job;
-                let copied = copy::backup(&reader, temp, &target, force, &flag);
-                drop(reader);
-                // The outcome goes first: the loop reads it as soon as the wake-up arrives.
-                let _ = send.send(copied);
-                if let Err(err) = (&*wake).write(&[1]) {
-                    log::error!("waking the loop after the backup: {err}");
-                }
-            });
-        match spawned {
-            Ok(worker) => {
-                log::info!("backup to {} started", target.display());
-                self.running = Some(Running {
-                    ticket,
-                    pending,
-                    target,
-                    cancel,
-                    outcome,
-                    worker,
-                });
-                None
-            }
-            Err(err) => Some((
-                ticket,
-                pending,
-                storage(&anyhow::Error::new(err).context("starting the backup worker")),
-            )),
-        }
+        let flag = Arc::clone(&cancel);
+        log::info!("backup to {} started", job.target.display());
+        self.running = Some(Running {
+            ticket,
+            pending,
+            target: job.target.clone(),
+            cancel,
+        });
+        Box::new(move || {
+            let Job {
+                reader,
+                temp,
+                target,
+                force,
+            } = job;
+            copy::backup(&reader, temp, &target, force, &flag)
+        })
     }
 
-    /// The answer of a backup that has ended, if one has.
-    pub(super) fn finished(&mut self) -> Option<(Ticket, Pending, Response)> {
-        let mut drained = [0_u8; 16];
-        while matches!(self.woken.read(&mut drained), Ok(n) if n > 0) {}
-        let outcome = match self.running.as_ref()?.outcome.try_recv() {
-            Ok(outcome) => Some(outcome),
-            Err(mpsc::TryRecvError::Empty) => return None,
-            Err(mpsc::TryRecvError::Disconnected) => None,
-        };
+    /// The answer of the backup whose job has ended with `outcome` (`Err` with a reason when
+    /// it could not run).
+    pub(super) fn finished(
+        &mut self,
+        outcome: Result<Result<Copied>, String>,
+    ) -> Option<(Ticket, Pending, Response)> {
         let running = self.running.take()?;
-        // The worker has sent its outcome (or died): it ends at once.
-        let _ = running.worker.join();
         let took = running.pending.started.elapsed().as_secs_f64();
         let target = running.target.display().to_string();
         let response = match outcome {
-            Some(Ok(copied)) => {
+            Ok(Ok(copied)) => {
                 log::info!(
                     "backup of {} agents written to {target} ({} bytes, {took:.3}s)",
                     copied.agents,
@@ -232,7 +192,7 @@ impl Backups {
                     }),
                 )
             }
-            Some(Err(err)) => {
+            Ok(Err(err)) => {
                 log::error!("backup to {target} failed: {err:#}");
                 Response::error(
                     500,
@@ -240,22 +200,27 @@ impl Backups {
                     &format!("backup to {target} failed: {err:#}"),
                 )
             }
-            None => Response::error(500, "backup failed", "the backup worker panicked"),
+            Err(reason) => {
+                log::error!("backup to {target} did not run: {reason}");
+                Response::error(
+                    503,
+                    "backup failed",
+                    &format!("the backup did not run: {reason}"),
+                )
+            }
         };
         Some((running.ticket, running.pending, response))
     }
 
-    /// Cancels a running backup (its temporary file is removed) and waits for its worker.
+    /// Asks a running backup to stop (its temporary file is removed when its job ends); the
+    /// worker pool's close bounds the wait for it.
     pub fn close(self) {
         if let Some(running) = self.running {
             running.cancel.store(true, Ordering::Relaxed);
-            let _ = running.worker.join();
-            if let Ok(Err(err)) = running.outcome.try_recv() {
-                log::warn!(
-                    "backup to {} abandoned at the stop: {err:#}",
-                    running.target.display()
-                );
-            }
+            log::warn!(
+                "backup to {} cancelled by the stop",
+                running.target.display()
+            );
         }
     }
 }

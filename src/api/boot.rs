@@ -182,7 +182,7 @@ mod tests {
         let Command::Start(args) = Cli::try_parse_from(command_line).unwrap().command else {
             unreachable!()
         };
-        Agency::open(&StartConfig::try_from(args).unwrap()).unwrap()
+        Agency::open(&StartConfig::try_from(args).unwrap().agency()).unwrap()
     }
 
     proptest! {

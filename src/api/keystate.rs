@@ -12,8 +12,8 @@ use super::reply::{failure, json_body, json_response};
 use crate::agency::kels;
 use crate::agency::operations;
 use crate::agency::resolutions::Resolutions;
+use crate::agency::Urls;
 use crate::agency::{Agency, Failure};
-use crate::config::Urls;
 use crate::keri::stream::Attachments;
 use crate::server::http::{Request, Response};
 

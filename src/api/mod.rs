@@ -25,11 +25,14 @@ use std::time::{Duration, Instant};
 use crate::agency::outbox::Outbox;
 use crate::agency::resolutions::Resolutions;
 use crate::agency::Agency;
+use crate::agency::Urls;
 use crate::api::metrics::Metrics;
-use crate::config::{BootCredentials, StartConfig, Urls};
-use crate::process::fetcher::{Fetched, Post};
+use crate::process::fetcher::{FetchFailure, FetchOutcome, Post};
+use crate::process::workers::Work;
 use crate::server::http::{Request, Response};
 use crate::server::{Port, Reply, Ticket};
+use crate::store::copy::Copied;
+pub use auth::BootCredentials;
 pub use backup::Backups;
 
 /// Most answers one batch holds before it is committed, even within one poll wake-up: the
@@ -59,6 +62,8 @@ pub struct Api {
     answered: Vec<(Ticket, Response)>,
     metrics: Metrics,
     backups: Backups,
+    /// A backup's job, accepted and not yet handed to the workers.
+    backup_job: Option<Work<anyhow::Result<Copied>>>,
 }
 
 /// Where and when a deferred request came in, to count it once its answer is settled.
@@ -68,9 +73,19 @@ struct Pending {
     started: Instant,
 }
 
+/// How the API answers: what the operator chose for CORS, request logs, boot credentials and
+/// the clock skew signed requests may have.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub cors: bool,
+    pub log_requests: bool,
+    pub boot_credentials: Option<BootCredentials>,
+    pub signature_window: Duration,
+}
+
 impl Api {
     /// `urls` are the OOBI URLs agents advertise.
-    pub fn new(config: &StartConfig, urls: Urls, backups: Backups) -> Self {
+    pub fn new(config: &Settings, urls: Urls, backups: Backups) -> Self {
         Self {
             started: Instant::now(),
             stopping: false,
@@ -85,6 +100,7 @@ impl Api {
             answered: Vec::new(),
             metrics: Metrics::new(),
             backups,
+            backup_job: None,
         }
     }
 
@@ -114,9 +130,7 @@ impl Api {
                             route,
                             started,
                         };
-                        if let Some(refused) = self.backups.run(job, ticket, pending) {
-                            self.settle(refused);
-                        }
+                        self.backup_job = Some(self.backups.start(job, ticket, pending));
                         return Reply::Later;
                     }
                     Err(response) => response,
@@ -176,22 +190,19 @@ impl Api {
         self.outbox.take_posts()
     }
 
-    /// A fetch that could not start: its operation fails with `reason`.
-    pub fn fetch_refused(&mut self, agency: &mut Agency, id: u64, reason: &str) {
-        if Outbox::owns(id) {
-            self.outbox.finished(agency, id, &Err(reason.to_owned()));
-        } else {
-            self.resolutions.refused(agency, id, reason);
-        }
+    /// A post to another agency came back (or could not start).
+    pub fn delivered(&mut self, agency: &mut Agency, id: u64, outcome: &Result<(), FetchFailure>) {
+        self.outbox.finished(agency, id, outcome);
     }
 
-    /// A fetch came back through the poll.
-    pub fn fetched(&mut self, agency: &mut Agency, fetched: Fetched) {
-        if Outbox::owns(fetched.id) {
-            self.outbox.fetched(agency, fetched);
-        } else {
-            self.resolutions.fetched(agency, fetched);
-        }
+    /// An OOBI fetch came back (or could not start).
+    pub fn resolved(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
+        self.resolutions.fetched(agency, id, outcome);
+    }
+
+    /// The job of the backup a request asked for, to hand to the workers.
+    pub fn take_backup(&mut self) -> Option<Work<anyhow::Result<Copied>>> {
+        self.backup_job.take()
     }
 
     /// Whether answers wait for a commit.
@@ -212,6 +223,9 @@ impl Api {
         if let Err(err) = &committed {
             log::error!("{err:#}");
         }
+        // Work that the batch asked for starts only once the batch is durable.
+        self.resolutions.committed(committed.is_ok());
+        self.outbox.committed(committed.is_ok());
         for (ticket, response, pending) in deferred {
             let response = if committed.is_ok() {
                 response
@@ -226,16 +240,17 @@ impl Api {
         }
     }
 
-    /// Sends the answer of a backup that has ended (the poll was woken for it).
-    pub fn backup_finished(&mut self) {
-        if let Some(finished) = self.backups.finished() {
+    /// Sends the answer of a backup whose job has ended (`Err`: it could not run).
+    pub fn backup_finished(&mut self, outcome: Result<anyhow::Result<Copied>, String>) {
+        if let Some(finished) = self.backups.finished(outcome) {
             self.settle(finished);
         }
     }
 
-    /// Cancels a backup still being written, and waits for its worker.
-    pub fn close(self) {
+    /// Asks a backup still being written to stop; the worker pool's close bounds the wait.
+    pub fn close(self) -> anyhow::Result<()> {
         self.backups.close();
+        Ok(())
     }
 
     /// Counts a deferred request whose answer is settled, and queues that answer.

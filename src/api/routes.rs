@@ -10,7 +10,7 @@ use super::{
 use crate::agency::outbox::Outbox;
 use crate::agency::resolutions::Resolutions;
 use crate::agency::Agency;
-use crate::config::Urls;
+use crate::agency::Urls;
 use crate::server::http::{Request, Response};
 use crate::server::Port;
 

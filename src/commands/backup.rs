@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::cli::BackupArgs;
 use crate::commands::client::{self, agency_base_url};
-use crate::config::{default_data_dir, DEFAULT_STORE_CACHE_MIB};
+use crate::config::default_data_dir;
 use crate::exit_code::ExitCode;
 use crate::process::lock::{self, DataDirLock, LockState};
 use crate::store::copy::{self, Copied, TempFile};
@@ -160,7 +160,7 @@ fn copy_store(store: &Path, target: &Path, force: bool) -> Result<Copied> {
         }
         Err(read_only) => {
             log::debug!("{read_only:#}; opening the store normally");
-            let Opened::Ready(opened) = Store::open(store, DEFAULT_STORE_CACHE_MIB << 20)? else {
+            let Opened::Ready(opened) = Store::open(store, store::DEFAULT_CACHE_MIB << 20)? else {
                 bail!(
                     "{} is in keria 0.1.0's format: start keria once to import it",
                     store.display()

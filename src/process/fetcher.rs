@@ -1,31 +1,21 @@
-//! Outbound HTTP GETs (OOBI URLs) and POSTs (KERI messages to other agents) on a small pool of
-//! worker threads, so the run loop never blocks.
+//! Outbound HTTP: GETs of OOBI URLs and POSTs of KERI messages to other agents, as jobs for
+//! the worker pool (`workers`), so the run loop never blocks on the network.
 //!
-//! The service owns the `Fetcher`: `submit` queues a GET and `submit_post` a POST (bounded; a
-//! full queue is `Busy`; a POST that cannot connect is tried again, `POST_ATTEMPTS` in all), a
-//! worker fetches it with timeouts, a redirect limit and a body size limit, puts the result on
-//! a channel and wakes the poll on the fetcher's token; the loop then calls `drain`. The
-//! service closes it after the servers and before the agency: `close` drops the queued fetches,
-//! joins the workers that finish by the deadline and abandons, naming their URLs, those that
-//! don't.
+//! `Fetcher::get` and `Fetcher::post` check a URL and return the job; a worker runs it with
+//! timeouts, a redirect limit and a body size limit. A POST whose connection fails is tried
+//! again, `POST_ATTEMPTS` in all. Every failure is a `FetchFailure`, so callers decide on its
+//! kind (a 4xx is final), never on its wording.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read};
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
-use mio::{Registry, Token, Waker};
 use url::Url;
 
-/// Worker threads, so at most this many fetches run at once.
-const WORKERS: usize = 4;
-/// Fetches that may wait for a worker before `submit` answers `Busy`.
-const QUEUE: usize = 64;
+use super::workers::Work;
+
 /// Time allowed to open each connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time allowed for the whole fetch: connect, redirects, headers and body. ureq bounds every
@@ -44,11 +34,9 @@ const POST_RETRY_PAUSE: Duration = Duration::from_millis(200);
 /// Characters of a refused POST's answer kept in its failure reason.
 const REASON_LENGTH: usize = 300;
 
-/// The bounds of every fetch and of the pool.
+/// The bounds of every fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchLimits {
-    workers: usize,
-    queue: usize,
     connect_timeout: Duration,
     deadline: Duration,
     redirects: u32,
@@ -70,8 +58,6 @@ impl FetchLimits {
 impl Default for FetchLimits {
     fn default() -> Self {
         Self {
-            workers: WORKERS,
-            queue: QUEUE,
             connect_timeout: CONNECT_TIMEOUT,
             deadline: DEADLINE,
             redirects: REDIRECTS,
@@ -80,36 +66,67 @@ impl Default for FetchLimits {
     }
 }
 
-/// Why `submit` refused a fetch; the caller fails its operation with this reason.
+/// Why a fetch or post did not bring back a 2xx answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FetchError {
-    /// The queue is full: too many fetches are already waiting for a worker.
-    Busy,
-    /// The URL's scheme (named) is neither `http` nor `https`.
-    UnsupportedScheme(String),
+pub enum FetchFailure {
+    /// Never started: the URL's scheme, a full queue (the reason says which).
+    NotStarted(String),
+    /// The server answered with a status outside 2xx; a refused POST keeps the start of its
+    /// answer.
+    Status { status: u16, reason: Option<String> },
+    /// The answer was larger than the limit, in bytes.
+    TooLarge(u64),
+    /// No answer: a refused connection, a name that does not resolve, TLS, a timeout (ureq's
+    /// words), and for a POST how many attempts were made.
+    Transport { reason: String, attempts: u32 },
+    /// The answer's body could not be read.
+    Body(String),
+    /// The job panicked.
+    Panicked(String),
 }
 
-impl fmt::Display for FetchError {
+impl fmt::Display for FetchFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Busy => write!(f, "busy: too many fetches are waiting, try again later"),
-            Self::UnsupportedScheme(scheme) => {
-                write!(f, "only http and https URLs are fetched, not {scheme}:")
+            Self::NotStarted(reason)
+            | Self::Body(reason)
+            | Self::Transport {
+                reason,
+                attempts: 0 | 1,
+            } => write!(f, "{reason}"),
+            Self::Status {
+                status,
+                reason: None,
+            } => write!(f, "HTTP status {status}"),
+            Self::Status {
+                status,
+                reason: Some(reason),
+            } => write!(f, "HTTP status {status}: {reason}"),
+            Self::TooLarge(limit) => write!(f, "response larger than {limit} bytes"),
+            Self::Transport { reason, attempts } => {
+                write!(f, "{reason} (after {attempts} attempts)")
             }
+            Self::Panicked(message) => write!(f, "the fetch panicked: {message}"),
         }
     }
 }
 
-impl std::error::Error for FetchError {}
-
-/// A finished fetch, as `drain` hands it back.
-#[derive(Debug)]
-pub struct Fetched {
-    pub id: u64,
-    pub url: Url,
-    /// The body, or why there is none (a timeout, a status, a size, a refused connection).
-    pub outcome: Result<FetchedBody, String>,
+impl FetchFailure {
+    /// Whether the other side refused the request itself (a 4xx): sending it again changes
+    /// nothing.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::Status {
+                status: 400..=499,
+                ..
+            }
+        )
+    }
 }
+
+/// What a fetch job gives back.
+pub type FetchOutcome = Result<FetchedBody, FetchFailure>;
 
 /// The body and headers of a POST.
 #[derive(Debug, PartialEq, Eq)]
@@ -125,283 +142,55 @@ pub struct FetchedBody {
     pub body: Vec<u8>,
 }
 
-/// The pool: a bounded queue, its workers, and the channel their results come back on.
+/// Makes fetch jobs; every job shares one HTTP client, built by the first fetch (an agency
+/// that fetches nothing never pays for an HTTP client and its TLS roots).
+#[derive(Clone)]
 pub struct Fetcher {
-    jobs: OpenJobs,
-    workers: Vec<JoinHandle<()>>,
-    exited: Receiver<usize>,
-    results: Receiver<Fetched>,
-    /// Submitted and not yet returned by `drain`, in submission order.
-    pending: Vec<Job>,
+    client: Arc<LazyAgent>,
 }
 
 impl Fetcher {
-    /// Starts the workers; each result wakes `registry`'s poll on `token`.
-    ///
-    /// mio allows one `Waker` per poll: this is it.
-    pub fn new(registry: &Registry, token: Token, limits: FetchLimits) -> Result<Self> {
-        let waker = Arc::new(Waker::new(registry, token).context("creating the fetch waker")?);
-        // Built by the first fetch, not at start: an agency that fetches nothing never pays
-        // for an HTTP client and its TLS roots.
-        let agent = Arc::new(LazyAgent {
-            limits,
-            agent: OnceLock::new(),
-        });
-        let jobs = OpenJobs(Arc::new(Jobs::new(limits.queue)));
-        let (result_sender, results) = mpsc::channel();
-        let (exit_sender, exited) = mpsc::channel();
-        let mut workers = Vec::with_capacity(limits.workers);
-        for index in 0..limits.workers {
-            let worker = Worker {
-                jobs: Arc::clone(&jobs.0),
-                agent: Arc::clone(&agent),
-                max_body: limits.max_body,
-                results: result_sender.clone(),
-                waker: Arc::clone(&waker),
-                _exited: ExitNotice {
-                    index,
-                    sender: exit_sender.clone(),
-                },
-            };
-            let spawned = thread::Builder::new()
-                .name(format!("keria-fetch-{index}"))
-                .spawn(move || worker.run());
-            match spawned {
-                Ok(handle) => workers.push(handle),
-                // Dropping `jobs` closes the queue, so the workers already started exit.
-                Err(err) => return Err(err).context("starting a fetch worker thread"),
-            }
-        }
-        Ok(Self {
-            jobs,
-            workers,
-            exited,
-            results,
-            pending: Vec::new(),
-        })
-    }
-
-    /// Queues a GET of `url`; its result comes back from `drain` under `id`.
-    pub fn submit(&mut self, id: u64, url: Url) -> Result<(), FetchError> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::UnsupportedScheme(url.scheme().to_owned()));
-        }
-        let job = Job {
-            id,
-            url,
-            post: None,
-        };
-        self.jobs.0.push(job.clone())?;
-        self.pending.push(job);
-        Ok(())
-    }
-
-    /// Queues a POST of `post` to `url`; its result (the answer's body) comes back from `drain`
-    /// under `id`.
-    pub fn submit_post(&mut self, id: u64, url: Url, post: Post) -> Result<(), FetchError> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::UnsupportedScheme(url.scheme().to_owned()));
-        }
-        let job = Job {
-            id,
-            url,
-            post: Some(Arc::new(post)),
-        };
-        self.jobs.0.push(job.clone())?;
-        self.pending.push(job);
-        Ok(())
-    }
-
-    /// Every fetch finished since the last call, without blocking.
-    pub fn drain(&mut self) -> Vec<Fetched> {
-        let finished: Vec<Fetched> = self.results.try_iter().collect();
-        for fetched in &finished {
-            forget(&mut self.pending, fetched.id);
-        }
-        finished
-    }
-
-    /// Fetches submitted and not yet returned by `drain`.
-    pub fn in_flight(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// The fetches in flight, for the log when the shutdown deadline passes.
-    pub fn describe_open(&self) -> Vec<String> {
-        self.pending
-            .iter()
-            .map(|job| format!("fetch {} of {}", job.id, job.url))
-            .collect()
-    }
-
-    /// Drops the queued fetches, joins the workers that finish by `deadline` and abandons the
-    /// others (their URLs are logged); fails only if a worker panicked.
-    pub fn close(self, deadline: Instant) -> Result<()> {
-        let Self {
-            jobs,
-            workers,
-            exited,
-            results,
-            mut pending,
-        } = self;
-        let dropped = jobs.0.close();
-        for job in &dropped {
-            forget(&mut pending, job.id);
-        }
-        if !dropped.is_empty() {
-            log::warn!(
-                "dropped {} queued fetches at the stop: {}",
-                dropped.len(),
-                list_urls(&dropped)
-            );
-        }
-        let mut workers: Vec<Option<JoinHandle<()>>> = workers.into_iter().map(Some).collect();
-        let mut running = workers.len();
-        let mut panics = Vec::new();
-        while running > 0 {
-            let index =
-                match exited.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(index) => index,
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                };
-            running -= 1;
-            if let Some(handle) = workers.get_mut(index).and_then(Option::take) {
-                if let Err(panic) = handle.join() {
-                    panics.push(format!(
-                        "fetch worker {index} panicked: {}",
-                        message(&*panic)
-                    ));
-                }
-            }
-        }
-        for fetched in results.try_iter() {
-            forget(&mut pending, fetched.id);
-        }
-        if running > 0 {
-            // Dropping a JoinHandle detaches its thread; the process exit ends it.
-            log::warn!(
-                "abandoning {running} fetch workers at the shutdown deadline, still fetching: {}",
-                list_urls(&pending)
-            );
-        }
-        if panics.is_empty() {
-            Ok(())
-        } else {
-            Err(anyhow!("{}", panics.join("; ")))
-        }
-    }
-}
-
-/// One GET (or POST) to do.
-#[derive(Debug, Clone)]
-struct Job {
-    id: u64,
-    url: Url,
-    post: Option<Arc<Post>>,
-}
-
-/// The queue the workers take jobs from; `close` empties it and makes idle workers exit.
-struct Jobs {
-    state: Mutex<JobsState>,
-    ready: Condvar,
-    capacity: usize,
-}
-
-struct JobsState {
-    queue: VecDeque<Job>,
-    closed: bool,
-}
-
-impl Jobs {
-    fn new(capacity: usize) -> Self {
+    pub fn new(limits: FetchLimits) -> Self {
         Self {
-            state: Mutex::new(JobsState {
-                queue: VecDeque::with_capacity(capacity),
-                closed: false,
+            client: Arc::new(LazyAgent {
+                limits,
+                agent: OnceLock::new(),
             }),
-            ready: Condvar::new(),
-            capacity,
         }
     }
 
-    fn push(&self, job: Job) -> Result<(), FetchError> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.queue.len() >= self.capacity {
-            return Err(FetchError::Busy);
-        }
-        state.queue.push_back(job);
-        self.ready.notify_one();
+    /// The job that GETs `url`: a 2xx answer and its body, or why not.
+    pub fn get(&self, url: Url) -> Result<Work<FetchOutcome>, FetchFailure> {
+        check_scheme(&url)?;
+        let client = Arc::clone(&self.client);
+        Ok(Box::new(move || {
+            fetch(client.get(), &url, client.limits.max_body)
+        }))
+    }
+
+    /// The job that POSTs `post` to `url`, trying again when the connection fails.
+    pub fn post(&self, url: Url, post: Post) -> Result<Work<FetchOutcome>, FetchFailure> {
+        check_scheme(&url)?;
+        let client = Arc::clone(&self.client);
+        Ok(Box::new(move || {
+            send(client.get(), &url, &post, client.limits.max_body)
+        }))
+    }
+}
+
+/// Only http and https URLs are fetched.
+fn check_scheme(url: &Url) -> Result<(), FetchFailure> {
+    if matches!(url.scheme(), "http" | "https") {
         Ok(())
-    }
-
-    /// The next job, waiting for one; `None` once closed.
-    fn take(&self) -> Option<Job> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if state.closed {
-                return None;
-            }
-            if let Some(job) = state.queue.pop_front() {
-                return Some(job);
-            }
-            state = self
-                .ready
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// Refuses further jobs, wakes every idle worker, and returns the jobs no worker started.
-    fn close(&self) -> Vec<Job> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.closed = true;
-        self.ready.notify_all();
-        state.queue.drain(..).collect()
+    } else {
+        Err(FetchFailure::NotStarted(format!(
+            "only http and https URLs are fetched, not {}:",
+            url.scheme()
+        )))
     }
 }
 
-/// The fetcher's hold on the queue: dropped without `close`, it still lets the workers exit.
-struct OpenJobs(Arc<Jobs>);
-
-impl Drop for OpenJobs {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
-/// What a worker thread owns.
-struct Worker {
-    jobs: Arc<Jobs>,
-    agent: Arc<LazyAgent>,
-    max_body: u64,
-    results: Sender<Fetched>,
-    waker: Arc<Waker>,
-    /// Held only to be dropped, last, when the thread ends.
-    _exited: ExitNotice,
-}
-
-impl Worker {
-    fn run(self) {
-        while let Some(Job { id, url, post }) = self.jobs.take() {
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &post {
-                None => fetch(self.agent.get(), &url, self.max_body),
-                Some(post) => send(self.agent.get(), &url, post, self.max_body),
-            }))
-            .unwrap_or_else(|panic| {
-                log::error!("the fetch of {url} panicked: {}", message(&*panic));
-                Err(format!("the fetch panicked: {}", message(&*panic)))
-            });
-            if self.results.send(Fetched { id, url, outcome }).is_err() {
-                return;
-            }
-            if let Err(err) = self.waker.wake() {
-                log::error!("waking the run loop after a fetch: {err}");
-            }
-        }
-    }
-}
-
-/// The HTTP client every worker shares, built on first use.
+/// The HTTP client every job shares, built on first use.
 struct LazyAgent {
     limits: FetchLimits,
     agent: OnceLock<ureq::Agent>,
@@ -420,32 +209,29 @@ impl LazyAgent {
     }
 }
 
-/// Tells `close` that a worker has ended, also when it ends by a panic.
-struct ExitNotice {
-    index: usize,
-    sender: Sender<usize>,
-}
-
-impl Drop for ExitNotice {
-    fn drop(&mut self) {
-        // The fetcher may be gone already (an abandoned worker): nobody is left to tell.
-        let _ = self.sender.send(self.index);
-    }
-}
-
 /// GETs `url`: a 2xx status and a body of at most `max_body` bytes, or why not.
-fn fetch(agent: &ureq::Agent, url: &Url, max_body: u64) -> Result<FetchedBody, String> {
+fn fetch(agent: &ureq::Agent, url: &Url, max_body: u64) -> FetchOutcome {
     let response = match agent.request_url("GET", url).call() {
         Ok(response) => response,
-        Err(ureq::Error::Status(status, _)) => return Err(format!("HTTP status {status}")),
-        Err(ureq::Error::Transport(transport)) => return Err(transport_reason(&transport)),
+        Err(ureq::Error::Status(status, _)) => {
+            return Err(FetchFailure::Status {
+                status,
+                reason: None,
+            })
+        }
+        Err(ureq::Error::Transport(transport)) => {
+            return Err(FetchFailure::Transport {
+                reason: transport_reason(&transport),
+                attempts: 1,
+            })
+        }
     };
     read_body(response, max_body)
 }
 
 /// POSTs `post` to `url`, trying again when the connection fails: a 2xx status, or why not
 /// (a refusal's status and reason).
-fn send(agent: &ureq::Agent, url: &Url, post: &Post, max_body: u64) -> Result<FetchedBody, String> {
+fn send(agent: &ureq::Agent, url: &Url, post: &Post, max_body: u64) -> FetchOutcome {
     let mut pause = POST_RETRY_PAUSE;
     for attempt in 1..=POST_ATTEMPTS {
         let mut request = agent.request_url("POST", url);
@@ -461,13 +247,16 @@ fn send(agent: &ureq::Agent, url: &Url, post: &Post, max_body: u64) -> Result<Fe
                     .chars()
                     .take(REASON_LENGTH)
                     .collect();
-                return Err(format!("HTTP status {status}: {reason}"));
+                return Err(FetchFailure::Status {
+                    status,
+                    reason: Some(reason),
+                });
             }
             Err(ureq::Error::Transport(transport)) if attempt == POST_ATTEMPTS => {
-                return Err(format!(
-                    "{} (after {attempt} attempts)",
-                    transport_reason(&transport)
-                ));
+                return Err(FetchFailure::Transport {
+                    reason: transport_reason(&transport),
+                    attempts: attempt,
+                });
             }
             Err(ureq::Error::Transport(_)) => {
                 thread::sleep(pause);
@@ -475,16 +264,19 @@ fn send(agent: &ureq::Agent, url: &Url, post: &Post, max_body: u64) -> Result<Fe
             }
         }
     }
-    Err("no attempt was made".to_owned())
+    Err(FetchFailure::NotStarted("no attempt was made".to_owned()))
 }
 
 /// A 2xx answer's body, at most `max_body` bytes.
-fn read_body(response: ureq::Response, max_body: u64) -> Result<FetchedBody, String> {
+fn read_body(response: ureq::Response, max_body: u64) -> FetchOutcome {
     let status = response.status();
     if !(200..300).contains(&status) {
-        return Err(format!("HTTP status {status}"));
+        return Err(FetchFailure::Status {
+            status,
+            reason: None,
+        });
     }
-    let too_large = || format!("response larger than {max_body} bytes");
+    let too_large = || FetchFailure::TooLarge(max_body);
     let announced = response
         .header("content-length")
         .and_then(|length| length.trim().parse::<u64>().ok());
@@ -499,9 +291,9 @@ fn read_body(response: ureq::Response, max_body: u64) -> Result<FetchedBody, Str
         .read_to_end(&mut body)
         .map_err(|err| match err.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                format!("timed out reading the body: {err}")
+                FetchFailure::Body(format!("timed out reading the body: {err}"))
             }
-            _ => format!("reading the body: {err}"),
+            _ => FetchFailure::Body(format!("reading the body: {err}")),
         })?;
     if u64::try_from(body.len()).map_or(true, |length| length > max_body) {
         return Err(too_large());
@@ -544,41 +336,20 @@ fn transport_reason(transport: &ureq::Transport) -> String {
     reason
 }
 
-/// Removes the first pending job with `id`.
-fn forget(pending: &mut Vec<Job>, id: u64) {
-    if let Some(position) = pending.iter().position(|job| job.id == id) {
-        pending.remove(position);
-    }
-}
-
-fn list_urls(jobs: &[Job]) -> String {
-    let urls: Vec<&str> = jobs.iter().map(|job| job.url.as_str()).collect();
-    urls.join(", ")
-}
-
-fn message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(ToString::to_string)
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::sync::mpsc::{self, Receiver};
-    use std::sync::Mutex;
-    use std::thread::{self, ThreadId};
-    use std::time::{Duration, Instant};
+    use std::thread;
+    use std::time::Duration;
 
-    use mio::{Events, Poll, Token};
     use url::Url;
 
-    use super::{FetchError, FetchLimits, Fetched, FetchedBody, Fetcher, Post, POST_ATTEMPTS};
+    use super::{
+        FetchFailure, FetchLimits, FetchOutcome, FetchedBody, Fetcher, Post, POST_ATTEMPTS,
+    };
 
-    const TOKEN: Token = Token(9);
     /// How long a test waits for something that should happen at once, before failing.
     const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -636,53 +407,20 @@ mod tests {
         response
     }
 
-    fn open(limits: FetchLimits) -> (Poll, Fetcher) {
-        let poll = Poll::new().unwrap();
-        let fetcher = Fetcher::new(poll.registry(), TOKEN, limits).unwrap();
-        (poll, fetcher)
-    }
-
-    /// Polls until the fetcher's token has delivered `count` results.
-    fn wait_for(poll: &mut Poll, fetcher: &mut Fetcher, count: usize) -> Vec<Fetched> {
-        let deadline = Instant::now() + PATIENCE;
-        let mut events = Events::with_capacity(8);
-        let mut finished = Vec::new();
-        while finished.len() < count {
-            let left = deadline
-                .checked_duration_since(Instant::now())
-                .unwrap_or_else(|| panic!("only {} of {count} results came", finished.len()));
-            poll.poll(&mut events, Some(left)).unwrap();
-            for event in &events {
-                assert_eq!(event.token(), TOKEN);
-                finished.extend(fetcher.drain());
-            }
-        }
-        finished
-    }
-
-    /// Fetches `url` alone and returns its outcome.
-    fn fetch_one(limits: FetchLimits, url: &Url) -> Result<FetchedBody, String> {
-        let (mut poll, mut fetcher) = open(limits);
-        fetcher.submit(7, url.clone()).unwrap();
-        assert_eq!(fetcher.in_flight(), 1);
-        let mut finished = wait_for(&mut poll, &mut fetcher, 1);
-        assert_eq!(fetcher.in_flight(), 0);
-        let (closed, logged) = close_by(fetcher, Instant::now() + PATIENCE);
-        assert_eq!((closed, logged), (Ok(()), Vec::new()));
-        let result = finished.pop().unwrap();
-        assert_eq!((result.id, &result.url), (7, url));
-        result.outcome
+    /// Fetches `url` alone (the job runs here) and returns its outcome.
+    fn fetch_one(limits: FetchLimits, url: &Url) -> FetchOutcome {
+        Fetcher::new(limits).get(url.clone()).unwrap()()
     }
 
     fn failure(limits: FetchLimits, url: &Url) -> String {
         match fetch_one(limits, url) {
             Ok(body) => panic!("fetched {body:?}, expected a failure"),
-            Err(reason) => reason,
+            Err(reason) => reason.to_string(),
         }
     }
 
     #[test]
-    fn a_cesr_body_comes_back_through_the_waker() {
+    fn a_cesr_body_comes_back() {
         let cesr = br#"{"v":"KERI10JSON00012b_","t":"icp"}-AABAAB"#;
         let url = answering(response("200 OK", "application/cesr", cesr));
         let body = fetch_one(FetchLimits::default(), &url).unwrap();
@@ -745,13 +483,11 @@ mod tests {
         );
     }
 
-    /// Posts `post` to `url` and waits for the outcome.
-    fn post_one(url: &Url, post: Post) -> Result<FetchedBody, String> {
-        let (mut poll, mut fetcher) = open(FetchLimits::default());
-        fetcher.submit_post(3, url.clone(), post).unwrap();
-        let result = wait_for(&mut poll, &mut fetcher, 1).pop().unwrap();
-        assert_eq!(close_by(fetcher, Instant::now() + PATIENCE).0, Ok(()));
-        result.outcome
+    /// Posts `post` to `url` (the job runs here) and returns the outcome.
+    fn post_one(url: &Url, post: Post) -> FetchOutcome {
+        Fetcher::new(FetchLimits::default())
+            .post(url.clone(), post)
+            .unwrap()()
     }
 
     #[test]
@@ -792,7 +528,7 @@ mod tests {
             headers: Vec::new(),
             body: Vec::new(),
         };
-        let reason = post_one(&url, post).unwrap_err();
+        let reason = post_one(&url, post).unwrap_err().to_string();
         assert!(
             reason.ends_with(&format!("(after {POST_ATTEMPTS} attempts)")),
             "{reason}"
@@ -800,151 +536,63 @@ mod tests {
     }
 
     #[test]
-    fn only_http_and_https_are_submitted() {
-        let (_poll, mut fetcher) = open(FetchLimits::default());
+    fn only_http_and_https_are_fetched() {
+        let fetcher = Fetcher::new(FetchLimits::default());
         for (url, scheme) in [
             ("file:///etc/passwd", "file"),
             ("ftp://127.0.0.1/oobi", "ftp"),
         ] {
+            let refused = fetcher.get(Url::parse(url).unwrap()).err().unwrap();
             assert_eq!(
-                fetcher.submit(1, Url::parse(url).unwrap()),
-                Err(FetchError::UnsupportedScheme(scheme.to_owned()))
+                refused,
+                FetchFailure::NotStarted(format!(
+                    "only http and https URLs are fetched, not {scheme}:"
+                ))
             );
         }
-        assert_eq!(fetcher.in_flight(), 0);
-        let (closed, _) = close_by(fetcher, Instant::now() + PATIENCE);
-        assert_eq!(closed, Ok(()));
     }
 
     #[test]
-    fn submits_beyond_the_queue_are_busy() {
-        let (url, accepted) = silent();
-        let limits = FetchLimits {
-            workers: 1,
-            queue: 2,
-            ..FetchLimits::default()
-        };
-        let (_poll, mut fetcher) = open(limits);
-        fetcher.submit(1, url.clone()).unwrap();
-        // The only worker has taken the first fetch and is stuck on it: the queue is empty.
-        let _held = accepted.recv_timeout(PATIENCE).unwrap();
-        fetcher.submit(2, url.clone()).unwrap();
-        fetcher.submit(3, url.clone()).unwrap();
-        assert_eq!(fetcher.submit(4, url.clone()), Err(FetchError::Busy));
-        assert_eq!(fetcher.in_flight(), 3);
-        assert_eq!(
-            fetcher.describe_open(),
-            [1, 2, 3].map(|id| format!("fetch {id} of {url}"))
-        );
-        let (closed, _) = close_by(fetcher, Instant::now());
-        assert_eq!(closed, Ok(()));
-    }
-
-    /// Closes `fetcher` on a thread of its own; fails unless close returns within `PATIENCE`.
-    /// Returns its result and what it logged.
-    fn close_by(fetcher: Fetcher, deadline: Instant) -> (Result<(), String>, Vec<String>) {
-        capture_logs();
-        let (sender, returned) = mpsc::channel();
-        thread::spawn(move || {
-            let closed = fetcher.close(deadline).map_err(|err| format!("{err:#}"));
-            sender.send((closed, logged_here())).unwrap();
-        });
-        returned
-            .recv_timeout(PATIENCE)
-            .expect("close returned by its deadline")
-    }
-
-    #[test]
-    fn close_joins_idle_workers_and_abandons_a_stuck_one_naming_its_url() {
-        let (url, accepted) = silent();
-        let limits = FetchLimits {
-            workers: 2,
-            deadline: Duration::from_secs(600),
-            ..FetchLimits::default()
-        };
-        let (_poll, mut fetcher) = open(limits);
-        fetcher.submit(1, url.clone()).unwrap();
-        // Held open until close has returned, so close cannot have waited for this fetch.
-        let _held = accepted.recv_timeout(PATIENCE).unwrap();
-        let (closed, logged) = close_by(fetcher, Instant::now() + Duration::from_millis(100));
-        assert_eq!(closed, Ok(()));
-        assert_eq!(
-            logged,
-            [format!(
-                "abandoning 1 fetch workers at the shutdown deadline, still fetching: {url}"
-            )]
-        );
-    }
-
-    #[test]
-    fn close_drops_queued_fetches() {
-        let (url, accepted) = silent();
-        let limits = FetchLimits {
-            workers: 1,
-            deadline: Duration::from_secs(600),
-            ..FetchLimits::default()
-        };
-        let (_poll, mut fetcher) = open(limits);
-        fetcher.submit(1, url.clone()).unwrap();
-        let _held = accepted.recv_timeout(PATIENCE).unwrap();
-        let queued = Url::parse("http://127.0.0.1:9/queued").unwrap();
-        fetcher.submit(2, queued.clone()).unwrap();
-        let (closed, logged) = close_by(fetcher, Instant::now() + Duration::from_millis(100));
-        assert_eq!(closed, Ok(()));
-        assert_eq!(
-            logged,
-            [
-                format!("dropped 1 queued fetches at the stop: {queued}"),
-                format!(
-                    "abandoning 1 fetch workers at the shutdown deadline, still fetching: {url}"
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn close_joins_every_idle_worker() {
-        let (_poll, fetcher) = open(FetchLimits::default());
-        let (closed, logged) = close_by(fetcher, Instant::now() + PATIENCE);
-        assert_eq!(closed, Ok(()));
-        assert_eq!(logged, Vec::<String>::new());
-    }
-
-    /// Log lines, with the thread that wrote them, so each test reads only its own.
-    static LOGGED: Mutex<Vec<(ThreadId, String)>> = Mutex::new(Vec::new());
-
-    struct Capture;
-
-    impl log::Log for Capture {
-        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-            true
+    fn only_a_4xx_is_a_refusal() {
+        for (failure, refusal) in [
+            (
+                FetchFailure::Status {
+                    status: 400,
+                    reason: None,
+                },
+                true,
+            ),
+            (
+                FetchFailure::Status {
+                    status: 499,
+                    reason: Some("no".into()),
+                },
+                true,
+            ),
+            (
+                FetchFailure::Status {
+                    status: 500,
+                    reason: None,
+                },
+                false,
+            ),
+            (
+                FetchFailure::Status {
+                    status: 302,
+                    reason: None,
+                },
+                false,
+            ),
+            (
+                FetchFailure::Transport {
+                    reason: "timed out".into(),
+                    attempts: 3,
+                },
+                false,
+            ),
+            (FetchFailure::TooLarge(1), false),
+        ] {
+            assert_eq!(failure.is_refusal(), refusal, "{failure}");
         }
-
-        fn log(&self, record: &log::Record<'_>) {
-            let line = record.args().to_string();
-            LOGGED.lock().unwrap().push((thread::current().id(), line));
-        }
-
-        fn flush(&self) {}
-    }
-
-    fn capture_logs() {
-        static CAPTURE: Capture = Capture;
-        static INSTALLED: std::sync::Once = std::sync::Once::new();
-        INSTALLED.call_once(|| {
-            log::set_logger(&CAPTURE).expect("no other logger in the unit tests");
-            log::set_max_level(log::LevelFilter::Debug);
-        });
-    }
-
-    fn logged_here() -> Vec<String> {
-        let here = thread::current().id();
-        LOGGED
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(thread, _)| *thread == here)
-            .map(|(_, line)| line.clone())
-            .collect()
     }
 }

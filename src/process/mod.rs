@@ -7,3 +7,4 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod signals;
+pub mod workers;

@@ -3,3 +3,4 @@
 
 pub mod run_loop;
 pub mod service;
+mod tokens;

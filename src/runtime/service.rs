@@ -10,25 +10,22 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll};
+
+use super::tokens::{Outcome, Purpose, SIGNAL, WORKERS};
 
 use crate::agency::Agency;
+use crate::agency::Urls;
 use crate::api::{Api, Backups};
-use crate::config::{StartConfig, Urls};
-use crate::process::fetcher::{FetchLimits, Fetcher};
+use crate::config::StartConfig;
+use crate::process::fetcher::{FetchFailure, FetchLimits, Fetcher};
 use crate::process::logging::LogFile;
 use crate::process::notify::Notifier;
 use crate::process::signals::Signals;
+use crate::process::workers::{self, Work, Workers};
 use crate::server::http::Request;
 use crate::server::{tls, Port, ServerSettings, Servers};
 use crate::store::copy;
-
-/// The poll token of the signal wake-up pipe.
-const SIGNAL: Token = Token(8);
-/// The poll token of the fetcher's waker (the servers own 0..3 and 16 up).
-const FETCH: Token = Token(9);
-/// The poll token of the backup worker's waker.
-const BACKUP: Token = Token(10);
 
 /// Everything the run loop drives.
 pub struct Service {
@@ -39,7 +36,10 @@ pub struct Service {
     log_file: Option<LogFile>,
     api: Api,
     agency: Agency,
+    /// Makes the HTTP jobs (OOBI fetches, posts to other agencies) the workers run.
     fetcher: Fetcher,
+    /// Everything that blocks runs here: fetches, posts, backups.
+    workers: Workers<Purpose, Outcome>,
     servers: Servers,
     shutdown_timeout: Duration,
     /// When the stop must be over: set by `begin_stop`.
@@ -66,20 +66,7 @@ impl Service {
             )?),
             None => None,
         };
-        let agency = Agency::open(config)?;
-        let fetcher = match Fetcher::new(
-            poll.registry(),
-            FETCH,
-            FetchLimits::default().with_deadline(config.fetch_timeout),
-        ) {
-            Ok(fetcher) => fetcher,
-            Err(err) => {
-                if let Err(close_err) = agency.close(&mut Vec::new()) {
-                    log::error!("closing the agency after a failed start: {close_err:#}");
-                }
-                return Err(err);
-            }
-        };
+        let agency = Agency::open(&config.agency())?;
         let settings = ServerSettings {
             host: config.host,
             admin: config.admin_port,
@@ -90,26 +77,33 @@ impl Service {
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
         };
-        let backup_folder = config
-            .backup_dir
-            .as_deref()
-            .map(|folder| copy::prepare_backup_folder(folder, &config.data_dir))
-            .transpose();
-        let (backups, servers) = match backup_folder
-            .and_then(|folder| Backups::new(poll.registry(), BACKUP, folder))
-            .and_then(|backups| Ok((backups, Servers::bind(settings, poll.registry())?)))
-        {
-            Ok(opened) => opened,
-            Err(err) => {
-                if let Err(close_err) = fetcher.close(Instant::now() + config.shutdown_timeout) {
-                    log::error!("closing the fetcher after a failed start: {close_err:#}");
-                }
-                if let Err(close_err) = agency.close(&mut Vec::new()) {
-                    log::error!("closing the agency after a failed start: {close_err:#}");
-                }
-                return Err(err);
+        // What opens after the agency; a failure undoes what had opened, in `undo_open`.
+        let mut workers = None;
+        let opened = (|| -> Result<(Backups, Servers)> {
+            workers = Some(Workers::new(
+                poll.registry(),
+                WORKERS,
+                (workers::WORKERS, workers::QUEUE),
+                Outcome::Panicked,
+            )?);
+            let backup_folder = config
+                .backup_dir
+                .as_deref()
+                .map(|folder| copy::prepare_backup_folder(folder, &config.data_dir))
+                .transpose()?;
+            let servers = Servers::bind(settings, poll.registry())?;
+            Ok((Backups::new(backup_folder), servers))
+        })();
+        let (backups, servers, workers) = match (opened, workers) {
+            (Ok((backups, servers)), Some(workers)) => (backups, servers, workers),
+            (opened, workers) => {
+                let err = opened
+                    .err()
+                    .unwrap_or_else(|| anyhow::anyhow!("no worker pool"));
+                return Err(undo_open(err, workers, agency, config.shutdown_timeout));
             }
         };
+        let fetcher = Fetcher::new(FetchLimits::default().with_deadline(config.fetch_timeout));
         let ports = servers.local_ports();
         let port = |wanted: Port| {
             ports
@@ -126,7 +120,7 @@ impl Service {
         for source in &config.url_sources {
             log::info!("OOBI URLs: {source}");
         }
-        let mut api = Api::new(config, advertised(config, port(Port::Http)), backups);
+        let mut api = Api::new(&config.api(), advertised(config, port(Port::Http)), backups);
         if let Err(err) = api.recover_outbox(&agency) {
             log::error!("reading the messages still to deliver: {err:#}");
         }
@@ -148,6 +142,7 @@ impl Service {
             api,
             agency,
             fetcher,
+            workers,
             servers,
             shutdown_timeout: config.shutdown_timeout,
             stop_deadline: None,
@@ -168,8 +163,7 @@ impl Service {
         }
         let now = Instant::now();
         let registry = self.poll.registry();
-        let mut fetched = Vec::new();
-        let mut backup_ended = false;
+        let mut finished = Vec::new();
         let (api, agency) = (&mut self.api, &mut self.agency);
         let mut handler =
             |port, request: &Request, ticket| api.handle(agency, port, request, ticket);
@@ -179,41 +173,90 @@ impl Service {
                 if self.signals.take_hangup() {
                     reopen(self.log_file.as_ref());
                 }
-            } else if event.token() == FETCH {
-                fetched.extend(self.fetcher.drain());
-            } else if event.token() == BACKUP {
-                backup_ended = true;
+            } else if event.token() == WORKERS {
+                finished.extend(self.workers.drain());
             } else if Servers::owns(event.token()) {
                 self.servers.handle(registry, event, now, &mut handler);
             }
         }
         self.servers.resume(registry, now, &mut handler);
-        if backup_ended {
-            self.api.backup_finished();
+        for (purpose, outcome) in finished {
+            self.dispatch(purpose, outcome);
         }
-        for fetched in fetched {
-            self.api.fetched(&mut self.agency, fetched);
+        // Group commit: every write staged in this wake-up becomes durable in one commit,
+        // then the answers that waited for it go out, and only then does the work it asked
+        // for (fetches, posts) start: a failed commit sends nothing.
+        self.api.commit(&mut self.agency);
+        for (ticket, response) in self.api.take_answered() {
+            self.servers
+                .complete(self.poll.registry(), ticket, &response);
         }
-        for (id, url) in self.api.take_fetches() {
-            if let Err(err) = self.fetcher.submit(id, url) {
+        self.start_work();
+        self.api.connections(self.servers.connection_count());
+        Ok(())
+    }
+
+    /// Hands a worker's outcome to the part that asked for the job.
+    fn dispatch(&mut self, purpose: Purpose, outcome: Outcome) {
+        let failure = |outcome: Outcome| match outcome {
+            Outcome::Fetched(fetched) => fetched,
+            Outcome::Panicked(message) => Err(FetchFailure::Panicked(message)),
+            Outcome::Backup(_) => Err(FetchFailure::NotStarted("not a fetch".to_owned())),
+        };
+        match purpose {
+            Purpose::Resolution(id) => self.api.resolved(&mut self.agency, id, failure(outcome)),
+            Purpose::Delivery(id) => {
                 self.api
-                    .fetch_refused(&mut self.agency, id, &err.to_string());
+                    .delivered(&mut self.agency, id, &failure(outcome).map(|_| ()));
+            }
+            Purpose::Backup => self.api.backup_finished(match outcome {
+                Outcome::Backup(copied) => Ok(copied),
+                Outcome::Panicked(message) => Err(format!("the backup panicked: {message}")),
+                Outcome::Fetched(_) => Err("not a backup".to_owned()),
+            }),
+        }
+    }
+
+    /// Hands the work that committed requests (and the outbox's retries) asked for to the
+    /// workers; what cannot start is answered at once.
+    fn start_work(&mut self) {
+        for (id, url) in self.api.take_fetches() {
+            let label = format!("GET {url}");
+            let started = self.fetcher.get(url).and_then(|work| {
+                let work: Work<Outcome> = Box::new(move || Outcome::Fetched(work()));
+                self.workers
+                    .submit(Purpose::Resolution(id), label, work)
+                    .map_err(|busy| FetchFailure::NotStarted(busy.to_string()))
+            });
+            if let Err(failure) = started {
+                self.api.resolved(&mut self.agency, id, Err(failure));
             }
         }
         for (id, url, post) in self.api.take_posts() {
-            if let Err(err) = self.fetcher.submit_post(id, url, post) {
-                self.api
-                    .fetch_refused(&mut self.agency, id, &err.to_string());
+            let label = format!("POST {url}");
+            let started = self.fetcher.post(url, post).and_then(|work| {
+                let work: Work<Outcome> = Box::new(move || Outcome::Fetched(work()));
+                self.workers
+                    .submit(Purpose::Delivery(id), label, work)
+                    .map_err(|busy| FetchFailure::NotStarted(busy.to_string()))
+            });
+            if let Err(failure) = started {
+                self.api.delivered(&mut self.agency, id, &Err(failure));
             }
         }
-        // Group commit: every write staged in this wake-up becomes durable in one commit,
-        // then the answers that waited for it go out.
-        self.api.commit(&mut self.agency);
-        for (ticket, response) in self.api.take_answered() {
-            self.servers.complete(registry, ticket, &response);
+        if let Some(backup) = self.api.take_backup() {
+            let work: Work<Outcome> = Box::new(move || Outcome::Backup(backup()));
+            if let Err(busy) = self
+                .workers
+                .submit(Purpose::Backup, "backup".to_owned(), work)
+            {
+                self.api.backup_finished(Err(busy.to_string()));
+                for (ticket, response) in self.api.take_answered() {
+                    self.servers
+                        .complete(self.poll.registry(), ticket, &response);
+                }
+            }
         }
-        self.api.connections(self.servers.connection_count());
-        Ok(())
     }
 
     /// One tock: timeouts, idle agents, the watchdog.
@@ -249,34 +292,38 @@ impl Service {
     /// What is still open, for the log when the deadline passes.
     pub fn describe_open(&self) -> Vec<String> {
         let mut open = self.servers.describe_open();
-        open.extend(self.fetcher.describe_open());
+        open.extend(self.workers.describe_open());
         open.extend(self.agency.describe_open());
         open
     }
 
-    /// Closes in reverse order of opening: servers, then the fetcher (abandoning, by the stop's
-    /// deadline, fetches still running), then the agency (its agents newest first, then its
-    /// store). `closed` records each step as it is done.
+    /// Closes in reverse order of opening: servers, then the workers (abandoning, by the
+    /// stop's deadline, jobs still running), then the agency (its agents newest first, then its
+    /// store). `closed` records each step as it is done; every step is taken, and the first
+    /// error is returned.
     pub fn close(self, closed: &mut Vec<String>) -> Result<()> {
         let Self {
             poll,
             servers,
             api,
-            fetcher,
+            workers,
             agency,
             shutdown_timeout,
             stop_deadline,
             ..
         } = self;
-        servers.close(poll.registry());
+        let servers_closed = servers.close(poll.registry());
         closed.push("servers".to_owned());
         // A backup still being written reads the store: it is cancelled before the store closes.
-        api.close();
+        let api_closed = api.close();
         let deadline = stop_deadline.unwrap_or_else(|| Instant::now() + shutdown_timeout);
-        let fetcher_closed = fetcher.close(deadline);
-        closed.push("fetcher".to_owned());
+        let workers_closed = workers.close(deadline);
+        closed.push("workers".to_owned());
         let agency_closed = agency.close(closed);
-        fetcher_closed.and(agency_closed)
+        servers_closed
+            .and(api_closed)
+            .and(workers_closed)
+            .and(agency_closed)
     }
 }
 
@@ -302,6 +349,25 @@ fn advertised(config: &StartConfig, http_port: u16) -> Urls {
         urls.curls.push(curl);
     }
     urls
+}
+
+/// Undoes a start that failed after the agency opened: the workers (if they started) and the
+/// agency close, in reverse order; `err` is what is returned, and close errors are logged.
+fn undo_open(
+    err: anyhow::Error,
+    workers: Option<Workers<Purpose, Outcome>>,
+    agency: Agency,
+    shutdown_timeout: Duration,
+) -> anyhow::Error {
+    if let Some(workers) = workers {
+        if let Err(close_err) = workers.close(Instant::now() + shutdown_timeout) {
+            log::error!("closing the workers after a failed start: {close_err:#}");
+        }
+    }
+    if let Err(close_err) = agency.close(&mut Vec::new()) {
+        log::error!("closing the agency after a failed start: {close_err:#}");
+    }
+    err
 }
 
 /// Reopens the log file after SIGHUP (logrotate moved the old one away).

@@ -382,9 +382,19 @@ impl Servers {
 
     /// Drops whatever is left: listeners first, then connections (closing a socket also
     /// removes it from the poll).
-    pub fn close(mut self, registry: &Registry) {
+    pub fn close(mut self, registry: &Registry) -> Result<()> {
+        let mut first_error = None;
+        for (_, port, mut listener) in self.listeners.drain(..) {
+            if let Err(err) = registry.deregister(&mut listener) {
+                first_error.get_or_insert_with(|| {
+                    anyhow::Error::new(err)
+                        .context(format!("deregistering the {} listener", port.name()))
+                });
+            }
+        }
         self.begin_stop(registry);
         self.connections.clear();
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -19,7 +19,8 @@ use redb::{
     Database, Durability, Key, ReadTransaction, ReadableTable, TableDefinition, TableHandle, Value,
 };
 
-use crate::store::Reader;
+use super::tables::{self, Visitor};
+use super::Reader;
 
 /// Rows copied per write transaction of the copy: bounds the memory its dirty pages hold.
 pub const CHUNK_ROWS: u64 = 10_000;
@@ -175,12 +176,14 @@ pub fn backup(
         .create_with_backend(backend)
         .with_context(|| format!("creating a store in {}", temp.path.display()))?;
     let mut copy = TableCopy {
+        source: reader.transaction(),
         target: &database,
         cancel,
         copied: Vec::new(),
         rows: 0,
     };
-    reader.copy_into(&mut copy)?;
+    tables::visit(&mut copy)?;
+    copy.check_complete()?;
     let rows = copy.rows;
     let mut txn = database.begin_write()?;
     txn.set_durability(Durability::Immediate)?;
@@ -210,23 +213,24 @@ pub fn restore(source: &Path, mut temp: TempFile, target: &Path) -> Result<u64> 
     Ok(bytes)
 }
 
-/// Copies tables, chunk by chunk, into the new store; `Reader::copy_into` names every table.
-pub struct TableCopy<'c> {
+/// Copies tables, chunk by chunk, from a snapshot into the new store.
+struct TableCopy<'c> {
+    source: &'c ReadTransaction,
     target: &'c Database,
     cancel: &'c AtomicBool,
     copied: Vec<String>,
     rows: u64,
 }
 
-impl TableCopy<'_> {
+impl Visitor for TableCopy<'_> {
     /// Copies every row of `definition`, `CHUNK_ROWS` per (not yet durable) commit.
-    pub fn table<K: Key + 'static, V: Value + 'static>(
+    fn table<K: Key + 'static, V: Value + 'static>(
         &mut self,
-        source: &ReadTransaction,
         definition: TableDefinition<K, V>,
     ) -> Result<()> {
         let name = definition.name().to_owned();
-        let table = source
+        let table = self
+            .source
             .open_table(definition)
             .with_context(|| format!("reading table {name}"))?;
         let mut rows = table.iter()?;
@@ -258,10 +262,12 @@ impl TableCopy<'_> {
         self.copied.push(name);
         Ok(())
     }
+}
 
-    /// Fails naming any table of `source` that was not copied.
-    pub fn check_complete(&self, source: &ReadTransaction) -> Result<()> {
-        for table in source.list_tables()? {
+impl TableCopy<'_> {
+    /// Fails naming any table of the source that was not copied.
+    fn check_complete(&self) -> Result<()> {
+        for table in self.source.list_tables()? {
             if !self.copied.iter().any(|name| name == table.name()) {
                 bail!("table {} is not part of the copy", table.name());
             }

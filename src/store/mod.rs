@@ -12,6 +12,7 @@
 pub mod copy;
 pub mod legacy;
 pub mod secrets;
+mod tables;
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -24,74 +25,18 @@ use redb::{
     ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 
-use crate::store::copy::TableCopy;
+pub use tables::Records;
+use tables::{
+    Visitor, AGENTS, APPROVALS, EVENTS, FIRST_SEEN, META, OWNERS, SECRETS, SETTINGS, SIGNATURES,
+    TABLE_COUNT,
+};
+pub use tables::{
+    CHALLENGES, CONTACTS, END_ROLES, EXCHANGES, IDENTIFIERS, LOCATIONS, NOTIFICATIONS, OPERATIONS,
+    OUTBOX, PREFIXES, REGISTRIES, TELS,
+};
 
-/// Agency metadata: the store format, the passcode salt and check value.
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-/// The index: controller AID → agent AID, one row per acknowledged boot.
-const AGENTS: TableDefinition<&str, &str> = TableDefinition::new("agents");
-/// (owner, prefix, sequence number) → the event's serialized bytes.
-const EVENTS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("events");
-/// (owner, prefix, sequence number) → its indexed signatures (qb64, comma-separated).
-const SIGNATURES: TableDefinition<(&str, &str, u64), &str> = TableDefinition::new("signatures");
-/// (owner, prefix, sequence number) → when the event was first seen (ISO-8601).
-const FIRST_SEEN: TableDefinition<(&str, &str, u64), &str> = TableDefinition::new("first_seen");
-/// (owner, name) → the agent's key seeds (sealed when a passcode is set).
-const SECRETS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("secrets");
-/// (owner, name) → settings (key-manager parameters, OOBI URLs).
-const SETTINGS: TableDefinition<(&str, &str), &str> = TableDefinition::new("settings");
-/// (owner, delegate prefix, delegate SAID) → the approving event "sn,SAID".
-const APPROVALS: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("approvals");
-
-/// Identifier prefix → the controller whose agent serves it (its own identifiers and its agent).
-const OWNERS: TableDefinition<&str, &str> = TableDefinition::new("owners");
-/// (owner, identifier name) → the identifier's record (JSON).
-pub const IDENTIFIERS: Records = TableDefinition::new("identifiers");
-/// (owner, identifier prefix) → its name.
-pub const PREFIXES: Records = TableDefinition::new("prefixes");
-/// (owner, operation name) → the long-running operation (JSON).
-pub const OPERATIONS: Records = TableDefinition::new("operations");
-/// (owner, "cid.role.eid") → the authorizing end-role reply and its signatures (JSON).
-pub const END_ROLES: Records = TableDefinition::new("end_roles");
-/// (owner, "eid.scheme") → the location reply and its signatures (JSON).
-pub const LOCATIONS: Records = TableDefinition::new("locations");
-/// (owner, contact prefix) → the contact (JSON): alias, OOBI.
-pub const CONTACTS: Records = TableDefinition::new("contacts");
-/// (owner, "{issuer prefix}.{registry name}") → the credential registry (JSON): name, regk.
-pub const REGISTRIES: Records = TableDefinition::new("registries");
-/// (owner, "{regk}.{sn, 32 hex digits}") → the TEL event, its anchor and first-seen time (JSON).
-pub const TELS: Records = TableDefinition::new("tels");
-
-/// (owner, exn SAID) → an exchange message sent or received, with its signatures (JSON).
-pub const EXCHANGES: Records = TableDefinition::new("exchanges");
-/// (owner, "source.SAID") → a challenge response received from `source` (JSON).
-pub const CHALLENGES: Records = TableDefinition::new("challenges");
-/// (owner, note id) → a notification for the controller (JSON).
-pub const NOTIFICATIONS: Records = TableDefinition::new("notifications");
-
-/// (owner, "{exn SAID}.{recipient}") → a message still to be posted to another agency (JSON).
-pub const OUTBOX: Records = TableDefinition::new("outbox");
-
-/// Every table of records; a new kind of record is added here.
-const RECORDS: [Records; 12] = [
-    IDENTIFIERS,
-    PREFIXES,
-    OPERATIONS,
-    END_ROLES,
-    LOCATIONS,
-    CONTACTS,
-    REGISTRIES,
-    TELS,
-    EXCHANGES,
-    CHALLENGES,
-    NOTIFICATIONS,
-    OUTBOX,
-];
-/// How many other tables there are (with META): those `prepare` opens by name.
-const TABLES: usize = 9;
-
-/// A table of one kind of record, keyed by owner and the record's name.
-pub type Records = TableDefinition<'static, (&'static str, &'static str), &'static str>;
+/// Default bound of the page cache, in MiB.
+pub const DEFAULT_CACHE_MIB: usize = 16;
 
 /// The META key naming the store format, and the format this code writes.
 const FORMAT_KEY: &str = "format";
@@ -166,25 +111,12 @@ impl Store {
         }
         let existing = reader.txn.list_tables()?.count();
         drop(reader);
-        if existing == TABLES + RECORDS.len() {
+        if existing == TABLE_COUNT {
             return Ok(());
         }
         // A new store, or one written before a table was added: create what is missing.
         let mut batch = self.write()?;
-        {
-            let txn = &batch.txn;
-            txn.open_table(AGENTS)?;
-            txn.open_table(EVENTS)?;
-            txn.open_table(SIGNATURES)?;
-            txn.open_table(FIRST_SEEN)?;
-            txn.open_table(SECRETS)?;
-            txn.open_table(SETTINGS)?;
-            txn.open_table(APPROVALS)?;
-            txn.open_table(OWNERS)?;
-            for records in RECORDS {
-                txn.open_table(records)?;
-            }
-        }
+        tables::visit(&mut Create(&batch.txn))?;
         batch.set_meta(FORMAT_KEY, FORMAT)?;
         batch.commit()
     }
@@ -274,22 +206,9 @@ impl Reader {
         Ok(self.meta(FORMAT_KEY)?.as_deref() == Some(FORMAT))
     }
 
-    /// Copies every table of this snapshot (see `store_copy`); fails on a table it does not know.
-    pub fn copy_into(&self, copy: &mut TableCopy<'_>) -> Result<()> {
-        let txn = &self.txn;
-        copy.table(txn, META)?;
-        copy.table(txn, AGENTS)?;
-        copy.table(txn, EVENTS)?;
-        copy.table(txn, SIGNATURES)?;
-        copy.table(txn, FIRST_SEEN)?;
-        copy.table(txn, SECRETS)?;
-        copy.table(txn, SETTINGS)?;
-        copy.table(txn, APPROVALS)?;
-        copy.table(txn, OWNERS)?;
-        for records in RECORDS {
-            copy.table(txn, records)?;
-        }
-        copy.check_complete(txn)
+    /// The read transaction behind this view, for `copy`.
+    pub(super) fn transaction(&self) -> &ReadTransaction {
+        &self.txn
     }
 
     /// The rows of `controller`'s agent.
@@ -591,6 +510,19 @@ pub fn refuse_shared(path: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Creates each table it visits in a write transaction.
+struct Create<'t>(&'t WriteTransaction);
+
+impl Visitor for Create<'_> {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<()> {
+        self.0.open_table(definition)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

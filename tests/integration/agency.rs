@@ -455,7 +455,7 @@ fn a_graceful_stop_closes_servers_then_agents_newest_first_then_the_store_then_t
         .find_map(|line| line.split("closed, in order: ").nth(1))
         .unwrap_or_else(|| panic!("no close record; log:\n{log}"));
     let store = store_path(&keria.data_dir);
-    let mut expected = vec!["servers".to_owned(), "fetcher".to_owned()];
+    let mut expected = vec!["servers".to_owned(), "workers".to_owned()];
     expected.extend(agents.iter().rev().map(|agent| format!("agent {agent}")));
     expected.push(format!("store {}", store.display()));
     expected.push("lock".to_owned());

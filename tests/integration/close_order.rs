@@ -83,7 +83,7 @@ fn servers_then_fetcher_then_agents_newest_first_then_store_then_lock() {
     let (code, closed) = service.join().unwrap();
     assert_eq!(code, Ok(ExitCode::Success));
     let store = data_dir.join("keri/adb/keria.redb");
-    let mut expected = vec!["servers".to_owned(), "fetcher".to_owned()];
+    let mut expected = vec!["servers".to_owned(), "workers".to_owned()];
     expected.extend(agents.iter().rev().map(|agent| format!("agent {agent}")));
     expected.push(format!("store {}", store.display()));
     expected.push("lock".to_owned());
