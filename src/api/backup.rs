@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use super::Pending;
 use crate::agency::Agency;
 use crate::server::http::{Request, Response};
+use crate::server::json;
 use crate::server::Ticket;
 use crate::store::Reader;
 use crate::store_copy::{self, Copied, TempFile};
@@ -92,7 +93,7 @@ impl Backups {
                  (KERIA_BACKUP_DIR) to name the folder they go to",
             ));
         };
-        let body: Value = serde_json::from_slice(&request.body)
+        let body = json::parse(&request.body)
             .map_err(|err| invalid(&format!("the body must be JSON: {err}")))?;
         let Some(fields) = body.as_object() else {
             return Err(invalid("the body must be a JSON object"));

@@ -14,6 +14,7 @@ use crate::keri::cesr::Siger;
 use crate::keri::event::{Event, Ilk};
 use crate::keri::state::{format_datetime, python_json};
 use crate::server::http::Response;
+use crate::server::json;
 
 /// A boot request whose every part checked out.
 struct BootRequest {
@@ -69,7 +70,7 @@ fn invalid(description: &str) -> Box<Response> {
 
 /// Checks the body in order: JSON, fields, event, key configuration, signature.
 fn parse(body: &[u8]) -> Result<BootRequest, Box<Response>> {
-    let value: Value = serde_json::from_slice(body).map_err(|err| {
+    let value = json::parse(body).map_err(|err| {
         Box::new(Response::error(
             400,
             "Invalid JSON",

@@ -14,6 +14,7 @@ use crate::keri::kel::Appended;
 use crate::keri::state::{format_datetime, python_json};
 use crate::operations;
 use crate::server::http::{Request, Response};
+use crate::server::json;
 use crate::store::OwnerWriter;
 
 /// `GET /identifiers`, with `Range: aids=S-E` (inclusive) answered 206.
@@ -226,7 +227,7 @@ fn content_range(start: usize, end: usize, total: usize) -> String {
 }
 
 pub(super) fn json_body(request: &Request) -> Result<Value, Response> {
-    match serde_json::from_slice::<Value>(&request.body) {
+    match json::parse(&request.body) {
         Ok(body @ Value::Object(_)) => Ok(body),
         Ok(_) => Err(Response::error(
             400,

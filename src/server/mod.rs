@@ -8,6 +8,7 @@ mod buffer;
 mod connection;
 mod descriptors;
 pub mod http;
+pub mod json;
 mod reply;
 pub mod tls;
 mod transport;
