@@ -118,6 +118,42 @@ fn a_controller_that_could_never_rotate_is_refused() {
 }
 
 #[test]
+fn basic_auth_takes_any_case_of_its_scheme_and_refuses_two_authorization_headers() {
+    let mut keria = Start::new()
+        .args([
+            "--experimental-boot-username",
+            "ops",
+            "--experimental-boot-password",
+            "s3cret pass",
+        ])
+        .start();
+    let boot = keria.ports().boot;
+    // base64("ops:s3cret pass")
+    let credentials = "b3BzOnMzY3JldCBwYXNz";
+    let twice = keria.post(
+        boot,
+        "/boot",
+        VECTOR_BODY,
+        &format!("Authorization: Basic {credentials}\r\nAuthorization: Basic {credentials}\r\n"),
+    );
+    assert_eq!(twice.status, 400, "{}", twice.body);
+    assert!(
+        twice.body.contains("several Authorization headers"),
+        "{}",
+        twice.body
+    );
+    let lowercase = keria.post(
+        boot,
+        "/boot",
+        VECTOR_BODY,
+        &format!("Authorization: basic {credentials}\r\n"),
+    );
+    assert_eq!(lowercase.status, 202, "{}", lowercase.body);
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+    assert_eq!(stored_controllers(&keria.data_dir), [VECTOR_CONTROLLER]);
+}
+
+#[test]
 fn a_repeated_json_key_is_refused_on_the_boot_and_admin_ports() {
     let mut keria = Start::new().start();
     let ports = keria.ports();
