@@ -9,8 +9,8 @@ use keria::keri::passcode::Tier;
 use rustix::process::Signal;
 use serde_json::{json, Map, Value};
 
-use crate::agency::{stored_controllers, VECTOR_BODY, VECTOR_CONTROLLER};
-use crate::harness::Start;
+use crate::agency::{store_path, stored_controllers, VECTOR_BODY, VECTOR_CONTROLLER};
+use crate::harness::{Keria, Start};
 
 /// A Signify-style inception with one transferable key, edited by `edit` before its SAID and
 /// version are computed, and the boot body that carries it.
@@ -178,4 +178,52 @@ fn a_repeated_json_key_is_refused_on_the_boot_and_admin_ports() {
     assert!(approval.body.contains("duplicate key"), "{}", approval.body);
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
     assert!(stored_controllers(&keria.data_dir).is_empty());
+}
+
+/// The store file's digest.
+fn digest(keria: &Keria) -> blake3::Hash {
+    blake3::hash(&std::fs::read(store_path(&keria.data_dir)).unwrap())
+}
+
+#[test]
+fn a_start_refused_for_its_passcode_changes_no_byte_of_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let passcode = "correct horse battery staple";
+    let mut keria = Start::new()
+        .data_dir(dir.path())
+        .args(["--passcode", passcode])
+        .start();
+    assert_eq!(
+        keria
+            .post(keria.ports().boot, "/boot", VECTOR_BODY, "")
+            .status,
+        202
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+    let before = digest(&keria);
+    for args in [vec!["--passcode", "the wrong horse battery staple"], vec![]] {
+        let mut refused = Start::new().data_dir(dir.path()).args(args).spawn();
+        assert_eq!(
+            refused.wait_exit().code(),
+            Some(1),
+            "log:\n{}",
+            refused.log()
+        );
+        assert_eq!(
+            digest(&refused),
+            before,
+            "a refused start wrote to the store"
+        );
+    }
+    let mut keria = Start::new()
+        .data_dir(dir.path())
+        .args(["--passcode", passcode])
+        .start();
+    assert_eq!(
+        keria
+            .post(keria.ports().boot, "/boot", VECTOR_BODY, "")
+            .status,
+        409
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
