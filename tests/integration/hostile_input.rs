@@ -2,6 +2,10 @@
 //! agency observable, boots that try to store too much or an unrotatable controller, loose
 //! Basic auth, ambiguous JSON, and a refused start that must not touch the store.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
 use keria::boot_command::boot_body;
 use keria::keri::cesr::{Diger, Signer, Verfer};
 use keria::keri::event::{self, DUMMY};
@@ -10,7 +14,79 @@ use rustix::process::Signal;
 use serde_json::{json, Map, Value};
 
 use crate::agency::{store_path, stored_controllers, VECTOR_BODY, VECTOR_CONTROLLER};
-use crate::harness::{Keria, Start};
+use crate::harness::{read_response, Keria, Start, PATIENCE};
+
+/// The connection cap of the flood tests: the boot port keeps a quarter of it for itself.
+const MAX_CONNECTIONS: usize = 16;
+
+/// `GET path` on a kept-alive connection, read to its answer; the connection stays open.
+fn kept_alive(port: u16, path: &str) -> (TcpStream, u16) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let status = read_response(&mut stream).status;
+    (stream, status)
+}
+
+/// Opens connections to `port` until one is answered 503 at once, proving the port full.
+fn wait_until_full(port: u16) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mut probe = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        probe.set_read_timeout(Some(PATIENCE)).unwrap();
+        let _ = probe.write_all(b"GET /agent/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        if read_response(&mut probe).status == 503 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the port never filled up");
+    }
+}
+
+#[test]
+fn a_flood_of_idle_admin_connections_leaves_health_and_metrics_answering() {
+    let mut keria = Start::new()
+        .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
+        .start();
+    let ports = keria.ports();
+    let held: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+        .map(|_| TcpStream::connect(("127.0.0.1", ports.admin)).unwrap())
+        .collect();
+    wait_until_full(ports.admin);
+    let health = keria.get(ports.boot, "/health");
+    assert_eq!(health.status, 200, "{}", health.body);
+    let metrics = keria.get(ports.boot, "/metrics");
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    drop(held);
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn idle_keep_alive_connections_are_closed_first_under_pressure() {
+    let mut keria = Start::new()
+        .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
+        .start();
+    let admin = keria.ports().admin;
+    let mut held = Vec::new();
+    for _ in 0..MAX_CONNECTIONS {
+        let (stream, status) = kept_alive(admin, "/agent/unknown");
+        assert_eq!(status, 404);
+        held.push(stream);
+    }
+    let (_newest, status) = kept_alive(admin, "/agent/unknown");
+    assert_eq!(
+        status, 404,
+        "a full port refused instead of closing an idle connection"
+    );
+    let mut byte = [0_u8; 1];
+    match held[0].read(&mut byte) {
+        Ok(0) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the idlest connection was not the one closed: {other:?}"),
+    }
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
 
 /// A Signify-style inception with one transferable key, edited by `edit` before its SAID and
 /// version are computed, and the boot body that carries it.
