@@ -66,7 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--durls', '--durls', [CompletionResultType]::ParameterName, 'Data OOBI URLs ('';''-separated) kept in each agent''s configuration')
             [CompletionResult]::new('--signature-window', '--signature-window', [CompletionResultType]::ParameterName, 'Seconds a signed request''s "created" may differ from the server clock')
             [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest request body accepted, in bytes (413 above)')
-            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most connections open at once (a fast 503 above)')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503')
             [CompletionResult]::new('--header-timeout', '--header-timeout', [CompletionResultType]::ParameterName, 'Seconds a client may take to send a request''s headers and body before it is closed')
             [CompletionResult]::new('--fetch-timeout', '--fetch-timeout', [CompletionResultType]::ParameterName, 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails')
             [CompletionResult]::new('--store-cache', '--store-cache', [CompletionResultType]::ParameterName, 'Most memory the agency store''s page cache may hold, in MiB')

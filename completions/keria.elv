@@ -62,7 +62,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --durls 'Data OOBI URLs ('';''-separated) kept in each agent''s configuration'
             cand --signature-window 'Seconds a signed request''s "created" may differ from the server clock'
             cand --max-body 'Largest request body accepted, in bytes (413 above)'
-            cand --max-connections 'Most connections open at once (a fast 503 above)'
+            cand --max-connections 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503'
             cand --header-timeout 'Seconds a client may take to send a request''s headers and body before it is closed'
             cand --fetch-timeout 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails'
             cand --store-cache 'Most memory the agency store''s page cache may hold, in MiB'

@@ -59,7 +59,7 @@ complete -c keria -n "__fish_keria_using_subcommand start" -l iurls -d 'Introduc
 complete -c keria -n "__fish_keria_using_subcommand start" -l durls -d 'Data OOBI URLs (\';\'-separated) kept in each agent\'s configuration' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l signature-window -d 'Seconds a signed request\'s "created" may differ from the server clock' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l max-body -d 'Largest request body accepted, in bytes (413 above)' -r
-complete -c keria -n "__fish_keria_using_subcommand start" -l max-connections -d 'Most connections open at once (a fast 503 above)' -r
+complete -c keria -n "__fish_keria_using_subcommand start" -l max-connections -d 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l header-timeout -d 'Seconds a client may take to send a request\'s headers and body before it is closed' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l fetch-timeout -d 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l store-cache -d 'Most memory the agency store\'s page cache may hold, in MiB' -r

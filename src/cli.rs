@@ -350,7 +350,9 @@ pub struct StartArgs {
         value_parser = positive_count
     )]
     pub max_body: usize,
-    /// Most connections open at once (a fast 503 above).
+    /// Most connections open at once. The boot port keeps a quarter of them (at most 64) for
+    /// itself, so /health answers while admin and http, which share the rest, are full; a full
+    /// port closes its longest-idle kept-alive connection, else answers a fast 503.
     #[arg(
         long,
         default_value_t = DEFAULT_MAX_CONNECTIONS,

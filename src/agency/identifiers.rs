@@ -364,13 +364,26 @@ fn params(body: &Value) -> Result<(&'static str, Value), Failure> {
     Ok((kind, normalise(kind, &body[kind])?))
 }
 
-/// Checks a kind's parameters and orders them as KERIA reports them.
+/// Longest key-manager text (`sxlt`, `stem`, `dcode`, each code and each encrypted key), in bytes.
+const MAX_PARAM_LENGTH: usize = 256;
+/// Most entries in a key-manager list (`icodes`, `ncodes`, `prxs`, `nxts`).
+const MAX_PARAM_ENTRIES: usize = 64;
+/// Largest `extern` parameter object, in bytes of compact JSON.
+const MAX_EXTERN: usize = 1024;
+
+/// Checks a kind's parameters (each within its bound) and orders them as KERIA reports them.
 fn normalise(kind: &str, params: &Value) -> Result<Value, Failure> {
     let Value::Object(fields) = params else {
         return Err(invalid(format!("{kind} must be an object")));
     };
+    let too_long = |name: &str| {
+        invalid(format!(
+            "{kind}.{name} is longer than {MAX_PARAM_LENGTH} bytes"
+        ))
+    };
     let string = |name: &str| -> Result<Value, Failure> {
         match fields.get(name) {
+            Some(Value::String(text)) if text.len() > MAX_PARAM_LENGTH => Err(too_long(name)),
             Some(Value::String(text)) => Ok(Value::String(text.clone())),
             _ => Err(invalid(format!("{kind}.{name} must be a string"))),
         }
@@ -385,6 +398,18 @@ fn normalise(kind: &str, params: &Value) -> Result<Value, Failure> {
     };
     let strings = |name: &str| -> Result<Value, Failure> {
         match fields.get(name) {
+            Some(Value::Array(items)) if items.len() > MAX_PARAM_ENTRIES => Err(invalid(format!(
+                "{kind}.{name} has {} entries; at most {MAX_PARAM_ENTRIES} are accepted",
+                items.len()
+            ))),
+            Some(Value::Array(items))
+                if items.iter().any(|item| {
+                    item.as_str()
+                        .is_some_and(|text| text.len() > MAX_PARAM_LENGTH)
+                }) =>
+            {
+                Err(too_long(name))
+            }
             Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
                 Ok(Value::Array(items.clone()))
             }
@@ -423,8 +448,59 @@ fn normalise(kind: &str, params: &Value) -> Result<Value, Failure> {
         }
         _ => {
             string("extern_type")?;
+            let size = params.to_string().len();
+            if size > MAX_EXTERN {
+                return Err(invalid(format!(
+                    "extern is {size} bytes; at most {MAX_EXTERN} are accepted"
+                )));
+            }
             out.clone_from(fields);
         }
     }
     Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::normalise;
+    use crate::agency::Failure;
+
+    fn refusal(kind: &str, params: &serde_json::Value) -> String {
+        match normalise(kind, params) {
+            Err(Failure::Invalid(reason)) => reason,
+            other => panic!("{params} was not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn key_manager_parameters_are_bounded_and_the_refusal_names_the_field() {
+        let salty = |field: &str, value: serde_json::Value| {
+            let mut params = json!({"sxlt": "x", "pidx": 0, "kidx": 0, "stem": "signify:aid",
+                "tier": "low", "dcode": "E", "icodes": ["A"], "ncodes": ["A"]});
+            params[field] = value;
+            params
+        };
+        assert!(normalise("salty", &salty("sxlt", json!("x"))).is_ok());
+        let long = "x".repeat(257);
+        for field in ["sxlt", "stem", "dcode"] {
+            let reason = refusal("salty", &salty(field, json!(long)));
+            assert_eq!(reason, format!("salty.{field} is longer than 256 bytes"));
+        }
+        let reason = refusal("salty", &salty("icodes", json!([long])));
+        assert_eq!(reason, "salty.icodes is longer than 256 bytes");
+        let reason = refusal("salty", &salty("ncodes", json!(vec!["A"; 65])));
+        assert_eq!(
+            reason,
+            "salty.ncodes has 65 entries; at most 64 are accepted"
+        );
+        let reason = refusal("randy", &json!({"prxs": vec!["x"; 65], "nxts": []}));
+        assert_eq!(reason, "randy.prxs has 65 entries; at most 64 are accepted");
+        let reason = refusal(
+            "extern",
+            &json!({"extern_type": "x", "pad": long.repeat(4)}),
+        );
+        assert!(reason.starts_with("extern is 1"), "{reason}");
+    }
 }

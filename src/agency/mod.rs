@@ -24,7 +24,7 @@ pub mod resolutions;
 pub mod roles;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -132,6 +132,7 @@ impl Agency {
         store::private_dir(&store_dir)?;
         let path = store_dir.join(format!("{}.{STORE_EXTENSION}", config.name));
         legacy::finish_interrupted(&path)?;
+        let checked = check_before_opening(&path, config.passcode.as_deref())?;
         let store = match Store::open(&path, config.store_cache)? {
             Opened::Ready(store) => store,
             Opened::Legacy => {
@@ -142,7 +143,11 @@ impl Agency {
                 }
             }
         };
-        let secrets = match unlock(&store, config.passcode.as_deref()) {
+        let unlocked = match checked {
+            Some(secrets) => Ok(secrets),
+            None => unlock(&store, config.passcode.as_deref()),
+        };
+        let secrets = match unlocked {
             Ok(secrets) => secrets,
             Err(err) => {
                 if let Err(close_err) = store.close() {
@@ -419,14 +424,61 @@ fn open_staging<'s>(staging: &'s mut Option<Staging>, store: &Store) -> Result<&
 
 /// Checks the passcode against the store, or records it in a new store.
 fn unlock(store: &Store, passcode: Option<&str>) -> Result<SecretBox> {
-    let path = store.path().display();
     let reader = store.read()?;
+    let checked = check_passcode(&reader, store.path(), passcode)?;
+    drop(reader);
+    if let Some(secrets) = checked {
+        return Ok(secrets);
+    }
+    let path = store.path().display();
+    let passcode = passcode.context("a new store without a passcode needs no check value")?;
+    let salt = secrets::new_salt()?;
+    let secrets = SecretBox::from_passcode(passcode, &salt)?;
+    let check = secrets.check_value()?;
+    let mut batch = store.write()?;
+    batch.set_meta("passcode.salt", &salt)?;
+    batch.set_meta("passcode.check", &check)?;
+    batch
+        .commit()
+        .with_context(|| format!("recording the passcode check in {path}"))?;
+    Ok(secrets)
+}
+
+/// Checks the passcode against an existing store read without opening it for writing, so that
+/// a refused start changes no byte of the file. None when the check waits for the read-write
+/// open: no file yet, a file to import or to repair, or a new store to record a passcode in.
+fn check_before_opening(path: &Path, passcode: Option<&str>) -> Result<Option<SecretBox>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let (database, reader) = match store::read_file(path) {
+        Ok(opened) => opened,
+        Err(err) => {
+            log::debug!("checking the passcode after the open: {err:#}");
+            return Ok(None);
+        }
+    };
+    let checked = check_passcode(&reader, path, passcode);
+    drop(reader);
+    database
+        .close()
+        .with_context(|| format!("closing {}", path.display()))?;
+    checked
+}
+
+/// What the store's passcode records say of `passcode`: the secrets, a refusal, or None when
+/// a new store is to record it.
+fn check_passcode(
+    reader: &Reader,
+    path: &Path,
+    passcode: Option<&str>,
+) -> Result<Option<SecretBox>> {
+    let path = path.display();
     let salt = reader.meta("passcode.salt")?;
     let check = reader.meta("passcode.check")?;
     let is_new = reader.agent_count()? == 0;
-    drop(reader);
     match (passcode, salt, check) {
-        (None, None, _) => Ok(SecretBox::plain()),
+        (None, None, _) => Ok(Some(SecretBox::plain())),
         (None, Some(_), _) => {
             bail!("the store {path} is encrypted: give its passcode (--passcode or KERIA_PASSCODE)")
         }
@@ -435,20 +487,9 @@ fn unlock(store: &Store, passcode: Option<&str>) -> Result<SecretBox> {
             if !secrets.matches_check(&check) {
                 bail!("wrong passcode for the store {path}");
             }
-            Ok(secrets)
+            Ok(Some(secrets))
         }
-        (Some(passcode), None, _) if is_new => {
-            let salt = secrets::new_salt()?;
-            let secrets = SecretBox::from_passcode(passcode, &salt)?;
-            let check = secrets.check_value()?;
-            let mut batch = store.write()?;
-            batch.set_meta("passcode.salt", &salt)?;
-            batch.set_meta("passcode.check", &check)?;
-            batch
-                .commit()
-                .with_context(|| format!("recording the passcode check in {path}"))?;
-            Ok(secrets)
-        }
+        (Some(_), None, _) if is_new => Ok(None),
         (Some(_), None, _) => {
             bail!("the store {path} was created without a passcode; start it without one")
         }

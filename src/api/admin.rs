@@ -13,6 +13,7 @@ use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::state::{format_datetime, python_json};
 use crate::server::http::{Request, Response};
+use crate::server::json;
 use crate::signify::httpsig;
 
 /// `GET /agent/{caid}`: the agent's and the controller's key state.
@@ -47,8 +48,10 @@ pub(super) fn approve(agency: &mut Agency, controller: &str, request: &Request) 
     if request.query_param("type") != Some("ixn") {
         return bad_request("only type=ixn (delegation approval) is supported");
     }
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&request.body) else {
-        return bad_request("the body must be a JSON object");
+    let body = match json::parse(&request.body) {
+        Ok(Value::Object(body)) => body,
+        Ok(_) => return bad_request("the body must be a JSON object"),
+        Err(err) => return bad_request(&format!("Could not parse JSON body - {err}")),
     };
     let Some(ixn) = body.get("ixn") else {
         return bad_request("required field 'ixn' missing from body");

@@ -22,6 +22,7 @@ use super::Pending;
 use crate::agency::Agency;
 use crate::process::workers::Work;
 use crate::server::http::{Request, Response};
+use crate::server::json;
 use crate::server::Ticket;
 use crate::store::copy::{self, Copied, TempFile};
 use crate::store::Reader;
@@ -79,7 +80,7 @@ impl Backups {
                  (KERIA_BACKUP_DIR) to name the folder they go to",
             ));
         };
-        let body: Value = serde_json::from_slice(&request.body)
+        let body = json::parse(&request.body)
             .map_err(|err| invalid(&format!("the body must be JSON: {err}")))?;
         let Some(fields) = body.as_object() else {
             return Err(invalid("the body must be a JSON object"));

@@ -14,6 +14,7 @@ use crate::keri::cesr::Siger;
 use crate::keri::event::{Event, Ilk};
 use crate::keri::state::{format_datetime, python_json};
 use crate::server::http::Response;
+use crate::server::json;
 
 /// A boot request whose every part checked out.
 struct BootRequest {
@@ -69,7 +70,7 @@ fn invalid(description: &str) -> Box<Response> {
 
 /// Checks the body in order: JSON, fields, event, key configuration, signature.
 fn parse(body: &[u8]) -> Result<BootRequest, Box<Response>> {
-    let value: Value = serde_json::from_slice(body).map_err(|err| {
+    let value = json::parse(body).map_err(|err| {
         Box::new(Response::error(
             400,
             "Invalid JSON",
@@ -107,9 +108,22 @@ fn parse(body: &[u8]) -> Result<BootRequest, Box<Response>> {
             icp.signing_threshold().map_or_else(|| "weighted".to_owned(), |threshold| threshold.to_string())
         )));
     }
+    if !keys[0].is_transferable() {
+        return Err(invalid(&format!(
+            "the controller's key k[0] {} is non-transferable (code B): it could never rotate; \
+             use a transferable key (code D)",
+            keys[0]
+        )));
+    }
+    if icp.next_digests().is_empty() {
+        return Err(invalid(
+            "icp commits to no next key (n is empty): the controller could never rotate",
+        ));
+    }
     if icp.next_digests().len() != 1 {
         return Err(invalid("icp must commit to exactly one next key digest"));
     }
+    check_bounds(&icp)?;
     let sig = sig
         .as_str()
         .ok_or_else(|| invalid("sig must be a string"))?;
@@ -134,6 +148,46 @@ fn parse(body: &[u8]) -> Result<BootRequest, Box<Response>> {
     Ok(BootRequest { icp, sig, params })
 }
 
+/// Most traits (`c`) a controller's inception may list, and the longest one, in bytes.
+const MAX_TRAITS: usize = 8;
+const MAX_TRAIT_LENGTH: usize = 8;
+/// Most anchors (`a`) a controller's inception may carry.
+const MAX_ANCHORS: usize = 8;
+/// Largest controller inception, in bytes (Signify's is under 400).
+const MAX_ICP: usize = 4096;
+/// Longest key-manager `stem`, in bytes.
+const MAX_STEM: usize = 256;
+
+/// Bounds what a boot stores of the controller's inception: its traits, anchors and size.
+fn check_bounds(icp: &Event) -> Result<(), Box<Response>> {
+    let traits = icp.traits();
+    if traits.len() > MAX_TRAITS {
+        return Err(invalid(&format!(
+            "icp field c lists {} traits; at most {MAX_TRAITS} are accepted",
+            traits.len()
+        )));
+    }
+    if let Some(long) = traits.iter().find(|name| name.len() > MAX_TRAIT_LENGTH) {
+        return Err(invalid(&format!(
+            "icp field c has a trait of {} bytes; at most {MAX_TRAIT_LENGTH} are accepted",
+            long.len()
+        )));
+    }
+    let anchors = icp.value()["a"].as_array().map_or(0, Vec::len);
+    if anchors > MAX_ANCHORS {
+        return Err(invalid(&format!(
+            "icp field a carries {anchors} anchors; at most {MAX_ANCHORS} are accepted"
+        )));
+    }
+    if icp.raw().len() > MAX_ICP {
+        return Err(invalid(&format!(
+            "icp is {} bytes; at most {MAX_ICP} are accepted",
+            icp.raw().len()
+        )));
+    }
+    Ok(())
+}
+
 /// Key-manager parameters: from `salty` when given, else the top-level `stem`, `pidx`, `tier`.
 fn key_params(fields: &Map<String, Value>) -> Result<KeyParams, Box<Response>> {
     let source = match fields.get("salty") {
@@ -146,6 +200,12 @@ fn key_params(fields: &Map<String, Value>) -> Result<KeyParams, Box<Response>> {
     }
     let stem = match source.get("stem") {
         None => "signify:controller".to_owned(),
+        Some(Value::String(stem)) if stem.len() > MAX_STEM => {
+            return Err(invalid(&format!(
+                "stem is {} bytes; at most {MAX_STEM} are accepted",
+                stem.len()
+            )))
+        }
         Some(Value::String(stem)) => stem.clone(),
         Some(_) => return Err(invalid("stem must be a string")),
     };

@@ -9,6 +9,7 @@ use crate::agency::operations;
 use crate::agency::{Agency, Failure};
 use crate::keri::state::{format_datetime, python_json};
 use crate::server::http::{Request, Response};
+use crate::server::json;
 use crate::store::OwnerWriter;
 
 /// Stages what `stage` makes of the request's JSON body (at the time `seen`), and the
@@ -41,7 +42,7 @@ pub(super) fn staged_operation(
 
 /// The request's body, which must be a JSON object.
 pub(super) fn json_body(request: &Request) -> Result<Value, Response> {
-    match serde_json::from_slice::<Value>(&request.body) {
+    match json::parse(&request.body) {
         Ok(body @ Value::Object(_)) => Ok(body),
         Ok(_) => Err(Response::error(
             400,

@@ -109,6 +109,23 @@ impl Connection {
         self
     }
 
+    /// The port the connection came in on.
+    pub(super) fn port(&self) -> Port {
+        self.port
+    }
+
+    /// Since when a kept-alive connection has waited for its next request with nothing in
+    /// flight; None while it is busy, or before its first request.
+    pub(super) fn idle_since(&self) -> Option<Instant> {
+        let idle = self.requests > 0
+            && self.request_started.is_none()
+            && self.input.is_empty()
+            && !self.is_in_flight()
+            && !self.closing
+            && !self.closed;
+        idle.then_some(self.last_activity)
+    }
+
     /// Whether this connection only carries the 503 of `refuse`.
     pub(super) fn is_refusal(&self) -> bool {
         self.refusal

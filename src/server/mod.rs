@@ -8,6 +8,7 @@ mod buffer;
 mod connection;
 mod descriptors;
 pub mod http;
+pub mod json;
 mod reply;
 pub mod tls;
 mod transport;
@@ -69,6 +70,10 @@ const FIRST_CONNECTION: usize = 16;
 /// Most TLS connections over the cap answered 503 at once (each needs a handshake); further
 /// ones are closed without an answer.
 const MAX_TLS_REFUSALS: usize = 64;
+
+/// Most connections the boot port keeps for itself (fewer when `--max-connections` is small:
+/// see `pool_size`), so that a full admin or http port never answers `/health` with a 503.
+const BOOT_SLOTS: usize = 64;
 
 /// Longest time in-flight responses may take to go out once the stop begins; see `stop_grace`.
 pub const STOP_GRACE: Duration = Duration::from_secs(1);
@@ -243,7 +248,7 @@ impl Servers {
             match listener.accept() {
                 Ok((socket, _)) => {
                     self.shedding = false;
-                    if self.connections.len() < self.settings.max_connections {
+                    if self.has_room(port) || self.close_idlest(registry, port) {
                         self.open(registry, socket, port, now, false);
                     } else if self.settings.tls.is_none() {
                         refuse_busy(&socket);
@@ -280,6 +285,53 @@ impl Servers {
                 }
             }
         }
+    }
+
+    /// How many connections `port` may hold: the boot port has its own slots (a quarter of
+    /// `--max-connections`, at least 1 and at most `BOOT_SLOTS`); admin and http share the rest.
+    fn pool_size(&self, port: Port) -> usize {
+        let max = self.settings.max_connections;
+        let boot = (max / 4).clamp(1, BOOT_SLOTS);
+        if port == Port::Boot {
+            boot
+        } else {
+            max.saturating_sub(boot).max(1)
+        }
+    }
+
+    /// Whether `port`'s pool (boot, or admin and http) has room for one more connection.
+    fn has_room(&self, port: Port) -> bool {
+        let boot = port == Port::Boot;
+        let held = self
+            .connections
+            .values()
+            .filter(|connection| (connection.port() == Port::Boot) == boot)
+            .count();
+        held < self.pool_size(port)
+    }
+
+    /// Makes room in `port`'s full pool by closing the kept-alive connection that has waited
+    /// longest for its next request; false when every one is busy.
+    fn close_idlest(&mut self, registry: &Registry, port: Port) -> bool {
+        let boot = port == Port::Boot;
+        let idlest = self
+            .connections
+            .iter()
+            .filter(|(_, connection)| (connection.port() == Port::Boot) == boot)
+            .filter_map(|(token, connection)| Some((connection.idle_since()?, *token)))
+            .min();
+        let Some((_, token)) = idlest else {
+            return false;
+        };
+        if let Some(mut connection) = self.connections.remove(&token) {
+            log::debug!(
+                "{} connections full: closing the idle {}",
+                port.name(),
+                connection.describe()
+            );
+            connection.close_now(registry);
+        }
+        true
     }
 
     /// Serves an accepted socket; with `refuse`, only to answer 503 and close.

@@ -13,6 +13,7 @@ mod exchanges;
 mod generated;
 mod hardening;
 mod harness;
+mod hostile_input;
 mod identifiers;
 mod import;
 mod launcher;
