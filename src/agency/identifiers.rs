@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 use crate::agency::kels;
 use crate::agency::Failure;
 use crate::keri::cesr::Siger;
-use crate::keri::event::{Event, Ilk};
+use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
 use crate::keri::kel::{Appended, Kel, SignedEvent};
 use crate::store::{OwnerReader, OwnerWriter, StoredEvent, IDENTIFIERS, PREFIXES};
 

@@ -5,7 +5,9 @@
 use serde_json::{Map, Value};
 
 use super::cesr::{Diger, Verfer};
-use super::event::{Event, Ilk, Seal};
+use super::event::Event;
+use super::ilk::Ilk;
+use super::seal::Seal;
 use super::serder::{saidify, version, DUMMY};
 
 /// A non-delegated inception with a self-addressing prefix.

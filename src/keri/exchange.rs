@@ -11,7 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::cesr::Siger;
-use super::event::EventError;
+use super::error::EventError;
 use super::kel::KeyState;
 use super::routed::{self, Refused, Shape};
 use super::serder::{saidify, DUMMY};
@@ -222,9 +222,14 @@ impl Exchange {
 
     /// Checks indexed signatures against the current keys and threshold of `state`.
     pub fn verify_indexed(&self, state: &KeyState, sigs: &[Siger]) -> Result<(), ExchangeError> {
-        super::event::check_signatures(&self.raw, state.keys(), state.signing_threshold(), sigs)
-            .map(|_| ())
-            .map_err(|error: EventError| ExchangeError::Signatures(error.to_string()))
+        super::signatures::check_signatures(
+            &self.raw,
+            state.keys(),
+            state.signing_threshold(),
+            sigs,
+        )
+        .map(|_| ())
+        .map_err(|error: EventError| ExchangeError::Signatures(error.to_string()))
     }
 }
 

@@ -9,7 +9,10 @@
 use std::fmt;
 
 use super::cesr::{Diger, Siger, Verfer};
-use super::event::{check_signatures, Event, EventError, Ilk};
+use super::error::EventError;
+use super::event::Event;
+use super::ilk::Ilk;
+use super::signatures::check_signatures;
 use super::state::{EstablishmentState, KeyStateRecord};
 use super::threshold::Threshold;
 
@@ -529,8 +532,8 @@ impl Kel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keri::build::{incept, interact};
     use crate::keri::cesr::Signer;
-    use crate::keri::event::{incept, interact};
     use crate::keri::serder::saidify;
     use crate::keri::vectors::{
         AID1_ICP, AID1_ICP_SIG, AID1_IXN, AID1_IXN_SIG, AID1_ROT, AID1_ROT_SIG,

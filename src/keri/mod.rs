@@ -12,16 +12,20 @@
 //!
 //! `tel` verifies the inception (`vcp`) of a credential registry's transaction event log.
 
-mod build;
+pub mod build;
 pub mod cesr;
+pub mod error;
 pub mod event;
 pub mod exchange;
 mod fields;
+pub mod ilk;
 pub mod kel;
 pub mod oobi;
 pub mod reply;
 mod routed;
+pub mod seal;
 mod serder;
+mod signatures;
 pub mod state;
 pub mod stream;
 pub mod tel;

@@ -11,7 +11,8 @@ use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::cesr::{Diger, Verfer};
-use super::event::{Event, Ilk};
+use super::event::Event;
+use super::ilk::Ilk;
 use super::kel::{FirstSeen, KelError, KeyState};
 use super::threshold::Threshold;
 
