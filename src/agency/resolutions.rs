@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::{oobis, operations, Agency, Failure};
 use crate::keri::cesr::Salt;
+use crate::keri::datetime::format_datetime;
 use crate::keri::oobi;
-use crate::keri::state::format_datetime;
 use crate::process::fetcher::Fetched;
 use crate::store::CONTACTS;
 

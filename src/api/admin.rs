@@ -10,8 +10,9 @@ use crate::agency::agent::{Accepted, Agent};
 use crate::agency::identifiers;
 use crate::agency::Agency;
 use crate::keri::cesr::Siger;
+use crate::keri::datetime::format_datetime;
 use crate::keri::event::Event;
-use crate::keri::state::{format_datetime, python_json};
+use crate::keri::json::python_json;
 use crate::server::http::{Request, Response};
 use crate::signify::httpsig;
 

@@ -14,11 +14,13 @@
 
 pub mod build;
 pub mod cesr;
+pub mod datetime;
 pub mod error;
 pub mod event;
 pub mod exchange;
 mod fields;
 pub mod ilk;
+pub mod json;
 pub mod kel;
 pub mod oobi;
 pub mod reply;

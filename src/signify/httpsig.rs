@@ -24,7 +24,7 @@ use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::keri::cesr::{Cigar, Siger, Signer, Verfer};
-use crate::keri::state::format_datetime;
+use crate::keri::datetime::format_datetime;
 
 /// The dictionary member Signify uses in `Signature-Input` and `Signature`.
 pub const LABEL: &str = "signify";
