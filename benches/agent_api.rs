@@ -18,9 +18,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use keria::keri::build;
-use keria::keri::cesr::{Diger, Signer};
 use keria::keri::event::Event;
 use keria::keri::exchange::{exchange, Exchange};
+use keria::keri::primitives::{Diger, Signer};
 use keria::keri::reply;
 use keria::keri::seal::Seal;
 use keria::keri::stream::{self, Attachments, SignatureGroup};

@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use crate::config::Urls;
 use crate::keri::build;
-use crate::keri::cesr::{Diger, Siger, Signer, Verfer};
 use crate::keri::event::Event;
 use crate::keri::ilk::Ilk;
+use crate::keri::primitives::{Diger, Siger, Signer, Verfer};
 use crate::keri::state::KeyStateRecord;
 use crate::store::secrets::SecretBox;
 use crate::store::{Batch, OwnerReader, Reader, StoredEvent};

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::{oobis, operations, Agency, Failure};
-use crate::keri::cesr::Salt;
 use crate::keri::datetime::format_datetime;
 use crate::keri::oobi;
+use crate::keri::primitives::Salt;
 use crate::process::fetcher::Fetched;
 use crate::store::CONTACTS;
 

@@ -9,10 +9,10 @@ use time::OffsetDateTime;
 use crate::agency::agent::{Accepted, Agent};
 use crate::agency::identifiers;
 use crate::agency::Agency;
-use crate::keri::cesr::Siger;
 use crate::keri::datetime::format_datetime;
 use crate::keri::event::Event;
 use crate::keri::json::python_json;
+use crate::keri::primitives::Siger;
 use crate::server::http::{Request, Response};
 use crate::signify::httpsig;
 

@@ -10,11 +10,11 @@ use time::OffsetDateTime;
 
 use crate::agency::agent::KeyParams;
 use crate::agency::{Agency, BootError};
-use crate::keri::cesr::Siger;
 use crate::keri::datetime::format_datetime;
 use crate::keri::event::Event;
 use crate::keri::ilk::Ilk;
 use crate::keri::json::python_json;
+use crate::keri::primitives::Siger;
 use crate::server::http::Response;
 
 /// A boot request whose every part checked out.

@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::cesr::{Diger, Verfer};
 use super::event::Event;
 use super::ilk::Ilk;
+use super::primitives::{Diger, Verfer};
 use super::seal::Seal;
 use super::serder::{saidify, version, DUMMY};
 

@@ -11,10 +11,10 @@
 
 use serde_json::Value;
 
-use super::cesr::{Diger, Siger, Verfer};
 use super::error::EventError;
 use super::fields::{check_backers, Fields};
 use super::ilk::Ilk;
+use super::primitives::{Diger, Siger, Verfer};
 use super::seal::Seal;
 use super::serder::{sealed, shown, version_size};
 use super::signatures::check_signatures;
@@ -339,7 +339,7 @@ impl Event {
 mod tests {
     use super::*;
     use crate::keri::build::{delegated_incept, incept, interact};
-    use crate::keri::cesr::Signer;
+    use crate::keri::primitives::Signer;
     use crate::keri::serder::DUMMY;
     use proptest::prelude::*;
     use serde_json::Map;

@@ -10,9 +10,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::cesr::Siger;
 use super::error::EventError;
 use super::kel::KeyState;
+use super::primitives::Siger;
 use super::routed::{self, Refused, Shape};
 use super::serder::{saidify, DUMMY};
 use super::stream::SignatureGroup;
@@ -236,9 +236,9 @@ impl Exchange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keri::cesr::Signer;
     use crate::keri::kel::Kel;
     use crate::keri::oobi;
+    use crate::keri::primitives::Signer;
     use crate::keri::vectors::AGENT_OOBI;
     use proptest::prelude::*;
     use serde_json::json;

@@ -8,10 +8,10 @@
 
 use std::fmt;
 
-use super::cesr::{Diger, Siger, Verfer};
 use super::error::EventError;
 use super::event::Event;
 use super::ilk::Ilk;
+use super::primitives::{Diger, Siger, Verfer};
 use super::signatures::check_signatures;
 use super::threshold::Threshold;
 
@@ -539,7 +539,7 @@ impl Kel {
 mod tests {
     use super::*;
     use crate::keri::build::{incept, interact};
-    use crate::keri::cesr::Signer;
+    use crate::keri::primitives::Signer;
     use crate::keri::serder::saidify;
     use crate::keri::state::KeyStateRecord;
     use crate::keri::vectors::{

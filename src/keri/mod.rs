@@ -23,6 +23,7 @@ pub mod ilk;
 pub mod json;
 pub mod kel;
 pub mod oobi;
+pub mod primitives;
 pub mod reply;
 mod routed;
 pub mod seal;

@@ -10,8 +10,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::cesr::{Siger, Verfer};
 use super::error::EventError;
+use super::primitives::{Siger, Verfer};
 use super::routed::{self, Refused, Shape};
 use super::serder::{saidify, DUMMY};
 use super::signatures::check_signatures;

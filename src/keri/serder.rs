@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::cesr::Diger;
+use super::primitives::Diger;
 
 /// Placeholder written into SAID fields while the SAID is computed.
 pub(super) const DUMMY: &str = "############################################";

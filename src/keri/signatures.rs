@@ -1,8 +1,8 @@
 //! The check of indexed signatures on a message against a key list and its signing threshold,
 //! shared by events, key event logs, replies and exchanges.
 
-use super::cesr::{Siger, Verfer};
 use super::error::EventError;
+use super::primitives::{Siger, Verfer};
 use super::threshold::Threshold;
 
 /// Checks the indexed signatures `sigs` of `message` against `keys` and `threshold`, and
@@ -48,8 +48,8 @@ pub(super) fn check_signatures(
 mod tests {
     use super::*;
     use crate::keri::build::incept;
-    use crate::keri::cesr::Signer;
     use crate::keri::event::Event;
+    use crate::keri::primitives::Signer;
 
     #[test]
     fn multiple_keys_get_a_majority_threshold() {

@@ -7,10 +7,10 @@
 
 use serde_json::{Map, Value};
 
-use super::cesr::{Diger, Verfer};
 use super::event::Event;
 use super::ilk::Ilk;
 use super::kel::{EstablishmentState, FirstSeen, Kel, KelError, KeyState};
+use super::primitives::{Diger, Verfer};
 use super::threshold::Threshold;
 
 /// The key state of one identifier.

@@ -238,10 +238,10 @@ mod tests {
     use serde_json::Value;
 
     use super::Vcp;
-    use crate::keri::cesr::Siger;
     use crate::keri::error::EventError;
     use crate::keri::event::Event;
     use crate::keri::kel::{Kel, SignedEvent};
+    use crate::keri::primitives::Siger;
     use crate::keri::vectors::{
         AID1_ICP, AID1_ICP_SIG, AID1_IXN, AID1_IXN_SIG, AID1_ROT, AID1_ROT_SIG,
     };

@@ -14,8 +14,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
 use crate::keri::build;
-use crate::keri::cesr::{Diger, Salt, Siger, Signer};
 use crate::keri::event::Event;
+use crate::keri::primitives::{Diger, Salt, Siger, Signer};
 
 /// Number of passcode characters used; shorter passcodes are refused.
 pub const PASSCODE_LENGTH: usize = 21;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use keria::commands::boot::boot_body;
 use keria::keri::build;
-use keria::keri::cesr::{Diger, Signer};
+use keria::keri::primitives::{Diger, Signer};
 use keria::signify::passcode::{inception_from_keys, Tier};
 use rustix::process::Signal;
 use serde_json::{json, Value};

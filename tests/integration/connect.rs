@@ -1,8 +1,8 @@
 //! Signify connect: agent state, delegation approval, and signed requests both ways.
 
 use keria::keri::build;
-use keria::keri::cesr::Signer;
 use keria::keri::event;
+use keria::keri::primitives::Signer;
 use keria::keri::seal::Seal;
 use keria::signify::httpsig;
 use keria::signify::passcode::{controller_keys, Tier};
@@ -125,8 +125,8 @@ fn signed_requests_are_verified_and_answered_signed_by_the_agent() {
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
 
-fn keri_key(value: &Value) -> keria::keri::cesr::Verfer {
-    keria::keri::cesr::Verfer::parse(value.as_str().unwrap()).unwrap()
+fn keri_key(value: &Value) -> keria::keri::primitives::Verfer {
+    keria::keri::primitives::Verfer::parse(value.as_str().unwrap()).unwrap()
 }
 
 #[test]

@@ -4,9 +4,9 @@
 //! arrives before or after the verification was asked for.
 
 use keria::keri::build;
-use keria::keri::cesr::Signer;
 use keria::keri::event::Event;
 use keria::keri::exchange::{exchange, Exchange};
+use keria::keri::primitives::Signer;
 use keria::keri::reply;
 use keria::keri::stream::{Attachments, SignatureGroup};
 use rustix::process::Signal;

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use keria::keri::build;
-use keria::keri::cesr::{Diger, Signer, Verfer};
 use keria::keri::event::Event;
+use keria::keri::primitives::{Diger, Signer, Verfer};
 use keria::keri::reply;
 use keria::keri::seal::Seal;
 use keria::signify::httpsig;

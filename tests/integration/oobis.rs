@@ -6,8 +6,8 @@ use std::net::TcpListener;
 use std::time::Instant;
 
 use keria::keri::build;
-use keria::keri::cesr::Signer;
 use keria::keri::event;
+use keria::keri::primitives::Signer;
 use keria::keri::reply;
 use rustix::process::Signal;
 use serde_json::{json, Value};

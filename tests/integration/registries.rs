@@ -4,8 +4,8 @@
 //! and a registry made by the real signify-ts is listed again after SIGTERM and SIGKILL.
 
 use keria::keri::build;
-use keria::keri::cesr::Signer;
 use keria::keri::event::Event;
+use keria::keri::primitives::Signer;
 use keria::keri::tel::{self, Vcp};
 use rustix::process::Signal;
 use serde_json::{json, Value};
