@@ -2,8 +2,10 @@
 //! delegated rotation (`drt`) and interaction (`ixn`).
 //!
 //! An `Event` is verified from received JSON (`Event::verify`), or built (`incept`,
-//! `delegated_incept`, `interact`, `rotate`, from `build`) and verified the same way; it keeps
-//! the compact serialization that signatures cover.
+//! `delegated_incept`, `interact`, `rotate`, in `build`) and verified the same way; it keeps
+//! the compact serialization that signatures cover. Its type is an `Ilk` (`ilk`), its anchors
+//! are `Seal`s (`seal`), its refusals are `EventError`s (`error`), and its signatures are
+//! counted against a threshold by `signatures`.
 //! Serialization is compact JSON in the received key order; the version string carries the
 //! serialized size; the SAID is the Blake3-256 digest of the event with `#` dummies in its
 //! SAID fields. An inception's prefix is either self-addressing (`i` is the SAID) or basic (`i`
