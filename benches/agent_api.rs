@@ -17,10 +17,12 @@ mod common;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use keria::keri::cesr::{Diger, Signer};
-use keria::keri::event::{self, Event, Seal};
+use keria::keri::build;
+use keria::keri::event::Event;
 use keria::keri::exchange::{exchange, Exchange};
+use keria::keri::primitives::{Diger, Signer};
 use keria::keri::reply;
+use keria::keri::seal::Seal;
 use keria::keri::stream::{self, Attachments, SignatureGroup};
 use keria::signify::httpsig;
 use keria::signify::passcode::{inception_from_keys, Tier};
@@ -71,7 +73,7 @@ impl Client {
             .unwrap()
             .to_owned();
         // Approve the agent's delegation, as Signify's connect does.
-        let ixn = event::interact(
+        let ixn = build::interact(
             icp.prefix(),
             1,
             icp.said(),
@@ -186,7 +188,7 @@ fn next_digest(signer: &Signer) -> Diger {
 /// A signed inception of a fresh identifier: (its event, its key).
 fn inception() -> (Event, Signer) {
     let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
-    (event::incept(&[key.verfer()], &[next_digest(&next)]), key)
+    (build::incept(&[key.verfer()], &[next_digest(&next)]), key)
 }
 
 fn create_body(name: &str, icp: &Event, key: &Signer) -> Value {
@@ -237,7 +239,7 @@ fn identifiers() {
     let mut prior = icp.said().to_owned();
     let mut interactions = Vec::new();
     for sn in 1..=COUNT as u64 {
-        let ixn = event::interact(icp.prefix(), sn, &prior, Vec::new());
+        let ixn = build::interact(icp.prefix(), sn, &prior, Vec::new());
         let body = json!({"ixn": ixn.value(), "sigs": [key.sign_indexed(ixn.raw(), 0).qb64()]});
         let raw = client.prepare("POST", "/identifiers/aid0/events", Some(&body));
         let (status, answer, latency) = client.send(&raw);

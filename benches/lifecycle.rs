@@ -14,7 +14,7 @@ mod common;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use keria::keri::cesr::Signer;
+use keria::keri::primitives::Signer;
 use keria::signify::passcode::{inception_from_keys, Tier};
 
 use common::{boot_agents, boot_body, median, ms, percentile, request, Agency};

@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keria::keri::cesr::Signer;
+use keria::keri::primitives::Signer;
 use keria::signify::passcode::{inception_from_keys, Tier};
 
 /// A running agency on fixed loopback ports in a temp dir.

@@ -12,8 +12,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
 use super::Urls;
-use crate::keri::cesr::{Diger, Siger, Signer, Verfer};
-use crate::keri::event::{self, Event, Ilk};
+use crate::keri::build;
+use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
+use crate::keri::primitives::{Diger, Siger, Signer, Verfer};
 use crate::keri::state::KeyStateRecord;
 use crate::store::secrets::SecretBox;
 use crate::store::{Batch, OwnerReader, Reader, StoredEvent};
@@ -92,7 +94,7 @@ impl Agent {
         let controller = new.controller_icp.prefix().to_owned();
         let signer = Signer::random()?;
         let next = Signer::random()?;
-        let dip = event::delegated_incept(
+        let dip = build::delegated_incept(
             &[signer.verfer()],
             &[Diger::blake3(next.verfer().qb64().as_bytes())],
             &controller,

@@ -13,9 +13,9 @@ use serde_json::{json, Map, Value};
 
 use crate::agency::Failure;
 use crate::agency::{challenges, kels, notifications};
-use crate::keri::cesr::Siger;
 use crate::keri::exchange::Exchange;
 use crate::keri::kel::Kel;
+use crate::keri::primitives::Siger;
 use crate::keri::stream::{Attachments, SignatureGroup};
 use crate::store::{OwnerReader, OwnerWriter, StoredEvent, EXCHANGES};
 

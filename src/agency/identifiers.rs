@@ -11,9 +11,10 @@ use serde_json::{json, Map, Value};
 
 use crate::agency::kels;
 use crate::agency::Failure;
-use crate::keri::cesr::Siger;
-use crate::keri::event::{Event, Ilk};
+use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
 use crate::keri::kel::{Appended, Kel, SignedEvent};
+use crate::keri::primitives::Siger;
 use crate::store::{OwnerReader, OwnerWriter, StoredEvent, IDENTIFIERS, PREFIXES};
 
 fn invalid(reason: impl Into<String>) -> Failure {
@@ -136,7 +137,7 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
     let transferable = icp
         .keys()
         .iter()
-        .all(crate::keri::cesr::Verfer::is_transferable);
+        .all(crate::keri::primitives::Verfer::is_transferable);
     if params.get("transferable").and_then(Value::as_bool) == Some(!transferable) {
         return Err(invalid(format!(
             "{kind}.transferable is {} but the inception's keys are {}",

@@ -5,9 +5,9 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
 use crate::keri::kel::{FirstSeen, Kel, KelEntry, SealSource, SignedEvent};
+use crate::keri::primitives::Siger;
 use crate::store::{OwnerReader, StoredEvent};
 
 /// The KEL of `prefix` held in `rows`, verified, with where a delegated inception was

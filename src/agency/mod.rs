@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::agency::agent::{Accepted, Agent, KeyParams, NewAgent, Refusal};
-use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
+use crate::keri::primitives::Siger;
 use crate::keri::state::KeyStateRecord;
 use crate::store::legacy;
 use crate::store::secrets::{self, SecretBox};

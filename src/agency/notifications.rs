@@ -9,8 +9,8 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
 use crate::agency::Failure;
-use crate::keri::cesr::Salt;
 use crate::keri::exchange::Exchange;
+use crate::keri::primitives::Salt;
 use crate::store::{OwnerReader, OwnerWriter, NOTIFICATIONS};
 
 /// Stages the note a received `exn` makes, if its route makes one.

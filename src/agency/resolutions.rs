@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::{oobis, operations, Agency, Failure};
-use crate::keri::cesr::Salt;
+use crate::keri::datetime::format_datetime;
 use crate::keri::oobi;
-use crate::keri::state::format_datetime;
+use crate::keri::primitives::Salt;
 use crate::process::fetcher::{FetchFailure, FetchOutcome};
 use crate::store::CONTACTS;
 

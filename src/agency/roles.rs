@@ -56,7 +56,7 @@ pub fn add(
         .as_array()
         .and_then(|sigs| {
             sigs.iter()
-                .map(|sig| crate::keri::cesr::Siger::parse(sig.as_str()?).ok())
+                .map(|sig| crate::keri::primitives::Siger::parse(sig.as_str()?).ok())
                 .collect()
         })
         .filter(|sigs: &Vec<_>| !sigs.is_empty())
@@ -144,7 +144,7 @@ pub fn locations(rows: &OwnerReader<'_>, eid: &str) -> Result<Vec<Location>> {
 pub fn agent_locations(
     agent_kel: &Kel,
     curls: &[String],
-    sign: impl Fn(&[u8]) -> crate::keri::cesr::Siger,
+    sign: impl Fn(&[u8]) -> crate::keri::primitives::Siger,
 ) -> Vec<SignedReply> {
     let state = agent_kel.state();
     let (sn, said) = state.establishment();

@@ -10,9 +10,11 @@ use time::OffsetDateTime;
 
 use crate::agency::agent::KeyParams;
 use crate::agency::{Agency, BootError};
-use crate::keri::cesr::Siger;
-use crate::keri::event::{Event, Ilk};
-use crate::keri::state::{format_datetime, python_json};
+use crate::keri::datetime::format_datetime;
+use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
+use crate::keri::json::python_json;
+use crate::keri::primitives::Siger;
 use crate::server::http::Response;
 use crate::server::json;
 

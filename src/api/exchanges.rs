@@ -15,8 +15,8 @@ use crate::agency::exchanges::{self, Received};
 use crate::agency::outbox::Outbox;
 use crate::agency::{identifiers, kels, roles};
 use crate::agency::{Agency, Failure};
-use crate::keri::cesr::Siger;
 use crate::keri::exchange::Exchange;
+use crate::keri::primitives::Siger;
 use crate::server::http::{Request, Response};
 use crate::store::{OwnerReader, Reader};
 

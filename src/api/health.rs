@@ -5,7 +5,7 @@ use std::time::Instant;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::keri::state::format_datetime;
+use crate::keri::datetime::format_datetime;
 use crate::server::http::Response;
 
 /// 200 while serving, 503 once the stop has begun.

@@ -10,7 +10,7 @@ use crate::agency::operations;
 use crate::agency::resolutions::Resolutions;
 use crate::agency::{Agency, Failure};
 use crate::keri::event::Event;
-use crate::keri::state::python_json;
+use crate::keri::json::python_json;
 use crate::server::http::Response;
 
 /// The `done.{said}` operation of an identifier's accepted `ixn` or `rot`.

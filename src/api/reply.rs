@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 
 use crate::agency::operations;
 use crate::agency::{Agency, Failure};
-use crate::keri::state::{format_datetime, python_json};
+use crate::keri::datetime::format_datetime;
+use crate::keri::json::python_json;
 use crate::server::http::{Request, Response};
 use crate::server::json;
 use crate::store::OwnerWriter;

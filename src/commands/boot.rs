@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use crate::cli::{BootArgs, TierArg};
 use crate::commands::client::{self, agency_base_url};
 use crate::exit_code::ExitCode;
-use crate::keri::cesr::Siger;
 use crate::keri::event::Event;
+use crate::keri::primitives::Siger;
 use crate::signify::passcode::{self, Tier, PASSCODE_LENGTH};
 
 /// How long the whole boot request may take.

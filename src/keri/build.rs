@@ -4,8 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use super::cesr::{Diger, Verfer};
-use super::event::{Event, Ilk, Seal};
+use super::event::Event;
+use super::ilk::Ilk;
+use super::primitives::{Diger, Verfer};
+use super::seal::Seal;
 use super::serder::{saidify, version, DUMMY};
 
 /// A non-delegated inception with a self-addressing prefix.

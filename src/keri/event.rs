@@ -2,260 +2,25 @@
 //! delegated rotation (`drt`) and interaction (`ixn`).
 //!
 //! An `Event` is verified from received JSON (`Event::verify`), or built (`incept`,
-//! `delegated_incept`, `interact`, `rotate`, from `build`) and verified the same way; it keeps
-//! the compact serialization that signatures cover.
+//! `delegated_incept`, `interact`, `rotate`, in `build`) and verified the same way; it keeps
+//! the compact serialization that signatures cover. Its type is an `Ilk` (`ilk`), its anchors
+//! are `Seal`s (`seal`), its refusals are `EventError`s (`error`), and its signatures are
+//! counted against a threshold by `signatures`.
 //! Serialization is compact JSON in the received key order; the version string carries the
 //! serialized size; the SAID is the Blake3-256 digest of the event with `#` dummies in its
 //! SAID fields. An inception's prefix is either self-addressing (`i` is the SAID) or basic (`i`
 //! is the single key; a non-transferable `B` key commits to no next keys, backers or seals).
 
-use std::fmt;
+use serde_json::Value;
 
-use serde_json::{Map, Value};
-
-use super::cesr::{CesrError, Diger, Siger, Verfer};
+use super::error::EventError;
 use super::fields::{check_backers, Fields};
-use super::serder::{parse_hex, sealed, shown, version_size, Sealing};
+use super::ilk::Ilk;
+use super::primitives::{Diger, Siger, Verfer};
+use super::seal::Seal;
+use super::serder::{sealed, shown, version_size};
+use super::signatures::check_signatures;
 use super::threshold::Threshold;
-
-pub use super::build::{delegated_incept, incept, interact, rotate};
-pub use super::serder::DUMMY;
-
-/// The type of an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Ilk {
-    /// Inception.
-    Icp,
-    /// Delegated inception.
-    Dip,
-    /// Interaction.
-    Ixn,
-    /// Rotation.
-    Rot,
-    /// Delegated rotation.
-    Drt,
-}
-
-impl Ilk {
-    /// The `t` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Ilk::Icp => "icp",
-            Ilk::Dip => "dip",
-            Ilk::Ixn => "ixn",
-            Ilk::Rot => "rot",
-            Ilk::Drt => "drt",
-        }
-    }
-
-    /// Reads a `t` value.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "icp" => Some(Ilk::Icp),
-            "dip" => Some(Ilk::Dip),
-            "ixn" => Some(Ilk::Ixn),
-            "rot" => Some(Ilk::Rot),
-            "drt" => Some(Ilk::Drt),
-            _ => None,
-        }
-    }
-
-    /// The field labels of this event type, in their required order.
-    pub fn labels(self) -> &'static [&'static str] {
-        match self {
-            Ilk::Icp => &[
-                "v", "t", "d", "i", "s", "kt", "k", "nt", "n", "bt", "b", "c", "a",
-            ],
-            Ilk::Dip => &[
-                "v", "t", "d", "i", "s", "kt", "k", "nt", "n", "bt", "b", "c", "a", "di",
-            ],
-            Ilk::Ixn => &["v", "t", "d", "i", "s", "p", "a"],
-            Ilk::Rot | Ilk::Drt => &[
-                "v", "t", "d", "i", "s", "p", "kt", "k", "nt", "n", "bt", "br", "ba", "a",
-            ],
-        }
-    }
-
-    /// Whether the event establishes keys (an inception or a rotation).
-    pub fn is_establishment(self) -> bool {
-        !matches!(self, Ilk::Ixn)
-    }
-
-    /// Whether the event starts a key event log.
-    pub fn is_inception(self) -> bool {
-        matches!(self, Ilk::Icp | Ilk::Dip)
-    }
-}
-
-impl fmt::Display for Ilk {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
-
-/// Why an event, or a set of signatures on it, was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventError {
-    /// The bytes are not JSON.
-    NotJson(String),
-    /// The JSON is not an object.
-    NotObject,
-    /// A field the event needs is missing.
-    MissingField(&'static str),
-    /// The version string is malformed.
-    Version(String),
-    /// The event type is not one handled here.
-    Ilk(String),
-    /// The field labels differ from the required ones.
-    FieldOrder {
-        /// The event type that sets the order.
-        ilk: Ilk,
-        /// The labels received.
-        got: Vec<String>,
-    },
-    /// A field has the wrong JSON type or format.
-    FieldType {
-        /// The field label.
-        field: String,
-        /// What it must be.
-        expected: &'static str,
-        /// The compact JSON received, shortened.
-        got: String,
-    },
-    /// A field does not hold the qb64 primitive it must.
-    Primitive {
-        /// The field label, with the array index.
-        field: String,
-        /// Why the text was refused.
-        error: CesrError,
-    },
-    /// A value breaks a rule of the event type (thresholds, sequence numbers).
-    Invalid(String),
-    /// The size in the version string is not the serialized size.
-    Size {
-        /// The size in the version string.
-        declared: usize,
-        /// The size of the compact serialization.
-        actual: usize,
-    },
-    /// A SAID field is not the recomputed SAID.
-    SaidMismatch {
-        /// `d` or `i`.
-        field: &'static str,
-        /// The value received.
-        got: String,
-        /// The recomputed SAID.
-        computed: String,
-    },
-    /// A signature index points past the key list.
-    SignatureIndex {
-        /// The index of the signature.
-        index: u32,
-        /// How many keys there are.
-        keys: usize,
-    },
-    /// Two signatures carry the same index.
-    DuplicateIndex(u32),
-    /// The signatures that verify do not meet the signing threshold.
-    Signatures {
-        /// How many distinct keys signed validly.
-        verified: usize,
-        /// How many signatures were given.
-        given: usize,
-        /// The threshold, as written in the event.
-        threshold: String,
-    },
-    /// A list of events is not a well-formed key event log.
-    Kel(String),
-}
-
-impl fmt::Display for EventError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EventError::NotJson(error) => write!(formatter, "event is not JSON: {error}"),
-            EventError::NotObject => formatter.write_str("event must be a JSON object"),
-            EventError::MissingField(field) => write!(formatter, "event has no field {field}"),
-            EventError::Version(got) => write!(
-                formatter,
-                "version string v must be KERI10JSON, 6 lowercase hex digits of size and _; got {got}"
-            ),
-            EventError::Ilk(got) => {
-                write!(formatter, "event type t must be icp, dip, rot, drt or ixn; got {got}")
-            }
-            EventError::FieldOrder { ilk, got } => write!(
-                formatter,
-                "field order must be {}; got {}",
-                ilk.labels().join(", "),
-                got.join(", ")
-            ),
-            EventError::FieldType { field, expected, got } => {
-                write!(formatter, "field {field} must be {expected}; got {got}")
-            }
-            EventError::Primitive { field, error } => write!(formatter, "field {field}: {error}"),
-            EventError::Invalid(reason) | EventError::Kel(reason) => formatter.write_str(reason),
-            EventError::Size { declared, actual } => write!(
-                formatter,
-                "version string size {declared:#x} does not match serialized size {actual:#x}"
-            ),
-            EventError::SaidMismatch { field, got, computed } => {
-                let what = if *field == "d" { "SAID" } else { "prefix" };
-                write!(formatter, "{what} mismatch: {field} is {got}, computed {computed}")
-            }
-            EventError::SignatureIndex { index, keys } => {
-                write!(formatter, "signature index {index} has no key among the {keys} current keys")
-            }
-            EventError::DuplicateIndex(index) => {
-                write!(formatter, "two signatures carry the same index {index}")
-            }
-            EventError::Signatures {
-                verified,
-                given,
-                threshold,
-            } => write!(
-                formatter,
-                "{verified} of {given} signatures verify against the current keys, \
-                 the signing threshold {threshold} is not met"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for EventError {}
-
-/// An anchored seal: a JSON object in an event's `a` list, kept as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seal(pub(super) Map<String, Value>);
-
-impl Seal {
-    /// The event seal `{"i": prefix, "s": sn in hex, "d": said}`.
-    pub fn event(prefix: &str, sn: u64, said: &str) -> Self {
-        let mut map = Map::new();
-        map.insert("i".into(), prefix.into());
-        map.insert("s".into(), format!("{sn:x}").into());
-        map.insert("d".into(), said.into());
-        Self(map)
-    }
-
-    /// The seal's prefix `i`, if it has one.
-    pub fn prefix(&self) -> Option<&str> {
-        self.0.get("i").and_then(Value::as_str)
-    }
-
-    /// The seal's sequence number `s`, if it has a hex one.
-    pub fn sn(&self) -> Option<u64> {
-        self.0.get("s").and_then(Value::as_str).and_then(parse_hex)
-    }
-
-    /// The seal's digest `d`, if it has one.
-    pub fn said(&self) -> Option<&str> {
-        self.0.get("d").and_then(Value::as_str)
-    }
-
-    /// The seal as JSON.
-    pub fn to_value(&self) -> Value {
-        Value::Object(self.0.clone())
-    }
-}
 
 /// A verified or freshly built key event.
 #[derive(Debug, Clone)]
@@ -287,20 +52,6 @@ impl PartialEq for Event {
 }
 
 impl Eq for Event {}
-
-impl EventError {
-    /// The event error for a message whose `d` is `said` and whose bytes disagree.
-    pub(super) fn unsealed(sealing: Sealing, said: &str) -> Self {
-        match sealing {
-            Sealing::Size { declared, actual } => EventError::Size { declared, actual },
-            Sealing::Said { computed } => EventError::SaidMismatch {
-                field: "d",
-                got: said.to_owned(),
-                computed,
-            },
-        }
-    }
-}
 
 impl Event {
     /// Parses and verifies an event from its JSON bytes.
@@ -586,50 +337,14 @@ impl Event {
     }
 }
 
-/// Checks the indexed signatures `sigs` of `message` against `keys` and `threshold`, and
-/// returns the indices of the keys whose signatures verify. Every index must point to a key
-/// and appear once; signatures that do not verify are not counted.
-pub(super) fn check_signatures(
-    message: &[u8],
-    keys: &[Verfer],
-    threshold: &Threshold,
-    sigs: &[Siger],
-) -> Result<Vec<usize>, EventError> {
-    let mut seen = Vec::with_capacity(sigs.len());
-    let mut verified = Vec::with_capacity(sigs.len());
-    for siger in sigs {
-        let slot = usize::try_from(siger.index())
-            .ok()
-            .and_then(|index| keys.get(index).map(|key| (index, key)));
-        let Some((index, key)) = slot else {
-            return Err(EventError::SignatureIndex {
-                index: siger.index(),
-                keys: keys.len(),
-            });
-        };
-        if seen.contains(&index) {
-            return Err(EventError::DuplicateIndex(siger.index()));
-        }
-        seen.push(index);
-        if key.verify(message, siger.raw()) {
-            verified.push(index);
-        }
-    }
-    if verified.is_empty() || !threshold.is_satisfied_by(&verified) {
-        return Err(EventError::Signatures {
-            verified: verified.len(),
-            given: sigs.len(),
-            threshold: threshold.to_string(),
-        });
-    }
-    Ok(verified)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keri::cesr::Signer;
+    use crate::keri::build::{delegated_incept, incept, interact};
+    use crate::keri::primitives::Signer;
+    use crate::keri::serder::DUMMY;
     use proptest::prelude::*;
+    use serde_json::Map;
 
     /// The controller's keys of section 7.1.
     const CONTROLLER_KEY: &str = "DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc";
@@ -973,32 +688,5 @@ mod tests {
                 prop_assert_eq!(event.raw(), ICP.as_bytes());
             }
         }
-    }
-
-    #[test]
-    fn multiple_keys_get_a_majority_threshold() {
-        let signers: Vec<Signer> = (1..=3u8)
-            .map(|byte| Signer::from_seed(&[byte; 32]))
-            .collect();
-        let keys: Vec<Verfer> = signers.iter().map(Signer::verfer).collect();
-        let event = incept(&keys, &[]);
-        assert_eq!(event.signing_threshold(), Some(2));
-        assert_eq!(event.next_threshold(), Some(0));
-        assert_eq!(Event::verify(event.value()).unwrap(), event);
-        let two_keys = Threshold::count(2);
-        let one = [signers[0].sign_indexed(event.raw(), 0)];
-        assert!(check_signatures(event.raw(), &keys, &two_keys, &one).is_err());
-        let two = [one[0].clone(), signers[2].sign_indexed(event.raw(), 2)];
-        assert_eq!(
-            check_signatures(event.raw(), &keys, &two_keys, &two).unwrap(),
-            vec![0, 2]
-        );
-        let twice = [one[0].clone(), one[0].clone()];
-        assert_eq!(
-            check_signatures(event.raw(), &keys, &two_keys, &twice)
-                .unwrap_err()
-                .to_string(),
-            "two signatures carry the same index 0"
-        );
     }
 }

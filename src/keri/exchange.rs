@@ -10,9 +10,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::cesr::Siger;
-use super::event::EventError;
+use super::error::EventError;
 use super::kel::KeyState;
+use super::primitives::Siger;
 use super::routed::{self, Refused, Shape};
 use super::serder::{saidify, DUMMY};
 use super::stream::SignatureGroup;
@@ -222,18 +222,23 @@ impl Exchange {
 
     /// Checks indexed signatures against the current keys and threshold of `state`.
     pub fn verify_indexed(&self, state: &KeyState, sigs: &[Siger]) -> Result<(), ExchangeError> {
-        super::event::check_signatures(&self.raw, state.keys(), state.signing_threshold(), sigs)
-            .map(|_| ())
-            .map_err(|error: EventError| ExchangeError::Signatures(error.to_string()))
+        super::signatures::check_signatures(
+            &self.raw,
+            state.keys(),
+            state.signing_threshold(),
+            sigs,
+        )
+        .map(|_| ())
+        .map_err(|error: EventError| ExchangeError::Signatures(error.to_string()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keri::cesr::Signer;
     use crate::keri::kel::Kel;
     use crate::keri::oobi;
+    use crate::keri::primitives::Signer;
     use crate::keri::vectors::AGENT_OOBI;
     use proptest::prelude::*;
     use serde_json::json;

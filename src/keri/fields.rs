@@ -5,7 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::cesr::CesrError;
-use super::event::{EventError, Seal};
+use super::error::EventError;
+use super::seal::Seal;
 use super::serder::{parse_hex, shown};
 use super::threshold::Threshold;
 

@@ -8,9 +8,11 @@
 
 use std::fmt;
 
-use super::cesr::{Diger, Siger, Verfer};
-use super::event::{check_signatures, Event, EventError, Ilk};
-use super::state::{EstablishmentState, KeyStateRecord};
+use super::error::EventError;
+use super::event::Event;
+use super::ilk::Ilk;
+use super::primitives::{Diger, Siger, Verfer};
+use super::signatures::check_signatures;
 use super::threshold::Threshold;
 
 /// The configuration trait that forbids interaction events.
@@ -126,6 +128,19 @@ impl From<EventError> for KelError {
     fn from(error: EventError) -> Self {
         KelError::Event(error)
     }
+}
+
+/// The latest establishment event of a key state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EstablishmentState {
+    /// Its sequence number.
+    pub sn: u64,
+    /// Its SAID.
+    pub said: String,
+    /// Backers it removed (`br`).
+    pub removed_backers: Vec<String>,
+    /// Backers it added (`ba`).
+    pub added_backers: Vec<String>,
 }
 
 /// The state of an identifier after the events accepted so far.
@@ -512,12 +527,6 @@ impl Kel {
         &self.state
     }
 
-    /// The key state record of the latest event, dated when that event was first seen.
-    pub fn record(&self) -> KeyStateRecord {
-        let last = &self.entries[self.entries.len() - 1];
-        KeyStateRecord::new(&self.state, &last.first_seen)
-    }
-
     /// The establishment event at `sn` whose SAID is `said`, if this log accepted one.
     pub fn establishment_event(&self, sn: u64, said: &str) -> Option<&Event> {
         let entry = self.entries.get(usize::try_from(sn).ok()?)?;
@@ -529,9 +538,10 @@ impl Kel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keri::cesr::Signer;
-    use crate::keri::event::{incept, interact};
+    use crate::keri::build::{incept, interact};
+    use crate::keri::primitives::Signer;
     use crate::keri::serder::saidify;
+    use crate::keri::state::KeyStateRecord;
     use crate::keri::vectors::{
         AID1_ICP, AID1_ICP_SIG, AID1_IXN, AID1_IXN_SIG, AID1_ROT, AID1_ROT_SIG,
         AID1_STATE_AFTER_ICP, AID1_STATE_AFTER_ROT,
@@ -889,13 +899,5 @@ mod tests {
                 keys[2].verfer().qb64()
             )
         );
-    }
-
-    #[test]
-    fn stored_logs_replay_into_their_record() {
-        let events = [event(AID1_ICP), event(AID1_IXN), event(AID1_ROT)];
-        let record = KeyStateRecord::from_kel(&events, ROT_SEEN).unwrap();
-        assert_eq!(record.to_value().to_string(), AID1_STATE_AFTER_ROT);
-        assert!(KeyStateRecord::from_kel(&events[1..], ROT_SEEN).is_err());
     }
 }

@@ -1,27 +1,41 @@
-//! KERI and Signify primitives the agency speaks on the wire.
+//! KERI and Signify wire formats the agency speaks: KERI v1 JSON messages, CESR text and
+//! streams. Nothing here does I/O beyond reading the system random source, and nothing imports
+//! from the crate outside `keri`; each module imports only the ones listed before it.
 //!
-//! `cesr` encodes keys, digests, signatures, sequence numbers and datetimes as qb64 text;
-//! `event` builds, serializes and verifies KERI v1 JSON key events, with `threshold` for their
-//! numeric and weighted thresholds; `kel` validates each event against the key state it
-//! follows; `state` writes a key state as the record Signify reads; `reply` verifies and builds
-//! `rpy` messages, `exchange` peer-to-peer `exn` messages; `stream` parses and writes CESR
-//! streams of messages and attachments; `oobi` writes an agent's OOBI stream and verifies a
-//! fetched one; `passcode` derives a Signify controller's keys from its passcode; `httpsig`
-//! signs and verifies Signify's HTTP request and response signatures. Nothing here does I/O
-//! beyond reading the system random source.
-//!
-//! `tel` verifies the inception (`vcp`) of a credential registry's transaction event log.
+//! - `cesr`: the qb64 codec: derivation and count codes, layouts, `CesrError`, sequence numbers
+//!   and datetimes; `primitives`: `Verfer`, `Diger`, `Salt`, `Cigar`, `Siger` and `Signer`.
+//! - `serder`: version strings, compact JSON and SAIDs of any message; `threshold`: numeric
+//!   and weighted thresholds; `ilk`: the event types; `seal`: anchored seals; `error`:
+//!   `EventError`, shared by every message kind; `signatures`: indexed signatures against a
+//!   key list and its threshold.
+//! - `fields`: typed, checked views of a received event's fields; `event`: the verified
+//!   `Event`; `build`: events built as Signify builds them.
+//! - `kel`: key event logs, each event validated against the `KeyState` it follows; `state`:
+//!   the `KeyStateRecord` Signify reads, written from a `KeyState` or a `Kel`.
+//! - `routed`: what replies and exchanges share; `reply`: `rpy` messages; `stream`: CESR
+//!   streams of messages and attachments; `exchange`: peer-to-peer `exn` messages; `oobi`: an
+//!   agent's OOBI stream, written and verified; `tel`: the inception (`vcp`) of a credential
+//!   registry's transaction event log.
+//! - `json`: JSON written as Python's `json.dumps` writes it; `datetime`: timestamps as
+//!   Python's `isoformat` writes them.
 
-mod build;
+pub mod build;
 pub mod cesr;
+pub mod datetime;
+pub mod error;
 pub mod event;
 pub mod exchange;
 mod fields;
+pub mod ilk;
+pub mod json;
 pub mod kel;
 pub mod oobi;
+pub mod primitives;
 pub mod reply;
 mod routed;
+pub mod seal;
 mod serder;
+mod signatures;
 pub mod state;
 pub mod stream;
 pub mod tel;

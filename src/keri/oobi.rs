@@ -9,9 +9,11 @@
 
 use std::fmt;
 
-use super::cesr::Verfer;
-use super::event::{Event, EventError, Ilk};
+use super::error::EventError;
+use super::event::Event;
+use super::ilk::Ilk;
 use super::kel::{Kel, KelError, SignedEvent};
+use super::primitives::Verfer;
 use super::reply::{EndRole, Location, Reply, ReplyError};
 use super::stream::{self, Attachments, Message, SignatureGroup, StreamError};
 
@@ -307,8 +309,8 @@ impl Resolution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keri::cesr::{Diger, Signer};
-    use crate::keri::event::{incept, interact};
+    use crate::keri::build::{incept, interact};
+    use crate::keri::primitives::{Diger, Signer};
     use crate::keri::reply::end_role_add;
     use crate::keri::vectors::AGENT_OOBI;
     use proptest::prelude::*;

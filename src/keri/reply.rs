@@ -10,10 +10,11 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::cesr::{Siger, Verfer};
-use super::event::{check_signatures, EventError};
+use super::error::EventError;
+use super::primitives::{Siger, Verfer};
 use super::routed::{self, Refused, Shape};
 use super::serder::{saidify, DUMMY};
+use super::signatures::check_signatures;
 use super::threshold::Threshold;
 
 /// The type `t` of a reply.

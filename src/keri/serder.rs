@@ -5,10 +5,10 @@
 
 use serde_json::{Map, Value};
 
-use super::cesr::Diger;
+use super::primitives::Diger;
 
 /// Placeholder written into SAID fields while the SAID is computed.
-pub const DUMMY: &str = "############################################";
+pub(super) const DUMMY: &str = "############################################";
 
 /// Start of every version string: protocol KERI, version 1.0, JSON serialization.
 const VERSION_PREFIX: &str = "KERI10JSON";

@@ -1,32 +1,17 @@
 //! Key state records: the current state of an identifier, derived from its key event log.
 //!
 //! `KeyStateRecord::new` writes a `KeyState` as the record Signify reads (`GET /agent`,
-//! `GET /identifiers/{name}`, `GET /states`); `from_kel` replays a stored KEL into one; `to_value` gives its JSON with the keys in their fixed order. `python_json` writes
-//! any JSON the way Python's `json.dumps` does by default, and `format_datetime` writes
-//! timestamps the way Python's `isoformat` does with microseconds.
+//! `GET /identifiers/{name}`, `GET /states`); `from_kel` replays a stored KEL into one, and
+//! `Kel::record` gives the record of a validated log; `to_value` gives its JSON with the keys
+//! in their fixed order.
 
 use serde_json::{Map, Value};
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
-use super::cesr::{Diger, Verfer};
-use super::event::{Event, Ilk};
-use super::kel::{FirstSeen, KelError, KeyState};
+use super::event::Event;
+use super::ilk::Ilk;
+use super::kel::{EstablishmentState, FirstSeen, Kel, KelError, KeyState};
+use super::primitives::{Diger, Verfer};
 use super::threshold::Threshold;
-
-/// The latest establishment event of a key state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EstablishmentState {
-    /// Its sequence number.
-    pub sn: u64,
-    /// Its SAID.
-    pub said: String,
-    /// Backers it removed (`br`).
-    pub removed_backers: Vec<String>,
-    /// Backers it added (`ba`).
-    pub added_backers: Vec<String>,
-}
 
 /// The key state of one identifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,126 +129,27 @@ impl KeyStateRecord {
     }
 }
 
-/// `value` serialized as Python's `json.dumps` does by default: `", "` and `": "`
-/// separators, non-ASCII characters escaped as `\uXXXX`.
-pub fn python_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_python(value, &mut out);
-    out
-}
-
-fn write_python(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => {
-            if number.is_f64() {
-                out.push_str(&python_float(number.as_f64().unwrap_or_default()));
-            } else {
-                out.push_str(&number.to_string());
-            }
-        }
-        Value::String(text) => write_python_string(text, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (position, item) in items.iter().enumerate() {
-                if position > 0 {
-                    out.push_str(", ");
-                }
-                write_python(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (position, (key, item)) in map.iter().enumerate() {
-                if position > 0 {
-                    out.push_str(", ");
-                }
-                write_python_string(key, out);
-                out.push_str(": ");
-                write_python(item, out);
-            }
-            out.push('}');
-        }
+impl Kel {
+    /// The key state record of the latest event, dated when that event was first seen.
+    pub fn record(&self) -> KeyStateRecord {
+        let entries = self.entries();
+        let last = &entries[entries.len() - 1];
+        KeyStateRecord::new(self.state(), &last.first_seen)
     }
-}
-
-/// A string as Python's `json.dumps` writes it with `ensure_ascii`: everything outside
-/// printable ASCII escaped, characters beyond the BMP as surrogate pairs.
-fn write_python_string(text: &str, out: &mut String) {
-    out.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(character),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let mut units = [0u16; 2];
-                for unit in character.encode_utf16(&mut units) {
-                    out.push_str("\\u");
-                    for shift in [12, 8, 4, 0] {
-                        out.push(char::from(HEX[usize::from((*unit >> shift) & 0xf)]));
-                    }
-                }
-            }
-        }
-    }
-    out.push('"');
-}
-
-/// A float as Python's `repr` writes it: shortest round-trip digits, exponent form below
-/// 1e-4 and from 1e16 on.
-fn python_float(value: f64) -> String {
-    let scientific = format!("{value:e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or_default();
-    if (-4..16).contains(&exponent) {
-        let fixed = value.to_string();
-        if fixed.contains('.') {
-            fixed
-        } else {
-            format!("{fixed}.0")
-        }
-    } else {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
-    }
-}
-
-/// `datetime` in UTC as Python's `isoformat` with microseconds: `2024-01-02T03:04:05.678901+00:00`.
-pub fn format_datetime(datetime: OffsetDateTime) -> String {
-    const ISO_MICROS: &[BorrowedFormatItem<'_>] = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
-    );
-    datetime
-        .to_offset(UtcOffset::UTC)
-        .format(ISO_MICROS)
-        .expect("every component of the format is in an OffsetDateTime")
-}
-
-/// The current time, formatted by `format_datetime`.
-pub fn now_iso8601() -> String {
-    format_datetime(OffsetDateTime::now_utc())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-    use time::macros::datetime;
+    use crate::keri::json::python_json;
+    use crate::keri::vectors::{AID1_ICP, AID1_IXN, AID1_ROT, AID1_STATE_AFTER_ROT};
 
     const ICP: &str = r#"{"v":"KERI10JSON00012b_","t":"icp","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"0","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"a":[]}"#;
     const DIP: &str = r#"{"v":"KERI10JSON00015f_","t":"dip","d":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","i":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","s":"0","kt":"1","k":["DHm1Vi6P5lT5QHixEuipi6eQH4U65pW-1-DjkQutBJZk"],"nt":"1","n":["EKhiv10xES0bSVWgHNl2AMk5iynd4C2C8L-bpXndrksw"],"bt":"0","b":[],"c":[],"a":[],"di":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose"}"#;
     const IXN: &str = r#"{"v":"KERI10JSON00013a_","t":"ixn","d":"EEvm6LZjrpjep3wer1oRL-qOxwNkN1bghuexiksUt4L1","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"1","p":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","a":[{"i":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","s":"0","d":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX"}]}"#;
     const DATETIME: &str = "2024-01-02T03:04:05.678901+00:00";
+    /// When `AID1_ROT` was first seen.
+    const ROT_SEEN: &str = "2026-11-24T21:59:12.020623+00:00";
 
     /// The `GET /agent/{caid}` answer of section 7.4, compacted.
     const AGENT_ANSWER: &str = r#"{"agent":{"vn":[1,0],"i":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","s":"0","p":"","d":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","f":"0","dt":"2024-01-02T03:04:05.678901+00:00","et":"dip","kt":"1","k":["DHm1Vi6P5lT5QHixEuipi6eQH4U65pW-1-DjkQutBJZk"],"nt":"1","n":["EKhiv10xES0bSVWgHNl2AMk5iynd4C2C8L-bpXndrksw"],"bt":"0","b":[],"c":[],"ee":{"s":"0","d":"EI4mlQjhXlBFHrCD4_2jzh_SSwfeSL5IDmaZQyEjn0wX","br":[],"ba":[]},"di":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose"},"controller":{"state":{"vn":[1,0],"i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"0","p":"","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","f":"0","dt":"2024-01-02T03:04:05.678901+00:00","et":"icp","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"ee":{"s":"0","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","br":[],"ba":[]},"di":""},"ee":{"v":"KERI10JSON00012b_","t":"icp","d":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","i":"ELI7pg979AdhmvrjDeam2eAO2SR5niCgnjAJXJHtJose","s":"0","kt":"1","k":["DAbWjobbaLqRB94KiAutAHb_qzPpOHm3LURA_ksxetVc"],"nt":"1","n":["EIFG_uqfr1yN560LoHYHfvPAhxQ5sN6xZZT_E3h7d2tL"],"bt":"0","b":[],"c":[],"a":[]}},"pidx":0}"#;
@@ -340,43 +226,10 @@ mod tests {
     }
 
     #[test]
-    fn python_json_escapes_like_python() {
-        let value = serde_json::json!({"a": "é\u{7f}\u{1}\"\\\n😀", "b": [1, -2, 1.5, 1e16, 0.00001, 2.0, null, true]});
-        assert_eq!(
-            python_json(&value),
-            r#"{"a": "\u00e9\u007f\u0001\"\\\n\ud83d\ude00", "b": [1, -2, 1.5, 1e+16, 1e-05, 2.0, null, true]}"#
-        );
-        assert_eq!(python_json(&serde_json::json!({})), "{}");
-    }
-
-    proptest! {
-        #[test]
-        fn python_json_round_trips_through_a_json_parser(
-            text in ".{0,30}",
-            number in any::<i64>(),
-            float in any::<f64>().prop_filter("finite", |float| float.is_finite()),
-        ) {
-            let value = serde_json::json!({text.clone(): [text, number]});
-            let written = python_json(&value);
-            prop_assert!(written.is_ascii());
-            let read: Value = serde_json::from_str(&written).unwrap();
-            prop_assert_eq!(read.to_string(), value.to_string());
-            let float_text = python_float(float);
-            prop_assert_eq!(float_text.parse::<f64>().unwrap().to_bits(), float.to_bits());
-            prop_assert!(float_text.contains(['.', 'e']));
-        }
-    }
-
-    #[test]
-    fn datetimes_have_microseconds_and_utc_offset() {
-        assert_eq!(
-            format_datetime(datetime!(2024-01-02 03:04:05.678901 UTC)),
-            DATETIME
-        );
-        assert_eq!(
-            format_datetime(datetime!(2024-01-02 05:04:05 +02:00)),
-            "2024-01-02T03:04:05.000000+00:00"
-        );
-        assert_eq!(now_iso8601().len(), DATETIME.len());
+    fn stored_logs_replay_into_their_record() {
+        let events = [event(AID1_ICP), event(AID1_IXN), event(AID1_ROT)];
+        let record = KeyStateRecord::from_kel(&events, ROT_SEEN).unwrap();
+        assert_eq!(record.to_value().to_string(), AID1_STATE_AFTER_ROT);
+        assert!(KeyStateRecord::from_kel(&events[1..], ROT_SEEN).is_err());
     }
 }

@@ -13,9 +13,10 @@ use serde_json::Value;
 
 use super::cesr::{
     base64_character, base64_value, code::counter, dater_qb64, parse_dater, parse_seqner,
-    seqner_qb64, CesrError, Cigar, Diger, Siger, Verfer,
+    seqner_qb64, CesrError,
 };
 use super::kel::{FirstSeen, SealSource};
+use super::primitives::{Cigar, Diger, Siger, Verfer};
 use super::serder::version_size;
 
 /// The characters a message starts with: the version string is the first field.

@@ -9,7 +9,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::event::{EventError, Seal};
+use super::error::EventError;
+use super::seal::Seal;
 use super::serder::{parse_hex, saidify, sealed, shown, version_size};
 
 /// The labels of a registry inception, in their required order.
@@ -237,9 +238,10 @@ mod tests {
     use serde_json::Value;
 
     use super::Vcp;
-    use crate::keri::cesr::Siger;
-    use crate::keri::event::{Event, EventError};
+    use crate::keri::error::EventError;
+    use crate::keri::event::Event;
     use crate::keri::kel::{Kel, SignedEvent};
+    use crate::keri::primitives::Siger;
     use crate::keri::vectors::{
         AID1_ICP, AID1_ICP_SIG, AID1_IXN, AID1_IXN_SIG, AID1_ROT, AID1_ROT_SIG,
     };

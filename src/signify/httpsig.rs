@@ -23,8 +23,8 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::keri::cesr::{Cigar, Siger, Signer, Verfer};
-use crate::keri::state::format_datetime;
+use crate::keri::datetime::format_datetime;
+use crate::keri::primitives::{Cigar, Siger, Signer, Verfer};
 
 /// The dictionary member Signify uses in `Signature-Input` and `Signature`.
 pub const LABEL: &str = "signify";

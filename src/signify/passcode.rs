@@ -13,8 +13,9 @@ use anyhow::{anyhow, bail, Result};
 use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
-use crate::keri::cesr::{Diger, Salt, Siger, Signer};
-use crate::keri::event::{self, Event};
+use crate::keri::build;
+use crate::keri::event::Event;
+use crate::keri::primitives::{Diger, Salt, Siger, Signer};
 
 /// Number of passcode characters used; shorter passcodes are refused.
 pub const PASSCODE_LENGTH: usize = 21;
@@ -131,7 +132,7 @@ pub fn controller_keys(passcode: &str, tier: Tier) -> Result<(Signer, Signer)> {
 /// `next` by the digest of its qb64 public key.
 pub fn inception_from_keys(current: &Signer, next: &Signer) -> (Event, Siger) {
     let next_digest = Diger::blake3(next.verfer().qb64().as_bytes());
-    let icp = event::incept(&[current.verfer()], &[next_digest]);
+    let icp = build::incept(&[current.verfer()], &[next_digest]);
     let siger = current.sign_indexed(icp.raw(), 0);
     (icp, siger)
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use keria::commands::boot::boot_body;
-use keria::keri::cesr::{Diger, Signer};
-use keria::keri::event;
+use keria::keri::build;
+use keria::keri::primitives::{Diger, Signer};
 use keria::signify::passcode::{inception_from_keys, Tier};
 use rustix::process::Signal;
 use serde_json::{json, Value};
@@ -123,7 +123,7 @@ fn vector_with(change: impl FnOnce(&mut Value)) -> String {
 fn bad_bodies() -> Vec<(String, &'static str, &'static str)> {
     let two_keys = {
         let (a, b) = (Signer::random().unwrap(), Signer::random().unwrap());
-        let icp = event::incept(
+        let icp = build::incept(
             &[a.verfer(), b.verfer()],
             &[Diger::blake3(b"x"), Diger::blake3(b"y")],
         );

@@ -1,7 +1,9 @@
 //! Signify connect: agent state, delegation approval, and signed requests both ways.
 
-use keria::keri::cesr::Signer;
-use keria::keri::event::{self, Seal};
+use keria::keri::build;
+use keria::keri::event;
+use keria::keri::primitives::Signer;
+use keria::keri::seal::Seal;
 use keria::signify::httpsig;
 use keria::signify::passcode::{controller_keys, Tier};
 use rustix::process::Signal;
@@ -123,8 +125,8 @@ fn signed_requests_are_verified_and_answered_signed_by_the_agent() {
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
 
-fn keri_key(value: &Value) -> keria::keri::cesr::Verfer {
-    keria::keri::cesr::Verfer::parse(value.as_str().unwrap()).unwrap()
+fn keri_key(value: &Value) -> keria::keri::primitives::Verfer {
+    keria::keri::primitives::Verfer::parse(value.as_str().unwrap()).unwrap()
 }
 
 #[test]
@@ -210,7 +212,7 @@ fn put_approval(keria: &Keria, body: &str) -> Response {
 fn approvals_are_checked_duplicates_accepted_and_forgeries_refused() {
     let (mut keria, agent, signer) = booted();
     let seal = || vec![Seal::event(&agent, 0, &agent)];
-    let good = event::interact(VECTOR_CONTROLLER, 1, VECTOR_CONTROLLER, seal());
+    let good = build::interact(VECTOR_CONTROLLER, 1, VECTOR_CONTROLLER, seal());
     let forgeries = [
         (
             "bad signature",
@@ -220,7 +222,7 @@ fn approvals_are_checked_duplicates_accepted_and_forgeries_refused() {
         (
             "wrong prior",
             approval(
-                &event::interact(VECTOR_CONTROLLER, 1, &agent, seal()),
+                &build::interact(VECTOR_CONTROLLER, 1, &agent, seal()),
                 &signer,
             ),
             "prior p must be",
@@ -228,7 +230,7 @@ fn approvals_are_checked_duplicates_accepted_and_forgeries_refused() {
         (
             "wrong sequence",
             approval(
-                &event::interact(VECTOR_CONTROLLER, 2, VECTOR_CONTROLLER, seal()),
+                &build::interact(VECTOR_CONTROLLER, 2, VECTOR_CONTROLLER, seal()),
                 &signer,
             ),
             "sequence number must be 1",
@@ -270,7 +272,7 @@ fn approvals_are_checked_duplicates_accepted_and_forgeries_refused() {
         204,
         "the identical approval was not taken as a duplicate"
     );
-    let different = event::interact(VECTOR_CONTROLLER, 1, VECTOR_CONTROLLER, vec![]);
+    let different = build::interact(VECTOR_CONTROLLER, 1, VECTOR_CONTROLLER, vec![]);
     let response = put_approval(&keria, &approval(&different, &signer));
     assert_eq!(response.status, 400);
     assert!(

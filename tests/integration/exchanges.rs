@@ -3,9 +3,10 @@
 //! agency keeps serving; a true `exn` is stored, listed, and completes a challenge whether it
 //! arrives before or after the verification was asked for.
 
-use keria::keri::cesr::Signer;
-use keria::keri::event::{self, Event};
+use keria::keri::build;
+use keria::keri::event::Event;
 use keria::keri::exchange::{exchange, Exchange};
+use keria::keri::primitives::Signer;
 use keria::keri::reply;
 use keria::keri::stream::{Attachments, SignatureGroup};
 use rustix::process::Signal;
@@ -55,7 +56,7 @@ impl Identifier {
 /// Creates identifier `name` for `controller`, with its agent as end role: its OOBI URL too.
 fn identifier(keria: &Keria, controller: &Controller, name: &str) -> (Identifier, String) {
     let (k0, k1) = (Signer::random().unwrap(), Signer::random().unwrap());
-    let icp = event::incept(&[k0.verfer()], &[digest(&k1)]);
+    let icp = build::incept(&[k0.verfer()], &[digest(&k1)]);
     let body = create_body(name, &icp, &[sig(&icp, &k0)]);
     let created = controller.send(keria, "POST", "/identifiers", Some(&body));
     assert_eq!(created.status, 202, "{}", created.body);

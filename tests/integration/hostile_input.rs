@@ -7,11 +7,14 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use keria::commands::boot::boot_body;
-use keria::keri::cesr::{Diger, Signer, Verfer};
-use keria::keri::event::{self, DUMMY};
+use keria::keri::build;
+use keria::keri::primitives::{Diger, Signer, Verfer};
 use keria::signify::passcode::Tier;
 use rustix::process::Signal;
 use serde_json::{json, Map, Value};
+
+/// What a SAID field holds while its digest is computed (44 `#`).
+const DUMMY: &str = "############################################";
 
 use crate::agency::{store_path, stored_controllers, VECTOR_BODY, VECTOR_CONTROLLER};
 use crate::harness::{read_response, Keria, Start, PATIENCE};
@@ -118,7 +121,7 @@ fn boot_body_with(edit: impl FnOnce(&mut Map<String, Value>)) -> String {
     map.insert("d".to_owned(), json!(said));
     map.insert("i".to_owned(), json!(said));
     let raw = Value::Object(map).to_string();
-    let icp = event::Event::parse(raw.as_bytes()).unwrap();
+    let icp = keria::keri::event::Event::parse(raw.as_bytes()).unwrap();
     boot_body(&icp, &signer.sign_indexed(icp.raw(), 0), Tier::Low)
 }
 
@@ -179,7 +182,7 @@ fn a_controller_that_could_never_rotate_is_refused() {
     let signer = Signer::random().unwrap();
     let basic = Verfer::new(*signer.verfer().raw(), false);
     let next = Diger::blake3(b"next");
-    let icp = event::incept(&[basic], &[next]);
+    let icp = build::incept(&[basic], &[next]);
     let non_transferable = boot_body(&icp, &signer.sign_indexed(icp.raw(), 0), Tier::Low);
     refused_boots(&[
         (non_transferable, "is non-transferable (code B)"),

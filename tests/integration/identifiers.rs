@@ -4,9 +4,11 @@
 
 use std::fmt::Write as _;
 
-use keria::keri::cesr::{Diger, Signer, Verfer};
-use keria::keri::event::{self, Event};
+use keria::keri::build;
+use keria::keri::event::Event;
+use keria::keri::primitives::{Diger, Signer, Verfer};
 use keria::keri::reply;
+use keria::keri::seal::Seal;
 use keria::signify::httpsig;
 use keria::signify::passcode::{inception_from_keys, Tier};
 use rustix::process::Signal;
@@ -39,8 +41,8 @@ impl Controller {
 
     /// Approves the agent's delegated inception, as Signify's connect does.
     pub fn approve(&self, keria: &Keria) {
-        let seal = event::Seal::event(&self.agent, 0, &self.agent);
-        let ixn = event::interact(&self.aid, 1, &self.aid, vec![seal]);
+        let seal = Seal::event(&self.agent, 0, &self.agent);
+        let ixn = build::interact(&self.aid, 1, &self.aid, vec![seal]);
         let body = json!({"ixn": ixn.value(), "sigs": [sig(&ixn, &self.signer)]}).to_string();
         let response = keria.request(
             keria.ports().admin,
@@ -119,7 +121,7 @@ fn forged_and_malformed_inceptions_create_nothing() {
         Signer::random().unwrap(),
         Signer::random().unwrap(),
     );
-    let icp = event::incept(&[k0.verfer()], &[digest(&k1)]);
+    let icp = build::incept(&[k0.verfer()], &[digest(&k1)]);
     let aid = icp.prefix().to_owned();
 
     // Inceptions that must not create anything.
@@ -182,7 +184,7 @@ pub fn with_identifier() -> (Keria, Controller, [Signer; 3], Event) {
         Signer::random().unwrap(),
         Signer::random().unwrap(),
     ];
-    let icp = event::incept(&[keys[0].verfer()], &[digest(&keys[1])]);
+    let icp = build::incept(&[keys[0].verfer()], &[digest(&keys[1])]);
     let body = create_body("aid", &icp, &[sig(&icp, &keys[0])]);
     let response = alice.send(&keria, "POST", "/identifiers", Some(&body));
     assert_eq!(response.status, 202, "{}", response.body);
@@ -195,11 +197,11 @@ fn forged_and_out_of_order_events_are_refused_and_the_kel_is_unchanged() {
     let aid = icp.prefix().to_owned();
     // Interactions and rotations that must not extend the KEL.
     let events = "/identifiers/aid/events";
-    let ixn = event::interact(&aid, 1, icp.said(), Vec::new());
-    let wrong_sn = event::interact(&aid, 2, icp.said(), Vec::new());
-    let wrong_prior = event::interact(&aid, 1, &aid.replace('E', "F"), Vec::new());
-    let rot_to_uncommitted = event::rotate(&aid, 1, icp.said(), &[k2.verfer()], &[digest(&k0)]);
-    let rot = event::rotate(&aid, 1, icp.said(), &[k1.verfer()], &[digest(&k2)]);
+    let ixn = build::interact(&aid, 1, icp.said(), Vec::new());
+    let wrong_sn = build::interact(&aid, 2, icp.said(), Vec::new());
+    let wrong_prior = build::interact(&aid, 1, &aid.replace('E', "F"), Vec::new());
+    let rot_to_uncommitted = build::rotate(&aid, 1, icp.said(), &[k2.verfer()], &[digest(&k0)]);
+    let rot = build::rotate(&aid, 1, icp.said(), &[k1.verfer()], &[digest(&k2)]);
     for (body, reason) in [
         (
             json!({"ixn": ixn.value(), "sigs": [sig(&ixn, &k1)]}),
@@ -250,19 +252,14 @@ fn replays_are_duplicates_conflicts_are_refused_and_old_keys_stop_after_a_rotati
     let (mut keria, alice, [k0, k1, k2], icp) = with_identifier();
     let aid = icp.prefix().to_owned();
     let events = "/identifiers/aid/events";
-    let ixn = event::interact(&aid, 1, icp.said(), Vec::new());
+    let ixn = build::interact(&aid, 1, icp.said(), Vec::new());
     // The right interaction, its replay (a duplicate changes nothing), a different event at
     // the same sequence number (refused), then the rotation and the old key's refusal.
     let good = json!({"ixn": ixn.value(), "sigs": [sig(&ixn, &k0)]});
     assert_eq!(alice.send(&keria, "POST", events, Some(&good)).status, 200);
     assert_eq!(alice.send(&keria, "POST", events, Some(&good)).status, 200);
     assert_eq!(kel_length(&keria, &alice, &aid), 2);
-    let other = event::interact(
-        &aid,
-        1,
-        icp.said(),
-        vec![event::Seal::event(&aid, 0, icp.said())],
-    );
+    let other = build::interact(&aid, 1, icp.said(), vec![Seal::event(&aid, 0, icp.said())]);
     refused(
         &alice.send(
             &keria,
@@ -272,7 +269,7 @@ fn replays_are_duplicates_conflicts_are_refused_and_old_keys_stop_after_a_rotati
         ),
         "conflicts with the accepted event",
     );
-    let rot = event::rotate(&aid, 2, ixn.said(), &[k1.verfer()], &[digest(&k2)]);
+    let rot = build::rotate(&aid, 2, ixn.said(), &[k1.verfer()], &[digest(&k2)]);
     let response = alice.send(
         &keria,
         "POST",
@@ -280,7 +277,7 @@ fn replays_are_duplicates_conflicts_are_refused_and_old_keys_stop_after_a_rotati
         Some(&json!({"rot": rot.value(), "sigs": [sig(&rot, &k1)]})),
     );
     assert_eq!(response.status, 200, "{}", response.body);
-    let late = event::interact(&aid, 3, rot.said(), Vec::new());
+    let late = build::interact(&aid, 3, rot.said(), Vec::new());
     refused(
         &alice.send(
             &keria,
@@ -315,7 +312,7 @@ fn a_non_transferable_identifier_refuses_rotation() {
     let alice = Controller::boot(&keria);
     let k0 = Signer::random().unwrap();
     let basic = Verfer::new(*k0.verfer().raw(), false);
-    let icp = event::incept(&[basic], &[]);
+    let icp = build::incept(&[basic], &[]);
     let mut body = create_body("once", &icp, &[sig(&icp, &k0)]);
     body["salty"]["transferable"] = json!(false);
     let response = alice.send(&keria, "POST", "/identifiers", Some(&body));
@@ -324,7 +321,7 @@ fn a_non_transferable_identifier_refuses_rotation() {
         alice.send(&keria, "GET", "/identifiers/once", None).json()["transferable"],
         false
     );
-    let rot = event::rotate(icp.prefix(), 1, icp.said(), &[k0.verfer()], &[]);
+    let rot = build::rotate(icp.prefix(), 1, icp.said(), &[k0.verfer()], &[]);
     let refusal = alice.send(
         &keria,
         "POST",
@@ -341,7 +338,7 @@ fn end_roles_need_the_identifiers_own_signature() {
     let mut keria = Start::new().start();
     let alice = Controller::boot(&keria);
     let (k0, k1) = (Signer::random().unwrap(), Signer::random().unwrap());
-    let icp = event::incept(&[k0.verfer()], &[digest(&k1)]);
+    let icp = build::incept(&[k0.verfer()], &[digest(&k1)]);
     let aid = icp.prefix();
     assert_eq!(
         alice
@@ -444,7 +441,7 @@ fn operations_ranges_and_methods_answer_as_documented() {
     );
     for name in ["a", "b", "c"] {
         let (k0, k1) = (Signer::random().unwrap(), Signer::random().unwrap());
-        let icp = event::incept(&[k0.verfer()], &[digest(&k1)]);
+        let icp = build::incept(&[k0.verfer()], &[digest(&k1)]);
         assert_eq!(
             alice
                 .send(

@@ -5,8 +5,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Instant;
 
-use keria::keri::cesr::Signer;
+use keria::keri::build;
 use keria::keri::event;
+use keria::keri::primitives::Signer;
 use keria::keri::reply;
 use rustix::process::Signal;
 use serde_json::{json, Value};
@@ -84,7 +85,7 @@ fn served(keria: &Keria, controller: &Controller) -> (String, String) {
 /// `served`, with the identifier's inception and current key.
 fn served_with_key(keria: &Keria, controller: &Controller) -> (String, event::Event, Signer) {
     let (k0, k1) = (Signer::random().unwrap(), Signer::random().unwrap());
-    let icp = event::incept(&[k0.verfer()], &[digest(&k1)]);
+    let icp = build::incept(&[k0.verfer()], &[digest(&k1)]);
     let body = create_body("mine", &icp, &[sig(&icp, &k0)]);
     assert_eq!(
         controller
@@ -300,7 +301,7 @@ fn a_query_for_a_later_state_asks_the_identifiers_agent_again_through_its_oobi()
     assert_eq!(resolve(&alices, &alice, &url)["response"]["s"], "0");
 
     // Bob's identifier moves on; Alice's agent learns it only by asking again.
-    let ixn = event::interact(&aid, 1, icp.said(), Vec::new());
+    let ixn = build::interact(&aid, 1, icp.said(), Vec::new());
     let body = json!({"ixn": ixn.value(), "sigs": [sig(&ixn, &key)]});
     assert_eq!(
         bob.send(&bobs, "POST", "/identifiers/mine/events", Some(&body))

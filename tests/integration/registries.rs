@@ -3,8 +3,9 @@
 //! log and its registries as they were; the read routes of credentials and escrows answer;
 //! and a registry made by the real signify-ts is listed again after SIGTERM and SIGKILL.
 
-use keria::keri::cesr::Signer;
-use keria::keri::event::{self, Event};
+use keria::keri::build;
+use keria::keri::event::Event;
+use keria::keri::primitives::Signer;
 use keria::keri::tel::{self, Vcp};
 use rustix::process::Signal;
 use serde_json::{json, Value};
@@ -36,12 +37,12 @@ fn forged_registry_inceptions_are_refused_and_nothing_is_kept() {
     let (mut keria, alice, [k0, _, k2], icp) = with_identifier();
     let aid = icp.prefix().to_owned();
     let reg = vcp(&aid);
-    let anchored = event::interact(&aid, 1, icp.said(), vec![reg.seal()]);
-    let unanchored = event::interact(&aid, 1, icp.said(), Vec::new());
+    let anchored = build::interact(&aid, 1, icp.said(), vec![reg.seal()]);
+    let unanchored = build::interact(&aid, 1, icp.said(), Vec::new());
     let mut wrong_said = reg.value().clone();
     wrong_said["n"] = json!(Signer::random().unwrap().verfer().qb64());
     let foreign = vcp(&alice.aid);
-    let anchors_foreign = event::interact(&aid, 1, icp.said(), vec![foreign.seal()]);
+    let anchors_foreign = build::interact(&aid, 1, icp.said(), vec![foreign.seal()]);
     for (body, reason) in [
         (
             body("reg", reg.value(), &unanchored, &k0),
@@ -85,7 +86,7 @@ fn a_registry_is_anchored_listed_and_its_name_used_once() {
     let (mut keria, alice, [k0, _, _], icp) = with_identifier();
     let aid = icp.prefix().to_owned();
     let reg = vcp(&aid);
-    let anchored = event::interact(&aid, 1, icp.said(), vec![reg.seal()]);
+    let anchored = build::interact(&aid, 1, icp.said(), vec![reg.seal()]);
     let good = body("reg", reg.value(), &anchored, &k0);
     let response = alice.send(&keria, "POST", PATH, Some(&good));
     assert_eq!(response.status, 202, "{}", response.body);
@@ -120,7 +121,7 @@ fn a_registry_is_anchored_listed_and_its_name_used_once() {
         "already in use",
     );
     let again = vcp(&aid);
-    let next = event::interact(&aid, 2, anchored.said(), vec![again.seal()]);
+    let next = build::interact(&aid, 2, anchored.said(), vec![again.seal()]);
     refused(
         &alice.send(
             &keria,
