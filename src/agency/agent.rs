@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
-use super::Urls;
+use super::settings::Urls;
 use crate::keri::build;
 use crate::keri::event::Event;
 use crate::keri::ilk::Ilk;

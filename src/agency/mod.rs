@@ -22,9 +22,12 @@ pub mod outbox;
 pub mod registries;
 pub mod resolutions;
 pub mod roles;
+mod settings;
+
+pub use settings::{Settings, Urls};
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -97,30 +100,6 @@ pub struct Agency {
     secrets: SecretBox,
     urls: Urls,
     release_timeout: Duration,
-}
-
-/// What the agency is opened with: where its store is, how it is sealed, what its agents
-/// advertise and when they are released.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub data_dir: PathBuf,
-    /// Extra path segment under `<data-dir>/keri/adb`.
-    pub base: String,
-    /// The store's file name, without its extension.
-    pub name: String,
-    /// Bound of the store's page cache, in bytes.
-    pub store_cache: usize,
-    pub passcode: Option<String>,
-    pub urls: Urls,
-    pub release_timeout: Duration,
-}
-
-/// OOBI URLs kept in each agent's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Urls {
-    pub curls: Vec<String>,
-    pub iurls: Vec<String>,
-    pub durls: Vec<String>,
 }
 
 impl Agency {

@@ -50,7 +50,10 @@ fn modules() -> BTreeMap<String, String> {
                 folders.push(path);
             } else if path.extension().is_some_and(|ext| ext == "rs") {
                 let relative = path.strip_prefix(src()).unwrap().with_extension("");
-                let name = relative.to_string_lossy().trim_end_matches("/mod").to_owned();
+                let name = relative
+                    .to_string_lossy()
+                    .trim_end_matches("/mod")
+                    .to_owned();
                 found.insert(name, std::fs::read_to_string(&path).unwrap());
             }
         }
@@ -63,25 +66,66 @@ fn production(text: &str) -> &str {
     text.find("#[cfg(test)]").map_or(text, |at| &text[..at])
 }
 
-/// The modules of the crate that `text` (the file `module`) names: `crate::a::b`, and
+/// The paths `text` names from `crate::` or `super::`, with `a::{b, c::d}` groups expanded
+/// (one level of braces, as `use` lines have them here).
+fn paths(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (start, _) in text
+        .match_indices("crate::")
+        .chain(text.match_indices("super::"))
+    {
+        let boundary = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'));
+        if !boundary {
+            continue;
+        }
+        let rest = &text[start..];
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':' || c == '{'))
+            .unwrap_or(rest.len());
+        let head = &rest[..end];
+        if let Some((prefix, _)) = head.split_once("::{") {
+            let open = start_of_group(rest);
+            let close = rest.find('}').unwrap_or(rest.len());
+            for item in rest[open + 1..close].split(',') {
+                let item = item.trim();
+                if item.is_empty() || item == "self" {
+                    found.push(prefix.to_owned());
+                } else {
+                    found.push(format!("{prefix}::{item}"));
+                }
+            }
+        } else {
+            found.push(head.to_owned());
+        }
+    }
+    found
+}
+
+/// Where the `{` of a path's group is.
+fn start_of_group(path: &str) -> usize {
+    path.find('{').unwrap_or(0)
+}
+
+/// The modules of the crate that `text` (the file `module`) imports: `crate::a::b`, and
 /// `super::x` within a room; each resolved to the longest module path that exists.
 fn imports(module: &str, text: &str, known: &BTreeMap<String, String>) -> BTreeSet<String> {
     let parent = module.rsplit_once('/').map(|(parent, _)| parent);
     let mut found = BTreeSet::new();
-    let words: Vec<&str> = production(text)
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':' || c == '{'))
-        .collect();
-    for word in words {
-        let path = if let Some(rest) = word.strip_prefix("crate::") {
+    for path in paths(production(text)) {
+        let path = if let Some(rest) = path.strip_prefix("crate::") {
             rest.to_owned()
-        } else if let (Some(rest), Some(parent)) = (word.strip_prefix("super::"), parent) {
-            format!("{parent}::{rest}")
+        } else if let (Some(rest), Some(parent)) = (path.strip_prefix("super::"), parent) {
+            format!("{}::{rest}", parent.replace('/', "::"))
         } else {
             continue;
         };
         let segments: Vec<&str> = path
             .split("::")
-            .take_while(|segment| !segment.is_empty() && !segment.starts_with('{'))
+            .map(|segment| segment.split_whitespace().next().unwrap_or(""))
+            .take_while(|segment| !segment.is_empty())
             .collect();
         for length in (1..=segments.len()).rev() {
             let candidate = segments[..length].join("/");
@@ -153,7 +197,10 @@ fn imports_point_down_from_room_to_room() {
             }
         }
     }
-    assert!(wrong.is_empty(), "imports that do not point down: {wrong:#?}");
+    assert!(
+        wrong.is_empty(),
+        "imports that do not point down: {wrong:#?}"
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod hostile_input;
 mod identifiers;
 mod import;
 mod launcher;
+mod layout;
 mod log_format;
 mod metrics;
 mod oobis;
