@@ -88,6 +88,12 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// Shuts the agent: its signing key is wiped from memory (the key type zeroizes itself
+    /// when dropped) with the controller's cached keys. Nothing of it is on any file to close.
+    pub fn close(self) {
+        drop(self);
+    }
+
     /// Makes the agent's keys and `dip`, and stages them with the controller's inception in
     /// `batch`. Nothing is durable (or acknowledged) until the batch commits.
     pub fn create(batch: &mut Batch, new: &NewAgent<'_>, now: Instant) -> Result<(Self, Event)> {

@@ -352,7 +352,8 @@ impl Agency {
         )]
     }
 
-    /// Closes every agent, newest first, then the store; `closed` records each step.
+    /// Aborts a batch still open, closes every agent, newest first, then the store; `closed`
+    /// records each step as it is taken. Every step is taken; the first error is returned.
     pub fn close(self, closed: &mut Vec<String>) -> Result<()> {
         let Self {
             name,
@@ -361,24 +362,35 @@ impl Agency {
             staging,
             ..
         } = self;
+        let mut first_error = None;
         if let Some(staging) = staging {
             log::warn!(
                 "closing with {} boots and {} events staged and not committed: none acknowledged",
                 staging.booted.len(),
                 staging.touched.len()
             );
+            match staging.batch.abort() {
+                Ok(()) => closed.push("batch aborted".to_owned()),
+                Err(err) => first_error = Some(err),
+            }
         }
         let mut agents: Vec<Loaded> = loaded.into_values().collect();
         agents.sort_unstable_by_key(|loaded| std::cmp::Reverse(loaded.order));
         let count = agents.len();
         for loaded in agents {
-            closed.push(format!("agent {}", loaded.agent.prefix()));
+            let prefix = loaded.agent.prefix().to_owned();
+            loaded.agent.close();
+            closed.push(format!("agent {prefix}"));
         }
         let path = store.path().display().to_string();
-        store.close()?;
-        closed.push(format!("store {path}"));
+        match store.close() {
+            Ok(()) => closed.push(format!("store {path}")),
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
         log::info!("agency {name} closed: {count} agents shut, store {path} closed");
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     fn insert(&mut self, agent: Agent) {

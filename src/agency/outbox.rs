@@ -18,7 +18,7 @@ use crate::store::{OwnerWriter, OUTBOX};
 /// The content type KERI agents post one message with, its attachments in `CESR-ATTACHMENT`.
 pub const CESR_JSON: &str = "application/cesr+json";
 /// Posts of one message to one recipient before it is dropped (each post is itself tried
-/// three times by the fetcher when the connection fails).
+/// three times by its job when the connection fails).
 pub const MAX_ATTEMPTS: u32 = 10;
 /// The pause after the first failed post; it doubles after each, up to `LONGEST_PAUSE`.
 const FIRST_PAUSE: Duration = Duration::from_secs(1);

@@ -1,8 +1,8 @@
 //! `keria start`: the lifecycle of the agency process, written as one visible sequence.
 //!
 //! Opens, in order: signal handlers (installed by `main` before it parses the arguments), the
-//! log, the data-dir lock, the service (agency, fetcher, then servers). Closes in reverse:
-//! servers, fetcher, agents newest first, the store, the lock. Every path out of `run` passes
+//! log, the data-dir lock, the service (agency, workers, then servers). Closes in reverse:
+//! servers, workers, agents newest first, the store, the lock. Every path out of `run` passes
 //! through that close, whether the loop stopped, failed, panicked or outlived its deadline;
 //! each step is recorded as it is done, and the record is logged.
 
@@ -35,7 +35,7 @@ pub fn run(args: StartArgs, signals: Signals) -> Result<ExitCode> {
 }
 
 /// Takes the data-dir lock, serves until the stop, and closes; `closed` records each step of
-/// the close in order (servers, fetcher, each agent, the store, the lock).
+/// the close in order (servers, workers, each agent, the store, the lock).
 pub fn lifecycle(
     config: &StartConfig,
     signals: Signals,

@@ -1,5 +1,6 @@
 //! The OS-facing leaves: `signals`, the data-dir `lock`, systemd's `notify`, `logging`, the
-//! process's own `metrics` and the `fetcher`'s blocking workers. Nothing here knows the agency.
+//! process's own `metrics`, the pool of `workers` for everything that blocks and the `fetcher`'s
+//! HTTP jobs it runs. Nothing here knows the agency.
 
 pub mod fetcher;
 pub mod lock;

@@ -1,9 +1,12 @@
-//! The running service: the poll, the agency, the fetcher and the three servers, opened and
+//! The running service: the poll, the agency, the worker pool and the three servers, opened and
 //! closed in order.
 //!
-//! `Service::open` opens the agency (and its store), starts the fetcher's workers and then binds
-//! the servers; `close` undoes that in reverse: servers first, then the fetcher (within the
-//! shutdown deadline), then the agency, whose agents close last-opened first.
+//! `Service::open` opens the agency (and its store), starts the workers and then binds the
+//! servers; a failure undoes what had opened, in one place (`undo_open`). `close` undoes it all
+//! in reverse: servers first, then the workers (abandoned at the shutdown deadline), then the
+//! agency, whose agents close last-opened first. Work that blocks (fetches, posts, backups)
+//! goes to the workers only after the commit that asked for it; outcomes come back through the
+//! poll and are dispatched by their purpose (`tokens`).
 
 use std::io;
 use std::net::IpAddr;

@@ -46,16 +46,28 @@ pub(super) struct Connection {
     /// When the request being received began (or the connection, before its first request).
     request_started: Option<Instant>,
     last_activity: Instant,
-    peer_closed: bool,
-    closing: bool,
-    closed: bool,
-    stopping: bool,
+    state: State,
     /// Work is left that no poll event will announce (input left unparsed, a reply completed).
     resume: bool,
     /// Whether the output is full, so reading and parsing wait for the client to read.
     paused: bool,
-    /// Whether the connection was accepted over the cap, only to be refused.
-    refusal: bool,
+}
+
+/// Where a connection is in its life: one value, moved only forward (see each transition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading and answering requests.
+    Open,
+    /// The agency's stop began: what is in flight is answered, then the connection closes.
+    Stopping,
+    /// The client closed its side, or stopped taking bytes: requests already received are
+    /// answered, nothing more is read, and the connection closes once the output is out.
+    PeerGone,
+    /// A last response is queued (`Connection: close`, an error, the stop, or a refusal over
+    /// the cap): nothing more is parsed, and the connection closes once it is out.
+    Closing { refusal: bool },
+    /// The socket is shut and out of the poll; the owner drops the connection.
+    Closed,
 }
 
 impl Connection {
@@ -86,13 +98,9 @@ impl Connection {
             awaited: None,
             request_started: Some(now),
             last_activity: now,
-            peer_closed: false,
-            closing: false,
-            closed: false,
-            stopping: false,
+            state: State::Open,
             resume: false,
             paused: false,
-            refusal: false,
         })
     }
 
@@ -105,7 +113,7 @@ impl Connection {
             "too many connections; retry later",
         );
         self.write_response(&response, true);
-        self.refusal = true;
+        self.state = State::Closing { refusal: true };
         self
     }
 
@@ -121,14 +129,25 @@ impl Connection {
             && self.request_started.is_none()
             && self.input.is_empty()
             && !self.is_in_flight()
-            && !self.closing
-            && !self.closed;
+            && !self.is_closing();
         idle.then_some(self.last_activity)
     }
 
     /// Whether this connection only carries the 503 of `refuse`.
     pub(super) fn is_refusal(&self) -> bool {
-        self.refusal
+        self.state == State::Closing { refusal: true }
+    }
+
+    /// Whether a last response is queued, or the socket is already shut.
+    fn is_closing(&self) -> bool {
+        matches!(self.state, State::Closing { .. } | State::Closed)
+    }
+
+    /// The client is gone (or takes no more bytes): nothing more is read.
+    fn peer_gone(&mut self) {
+        if matches!(self.state, State::Open | State::Stopping) {
+            self.state = State::PeerGone;
+        }
     }
 
     /// Reads what arrived, answers complete requests with `handler`, writes what it can.
@@ -150,7 +169,7 @@ impl Connection {
                 Received::Full
             };
             if received == Received::Closed {
-                self.peer_closed = true;
+                self.peer_gone();
             }
             let held_back = self.answer(token, limits, now, handler);
             self.send();
@@ -162,7 +181,7 @@ impl Connection {
                 break;
             }
         }
-        let paused = self.output.is_full() && !self.closed;
+        let paused = self.output.is_full() && !self.is_closed();
         if paused && !self.paused {
             log::debug!(
                 "{}: the client is not reading; reading paused",
@@ -187,7 +206,7 @@ impl Connection {
                 self.write_response(response, close);
                 self.send();
                 // Requests pipelined behind this one may wait in the input.
-                self.resume = !self.closing && !self.input.is_empty();
+                self.resume = !self.is_closing() && !self.input.is_empty();
                 self.finish(registry);
                 true
             }
@@ -197,12 +216,12 @@ impl Connection {
 
     /// Whether work is left that only `ready` can do, without a poll event to trigger it.
     pub(super) fn wants_resume(&self) -> bool {
-        self.resume && !self.closed
+        self.resume && !self.is_closed()
     }
 
     /// Closes a connection whose request stalled past `header_timeout` or that sat idle too long.
     pub(super) fn tick(&mut self, registry: &Registry, header_timeout: Duration, now: Instant) {
-        if self.closing || self.awaited.is_some() {
+        if self.is_closing() || self.awaited.is_some() {
             return;
         }
         let stalled = self
@@ -216,7 +235,7 @@ impl Connection {
             self.send();
             self.finish(registry);
         }
-        if (stalled || idle) && !self.closed {
+        if (stalled || idle) && !self.is_closed() {
             self.close_now(registry);
         }
     }
@@ -224,7 +243,9 @@ impl Connection {
     /// Called when the stop begins: a connection with nothing in flight closes now; one with a
     /// response to send or a deferred reply to await closes once that is out.
     pub(super) fn begin_stop(&mut self, registry: &Registry) {
-        self.stopping = true;
+        if self.state == State::Open {
+            self.state = State::Stopping;
+        }
         if !self.is_in_flight() {
             self.close_now(registry);
         }
@@ -237,7 +258,7 @@ impl Connection {
 
     /// True once the socket is shut; the owner then drops the connection.
     pub(super) fn is_closed(&self) -> bool {
-        self.closed
+        self.state == State::Closed
     }
 
     /// A short description for the log of what is still open during the stop.
@@ -262,11 +283,11 @@ impl Connection {
     /// Reading goes on while there is room and the answers are being taken by the client.
     fn may_read(&self) -> bool {
         let stopped_with_nothing_pending =
-            self.stopping && self.output.is_empty() && self.awaited.is_none();
+            self.state == State::Stopping && self.output.is_empty() && self.awaited.is_none();
         // A TLS handshake still needs the client's records, even on a closing connection.
-        let closed_for_reading = self.closing && !self.transport.is_handshaking();
+        let closed_for_reading = self.is_closing() && !self.transport.is_handshaking();
         !(closed_for_reading
-            || self.peer_closed
+            || self.state == State::PeerGone
             || self.output.is_full()
             || self.input.room() == 0
             || stopped_with_nothing_pending)
@@ -281,7 +302,7 @@ impl Connection {
         now: Instant,
         handler: &mut Handler<'_>,
     ) -> bool {
-        while !self.closing && self.awaited.is_none() && !self.input.is_empty() {
+        while !self.is_closing() && self.awaited.is_none() && !self.input.is_empty() {
             if self.output.is_full() {
                 return true;
             }
@@ -318,47 +339,48 @@ impl Connection {
 
     /// Queues `response`; after it the connection closes if asked, or once the stop began.
     fn write_response(&mut self, response: &Response, close: bool) {
-        let close = close || self.stopping || response.closes();
+        let close = close || self.state == State::Stopping || response.closes();
         response.write_to(self.output.append(), close, OffsetDateTime::now_utc());
-        self.closing |= close;
+        if close && !self.is_closing() {
+            self.state = State::Closing { refusal: false };
+        }
     }
 
     fn has_pending_write(&self) -> bool {
         // rustls keeps what is written during the handshake until the handshake ends.
         !self.output.is_empty()
             || self.transport.wants_write()
-            || (self.closing && self.transport.is_handshaking())
+            || (self.is_closing() && self.transport.is_handshaking())
     }
 
     fn send(&mut self) {
-        if self.closed || !self.has_pending_write() {
+        if self.is_closed() || !self.has_pending_write() {
             return;
         }
         if self.transport.send(&mut self.socket, &mut self.output) == Sent::Failed {
-            self.peer_closed = true;
+            self.peer_gone();
             self.output.clear();
         }
     }
 
     /// Closes once nothing is left to do: the answer is out and no more will come.
     fn finish(&mut self, registry: &Registry) {
-        if self.closed || self.has_pending_write() || self.awaited.is_some() || self.resume {
+        if self.is_closed() || self.has_pending_write() || self.awaited.is_some() || self.resume {
             return;
         }
-        let done = self.closing || self.peer_closed || self.stopping;
-        if done {
+        if self.state != State::Open {
             self.close_now(registry);
         }
     }
 
     /// Shuts the socket and leaves the poll; the owner drops the connection.
     pub(super) fn close_now(&mut self, registry: &Registry) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         self.transport.close(&mut self.socket);
         let _ = registry.deregister(&mut self.socket);
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
-        self.closed = true;
+        self.state = State::Closed;
     }
 }

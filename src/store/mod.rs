@@ -323,6 +323,11 @@ impl Batch {
     pub fn commit(self) -> Result<()> {
         self.txn.commit().context("committing to the store")
     }
+
+    /// Drops everything staged: nothing of it reaches the file.
+    pub fn abort(self) -> Result<()> {
+        self.txn.abort().context("aborting a batch")
+    }
 }
 
 /// Stages (and reads back, staged rows included) one controller's rows.
