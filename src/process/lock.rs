@@ -87,7 +87,9 @@ impl DataDirLock {
     }
 }
 
-/// Refuses a data dir that another user owns or that group or others may use.
+/// Refuses a data dir that another user owns or that group or others may write to. Reading
+/// and entering it are fine (a folder made with `mkdir` is 0755): what holds key material
+/// inside it, the store's folder and file, is created 0700 and 0600.
 fn check_private(path: &Path, dir: &File) -> Result<()> {
     let meta = dir
         .metadata()
@@ -104,9 +106,9 @@ fn check_private(path: &Path, dir: &File) -> Result<()> {
         );
     }
     let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if mode & 0o022 != 0 {
         bail!(
-            "data dir {} is accessible to other users (mode {mode:o}); it holds key material: chmod 700 it",
+            "data dir {} is writable by other users (mode {mode:o}): they could replace what it holds; chmod go-w it",
             path.display()
         );
     }
@@ -237,13 +239,17 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_data_dir_is_refused() {
+    fn a_data_dir_others_may_write_to_is_refused_and_one_they_may_read_is_not() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o750)).unwrap();
-        let err = DataDirLock::acquire(dir.path()).unwrap_err().to_string();
-        assert!(
-            err.contains("accessible to other users (mode 750)"),
-            "{err}"
-        );
+        for mode in [0o770, 0o702] {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = DataDirLock::acquire(dir.path()).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("writable by other users (mode {mode:o})")),
+                "{err}"
+            );
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        DataDirLock::acquire(dir.path()).unwrap().release().unwrap();
     }
 }

@@ -54,7 +54,7 @@ fn deleting_the_pid_file_does_not_let_a_second_agency_in() {
 }
 
 #[test]
-fn a_data_dir_other_users_can_enter_is_refused() {
+fn a_data_dir_other_users_can_write_to_is_refused() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
     std::fs::create_dir(&dir).unwrap();
@@ -64,11 +64,33 @@ fn a_data_dir_other_users_can_enter_is_refused() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with("keria: error: data dir ")
-            && stderr.contains("accessible to other users (mode 777)"),
+            && stderr.contains("writable by other users (mode 777)"),
         "{stderr}"
     );
     assert!(!dir.join("keria.pid").exists());
     assert!(!dir.join("keri").exists());
+}
+
+#[test]
+fn a_data_dir_made_with_mkdir_is_served_and_what_holds_keys_is_private() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut keria = Start::new().data_dir(&dir).start();
+    assert_eq!(
+        keria.get(keria.ports().boot, "/health").status,
+        200,
+        "{}",
+        keria.log()
+    );
+    let store = crate::agency::store_path(&dir);
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o755, "the operator's folder is left as it was");
+    assert_eq!(mode(store.parent().unwrap()), 0o700);
+    assert_eq!(mode(&store), 0o600);
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
 
 #[test]

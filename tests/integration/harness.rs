@@ -3,7 +3,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -90,13 +89,8 @@ impl Start {
         self
     }
 
-    /// Uses this data dir (kept by the caller) instead of a fresh one. tempfile makes its
-    /// folders 0755 under the usual umask and keria refuses a data dir others may enter, so
-    /// the harness makes it 0700 first.
+    /// Uses this data dir (kept by the caller, as it made it) instead of a fresh one.
     pub fn data_dir(mut self, dir: &Path) -> Self {
-        if dir.is_dir() {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
         self.data_dir = Some(dir.to_path_buf());
         self
     }
