@@ -21,5 +21,6 @@ mod metrics;
 mod oobis;
 mod registries;
 mod signify;
+mod signify04;
 mod tls;
 mod workflow;
