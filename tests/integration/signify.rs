@@ -14,12 +14,18 @@ fn signify_dir() -> PathBuf {
 
 /// Runs `npm ci` once per lock file content.
 fn ensure_installed() {
-    let dir = signify_dir();
+    npm_ci_once(&signify_dir(), "keria-signify-npm.lock");
+}
+
+/// Runs `npm ci` in `dir` unless its `node_modules` carries a stamp of the same
+/// `package-lock.json`; under the file lock `lock_name` in the temp dir, shared by every test
+/// process.
+pub fn npm_ci_once(dir: &Path, lock_name: &str) {
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(std::env::temp_dir().join("keria-signify-npm.lock"))
+        .open(std::env::temp_dir().join(lock_name))
         .unwrap();
     lock.lock().unwrap();
     let wanted = std::fs::read(dir.join("package-lock.json")).unwrap();
@@ -29,7 +35,7 @@ fn ensure_installed() {
     }
     let output = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .output()
         .expect("npm is needed for the Signify interop tests");
     assert!(
