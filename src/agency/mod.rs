@@ -97,6 +97,8 @@ pub struct Agency {
     poisoned: bool,
     /// How many stagings succeeded, ever: a request whose answer depends on a write sees it move.
     writes: u64,
+    /// When a failing store is next reopened.
+    next_recovery: Instant,
     secrets: SecretBox,
     urls: Urls,
     release_timeout: Duration,
@@ -143,6 +145,7 @@ impl Agency {
             staging: None,
             poisoned: false,
             writes: 0,
+            next_recovery: Instant::now(),
             secrets,
             urls: config.urls.clone(),
             release_timeout: config.release_timeout,
@@ -157,6 +160,11 @@ impl Agency {
     /// How many agents are loaded now.
     pub fn loaded(&self) -> usize {
         self.loaded.len()
+    }
+
+    /// Why the store is failing, while it is (from a failed commit until one succeeds).
+    pub fn store_failing(&self) -> Option<&store::Failing> {
+        self.store.failing()
     }
 
     /// The store file.
@@ -281,7 +289,12 @@ impl Agency {
             drop(batch);
             Err(anyhow!("a write of the batch failed"))
         } else {
-            batch.commit()
+            let committed = batch.commit();
+            match &committed {
+                Ok(()) => self.store.commit_succeeded(),
+                Err(err) => self.store.commit_failed(err),
+            }
+            committed
         };
         match committed {
             Ok(()) => {
@@ -328,6 +341,13 @@ impl Agency {
     /// One tock: releases agents idle longer than the release timeout, at most
     /// `RELEASES_PER_TICK` of them, the longest idle first.
     pub fn tick(&mut self, now: Instant) {
+        if self.store.failing().is_some() && now >= self.next_recovery {
+            self.next_recovery = now + store::RECOVERY_PAUSE;
+            if self.store.recover() {
+                // Agents loaded before the failure hold nothing the store lost; keep them.
+                log::info!("the store accepts writes again");
+            }
+        }
         let timeout = self.release_timeout;
         let mut idle: Vec<(Instant, String)> = self
             .loaded
@@ -362,6 +382,10 @@ impl Agency {
             staging,
             ..
         } = self;
+        // A store that a failed commit left failing may refuse its close too: that failure was
+        // answered (every answer of the batch was a 500) and nothing acknowledged is lost, so
+        // it is logged, and the stop stays graceful.
+        let failing = store.failing().map(|failing| failing.reason.clone());
         let mut first_error = None;
         if let Some(staging) = staging {
             log::warn!(
@@ -385,9 +409,17 @@ impl Agency {
         let path = store.path().display().to_string();
         match store.close() {
             Ok(()) => closed.push(format!("store {path}")),
+            Err(err) if failing.is_some() => {
+                log::warn!("closing the failing store: {err:#}");
+                closed.push(format!("store {path} (failing)"));
+            }
             Err(err) => {
                 first_error.get_or_insert(err);
             }
+        }
+        if let (Some(reason), Some(err)) = (&failing, &first_error) {
+            log::warn!("the store was failing ({reason}): {err:#}");
+            first_error = None;
         }
         log::info!("agency {name} closed: {count} agents shut, store {path} closed");
         first_error.map_or(Ok(()), Err)

@@ -20,6 +20,7 @@ use crate::agency::Agency;
 use crate::process::metrics::ProcessCollector;
 use crate::server::http::Response;
 use crate::server::Port;
+use crate::store::Failing;
 
 /// The `Content-Type` of the text format (version 0.0.4).
 pub(super) const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -62,6 +63,8 @@ pub(super) struct Metrics {
     agents_known: Gauge,
     connections_open: Gauge,
     stopping: Gauge,
+    store_failing: Gauge,
+    store_reopens: Gauge,
 }
 
 impl Metrics {
@@ -125,6 +128,16 @@ impl Metrics {
             "keria_stopping",
             "1 once the graceful stop has begun",
         );
+        let store_failing = gauge(
+            &mut registry,
+            "keria_store_failing",
+            "1 while the store is failing: from a failed commit until one succeeds",
+        );
+        let store_reopens = gauge(
+            &mut registry,
+            "keria_store_reopens",
+            "Reopens tried since the store began failing (0 while it works)",
+        );
         Self {
             registry,
             requests,
@@ -136,6 +149,8 @@ impl Metrics {
             agents_known,
             connections_open,
             stopping,
+            store_failing,
+            store_reopens,
         }
     }
 
@@ -180,7 +195,16 @@ impl Metrics {
     }
 
     /// Every series in the text format, with the gauges read at the scrape.
-    pub(super) fn render(&self, loaded: usize, known: u64, stopping: bool) -> String {
+    pub(super) fn render(
+        &self,
+        (loaded, known): (usize, u64),
+        stopping: bool,
+        failing: Option<&Failing>,
+    ) -> String {
+        self.store_failing.set(i64::from(failing.is_some()));
+        self.store_reopens.set(failing.map_or(0, |failing| {
+            i64::try_from(failing.attempts).unwrap_or(i64::MAX)
+        }));
         self.agents_loaded
             .set(i64::try_from(loaded).unwrap_or(i64::MAX));
         self.agents_known
@@ -206,7 +230,7 @@ pub(super) fn serve(metrics: &Metrics, agency: &Agency, stopping: bool) -> Respo
         log::warn!("counting the agents for /metrics: {err:#}");
         0
     });
-    let text = metrics.render(agency.loaded(), known, stopping);
+    let text = metrics.render((agency.loaded(), known), stopping, agency.store_failing());
     Response::empty(200)
         .header("Content-Type", CONTENT_TYPE)
         .body(text.into_bytes())
@@ -226,7 +250,7 @@ mod tests {
         metrics.request(Port::Boot, "/boot", 409, Duration::from_millis(1));
         metrics.request(Port::Admin, "/identifiers/{name}", 200, Duration::ZERO);
         metrics.commit(Duration::from_millis(2), 3);
-        let text = metrics.render(2, 5, true);
+        let text = metrics.render((2, 5), true, None);
         for line in [
             "keria_http_requests_total{port=\"boot\",route=\"/boot\",status=\"202\"} 1",
             "keria_http_requests_total{port=\"admin\",route=\"/identifiers/{name}\",status=\"200\"} 1",

@@ -344,7 +344,12 @@ impl Api {
 
     fn boot_port(&self, agency: &mut Agency, request: &Request) -> Response {
         match (request.method.as_str(), request.path.as_str()) {
-            ("GET", "/health") => health::health(self.stopping, self.started, agency.loaded()),
+            ("GET", "/health") => health::health(
+                self.stopping,
+                self.started,
+                agency.loaded(),
+                agency.store_failing(),
+            ),
             ("GET", "/metrics") => metrics::serve(&self.metrics, agency, self.stopping),
             (_, "/health" | "/metrics") => method_not_allowed("GET, OPTIONS"),
             ("POST", "/boot") => {

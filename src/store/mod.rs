@@ -17,6 +17,7 @@ mod tables;
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use redb::backends::FileBackend;
@@ -58,10 +59,26 @@ pub struct StoredEvent {
     pub first_seen: String,
 }
 
+/// Pause between two attempts to recover a failing store.
+pub const RECOVERY_PAUSE: Duration = Duration::from_secs(1);
+
 /// The open agency store.
 pub struct Store {
-    database: Database,
+    /// None between a failed commit's close and the reopen that recovers it.
+    database: Option<Database>,
     path: PathBuf,
+    cache_bytes: usize,
+    /// Why the last commit failed, and since when, until a commit succeeds again.
+    failing: Option<Failing>,
+}
+
+/// A store whose last commit failed (a full disk, a failing device).
+#[derive(Debug, Clone)]
+pub struct Failing {
+    pub reason: String,
+    pub since: Instant,
+    /// Reopens tried since it began failing.
+    pub attempts: u64,
 }
 
 impl Store {
@@ -89,8 +106,10 @@ impl Store {
             }
         };
         let store = Self {
-            database,
+            database: Some(database),
             path: path.to_path_buf(),
+            cache_bytes,
+            failing: None,
         };
         store
             .prepare()
@@ -126,10 +145,97 @@ impl Store {
         &self.path
     }
 
+    /// The database, unless a failed commit closed it and it is not reopened yet.
+    fn database(&self) -> Result<&Database> {
+        self.database.as_ref().with_context(|| {
+            format!(
+                "store {} is closed after a failed commit and is being reopened",
+                self.path.display()
+            )
+        })
+    }
+
+    /// Why the store is failing, while it is: from a failed commit until one succeeds.
+    pub fn failing(&self) -> Option<&Failing> {
+        self.failing.as_ref()
+    }
+
+    /// Records that a commit failed: redb refuses every later write of this handle, so the
+    /// next `recover` closes and reopens it.
+    pub fn commit_failed(&mut self, err: &anyhow::Error) {
+        let reason = format!("{err:#}");
+        if self.failing.is_none() {
+            log::error!(
+                "store {} is failing: {reason}; it is reopened every {}s until a commit succeeds",
+                self.path.display(),
+                RECOVERY_PAUSE.as_secs()
+            );
+        }
+        let failing = self.failing.get_or_insert_with(|| Failing {
+            reason: reason.clone(),
+            since: Instant::now(),
+            attempts: 0,
+        });
+        failing.reason = reason;
+    }
+
+    /// A commit succeeded: the store is no longer failing.
+    pub fn commit_succeeded(&mut self) {
+        if let Some(failing) = self.failing.take() {
+            log::info!(
+                "store {} recovered after {:.1}s ({} reopens)",
+                self.path.display(),
+                failing.since.elapsed().as_secs_f64(),
+                failing.attempts
+            );
+        }
+    }
+
+    /// For a failing store: closes the handle, reopens the file, and commits an empty
+    /// transaction durably to see whether writes succeed again. Bounded by one open and one
+    /// commit; true once the store works again.
+    pub fn recover(&mut self) -> bool {
+        let Some(failing) = self.failing.as_mut() else {
+            return true;
+        };
+        failing.attempts += 1;
+        if let Some(database) = self.database.take() {
+            // redb refuses a second handle on the file: the failed one goes first.
+            if let Err(err) = database.close() {
+                log::debug!("closing the failed store handle: {err}");
+            }
+        }
+        let reopened = Self::open(&self.path, self.cache_bytes).and_then(|opened| match opened {
+            Opened::Ready(mut store) => Ok(store.database.take()),
+            Opened::Legacy => bail!("the store file changed format"),
+        });
+        match reopened {
+            Ok(database) => self.database = database,
+            Err(err) => {
+                log::debug!("reopening store {}: {err:#}", self.path.display());
+                return false;
+            }
+        }
+        let probe = self.write().and_then(|mut batch| {
+            batch.txn.set_durability(redb::Durability::Immediate)?;
+            batch.commit()
+        });
+        match probe {
+            Ok(()) => {
+                self.commit_succeeded();
+                true
+            }
+            Err(err) => {
+                self.commit_failed(&err);
+                false
+            }
+        }
+    }
+
     /// A consistent view of the committed rows.
     pub fn read(&self) -> Result<Reader> {
         let txn = self
-            .database
+            .database()?
             .begin_read()
             .with_context(|| format!("reading store {}", self.path.display()))?;
         Ok(Reader { txn })
@@ -139,7 +245,7 @@ impl Store {
     /// store's close needs no commit of its own.
     pub fn write(&self) -> Result<Batch> {
         let mut txn = self
-            .database
+            .database()?
             .begin_write()
             .with_context(|| format!("writing store {}", self.path.display()))?;
         txn.set_quick_repair(true);
@@ -147,11 +253,15 @@ impl Store {
     }
 
     /// Closes the store: redb flushes it and marks the file clean.
+    /// A store closed by a failed commit and not reopened has nothing left to close.
     pub fn close(self) -> Result<()> {
-        let Self { database, path } = self;
-        database
-            .close()
-            .with_context(|| format!("closing store {}", path.display()))
+        let Self { database, path, .. } = self;
+        match database {
+            Some(database) => database
+                .close()
+                .with_context(|| format!("closing store {}", path.display())),
+            None => Ok(()),
+        }
     }
 }
 

@@ -52,6 +52,8 @@ pub struct Start {
     notify: bool,
     unshare: bool,
     open_file_limit: Option<(u64, u64)>,
+    /// Size in KiB of a tmpfs of its own that the data dir lives on.
+    tmpfs: Option<u64>,
     ports: Ports,
 }
 
@@ -64,6 +66,7 @@ impl Start {
             notify: false,
             unshare: false,
             open_file_limit: None,
+            tmpfs: None,
             ports: Ports {
                 admin: 0,
                 http: 0,
@@ -107,6 +110,14 @@ impl Start {
         self
     }
 
+    /// Runs keria in a mount namespace of its own (as root) with its data dir on a tmpfs of
+    /// `kib` KiB: a disk that fills. The test reaches that tmpfs through
+    /// `Keria::namespace_path`.
+    pub fn on_tmpfs(mut self, kib: u64) -> Self {
+        self.tmpfs = Some(kib);
+        self
+    }
+
     /// Runs keria with this soft and hard open-file limit (through `prlimit`, which execs it).
     pub fn open_file_limit(mut self, soft: u64, hard: u64) -> Self {
         self.open_file_limit = Some((soft, hard));
@@ -116,17 +127,40 @@ impl Start {
     /// Spawns the process without waiting for it to be ready.
     pub fn spawn(self) -> Keria {
         let temp = tempfile::tempdir().unwrap();
-        let data_dir = self
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| temp.path().join("data"));
+        let mount = temp.path().join("fs");
+        let data_dir = match self.tmpfs {
+            Some(_) => {
+                std::fs::create_dir(&mount).unwrap();
+                mount.join("data")
+            }
+            None => self
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| temp.path().join("data")),
+        };
         let notify = self.notify.then(|| {
             let path = temp.path().join("notify.sock");
             let socket = UnixDatagram::bind(&path).unwrap();
             socket.set_read_timeout(Some(PATIENCE)).unwrap();
             (socket, path)
         });
-        let mut command = if self.unshare {
+        let mut command = if let Some(kib) = self.tmpfs {
+            // unshare and sh exec keria in turn: it keeps their pid.
+            let mut command = Command::new("unshare");
+            command.args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                &format!(
+                    "mount -t tmpfs -o size={kib}k,mode=0700 keria-test \"$0\" && exec \"$@\""
+                ),
+                mount.to_str().unwrap(),
+                keria_bin(),
+            ]);
+            command
+        } else if self.unshare {
             let mut command = Command::new("unshare");
             command.args(["--pid", "--fork", "--mount-proc", keria_bin()]);
             command
@@ -258,6 +292,12 @@ impl Keria {
             .recv(&mut buffer)
             .expect("no notify datagram in time");
         String::from_utf8_lossy(&buffer[..len]).into_owned()
+    }
+
+    /// `path` as keria's own mount namespace shows it (its tmpfs, with `on_tmpfs`).
+    pub fn namespace_path(&self, path: &Path) -> PathBuf {
+        let relative = path.strip_prefix("/").unwrap_or(path);
+        PathBuf::from(format!("/proc/{}/root", self.pid())).join(relative)
     }
 
     /// The pid to signal: keria itself (under unshare, the child of unshare).

@@ -25,6 +25,7 @@ mod peers;
 mod registries;
 mod signify;
 mod signify04;
+mod store_failure;
 mod tls;
 mod vlei;
 mod witnesses;
