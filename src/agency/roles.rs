@@ -9,6 +9,7 @@ use crate::agency::kels;
 use crate::agency::Failure;
 use crate::keri::kel::Kel;
 use crate::keri::oobi::SignedReply;
+use crate::keri::primitives::{Cigar, Verfer};
 use crate::keri::reply::{EndRole, Location, Reply};
 use crate::keri::stream::SignatureGroup;
 use crate::store::{OwnerReader, OwnerWriter, END_ROLES, LOCATIONS};
@@ -77,6 +78,7 @@ pub fn add(
             said: said.to_owned(),
             sigs,
         }],
+        couples: Vec::new(),
     };
     let key = format!("{}.{}.{}", role.cid, role.role, role.eid);
     rows.put_record(END_ROLES, &key, &to_record(&signed))?;
@@ -160,6 +162,7 @@ pub fn agent_locations(
             let reply = crate::keri::reply::loc_scheme(state.prefix(), scheme, url, &dated);
             let signature = sign(reply.raw());
             Some(SignedReply {
+                couples: Vec::new(),
                 groups: vec![SignatureGroup {
                     prefix: state.prefix().to_owned(),
                     sn,
@@ -185,9 +188,15 @@ fn to_record(signed: &SignedReply) -> String {
             })
         })
         .collect();
+    let couples: Vec<Value> = signed
+        .couples
+        .iter()
+        .map(|(verfer, cigar)| json!([verfer.qb64(), cigar.qb64()]))
+        .collect();
     json!({
         "rpy": String::from_utf8_lossy(signed.reply.raw()),
         "groups": groups,
+        "couples": couples,
     })
     .to_string()
 }
@@ -210,5 +219,22 @@ fn from_record(record: &str) -> Result<SignedReply> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(SignedReply { reply, groups })
+    let couples = value["couples"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|couple| {
+            let verfer = Verfer::parse(couple[0].as_str().unwrap_or_default())
+                .map_err(|err| anyhow!("stored reply couple: {err}"))?;
+            let cigar = Cigar::parse(couple[1].as_str().unwrap_or_default())
+                .map_err(|err| anyhow!("stored reply couple: {err}"))?;
+            Ok((verfer, cigar))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(SignedReply {
+        reply,
+        groups,
+        couples,
+    })
 }

@@ -13,17 +13,31 @@ use super::error::EventError;
 use super::event::Event;
 use super::ilk::Ilk;
 use super::kel::{Kel, KelError, SignedEvent};
-use super::primitives::Verfer;
+use super::primitives::{Cigar, Verfer};
 use super::reply::{EndRole, Location, Reply, ReplyError};
 use super::stream::{self, Attachments, Message, SignatureGroup, StreamError};
 
-/// A reply with the transferable signature groups that sign it.
+/// A reply with the signatures that sign it: transferable signature groups, or receipt couples
+/// of non-transferable identifiers (a witness signs its own replies so).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedReply {
     /// The verified reply.
     pub reply: Reply,
-    /// Its signatures, under the signer's establishment event.
+    /// Its signatures, under the signer's establishment event (`-F`).
     pub groups: Vec<SignatureGroup>,
+    /// Its signatures by non-transferable identifiers, each with its key (`-C`).
+    pub couples: Vec<(Verfer, Cigar)>,
+}
+
+impl SignedReply {
+    /// Whether `prefix` signed it.
+    fn signed_by(&self, prefix: &str) -> bool {
+        self.groups.iter().any(|group| group.prefix == prefix)
+            || self
+                .couples
+                .iter()
+                .any(|(verfer, _)| verfer.qb64() == prefix)
+    }
 }
 
 /// What a verified OOBI stream holds.
@@ -105,6 +119,7 @@ pub fn write(kels: &[&Kel], replies: &[&SignedReply]) -> Vec<u8> {
     for signed in replies {
         let attachments = Attachments {
             signature_groups: signed.groups.clone(),
+            receipts: signed.couples.clone(),
             ..Attachments::default()
         };
         parts.push((signed.reply.raw(), attachments));
@@ -130,6 +145,31 @@ pub fn resolve(bytes: &[u8], limit: usize) -> Result<Resolution, OobiError> {
         }
     }
     Ok(resolution)
+}
+
+/// Checks a receipt couple on a reply: a non-transferable signer (its prefix is its key)
+/// whose signature covers the reply's bytes.
+fn check_couple(
+    index: usize,
+    reply: &Reply,
+    verfer: &Verfer,
+    cigar: &Cigar,
+) -> Result<(), OobiError> {
+    let refused = |reason: String| OobiError::Refused(format!("message {index}: {reason}"));
+    if verfer.is_transferable() {
+        return Err(refused(format!(
+            "{verfer} signs reply {} with a receipt couple (-C), which only a non-transferable \
+             identifier may",
+            reply.said()
+        )));
+    }
+    if !verfer.verify(reply.raw(), cigar.raw()) {
+        return Err(refused(format!(
+            "the signature of {verfer} on reply {} does not verify",
+            reply.said()
+        )));
+    }
+    Ok(())
 }
 
 impl Resolution {
@@ -225,34 +265,43 @@ impl Resolution {
         let reply =
             Reply::verify(&message.value).map_err(|error| OobiError::Reply { index, error })?;
         let groups = message.attachments.signature_groups;
-        if groups.is_empty() {
+        let couples = message.attachments.receipts;
+        if groups.is_empty() && couples.is_empty() {
             return Err(OobiError::Refused(format!(
-                "message {index}: reply {} carries no signatures (-F)",
+                "message {index}: reply {} carries no signatures (-F or -C)",
                 reply.said()
             )));
         }
         for group in &groups {
             self.check_group(index, &reply, group)?;
         }
-        let signed_by = |prefix: &str| groups.iter().any(|group| group.prefix == prefix);
+        for (verfer, cigar) in &couples {
+            check_couple(index, &reply, verfer, cigar)?;
+        }
+        let signers: Vec<String> = groups
+            .iter()
+            .map(|group| group.prefix.clone())
+            .chain(couples.iter().map(|(verfer, _)| verfer.qb64()))
+            .collect();
         let wrong_signer = |expected: &str| {
             OobiError::Refused(format!(
                 "message {index}: reply {} must be signed by {expected}, not {}",
                 reply.said(),
-                groups[0].prefix
+                signers.join(", ")
             ))
         };
         let signed = SignedReply {
             reply: reply.clone(),
-            groups: groups.clone(),
+            groups,
+            couples,
         };
         if let Some(role) = reply.end_role() {
-            if !signed_by(&role.cid) {
+            if !signed.signed_by(&role.cid) {
                 return Err(wrong_signer(&role.cid));
             }
             self.end_roles.push((role, signed));
         } else if let Some(location) = reply.location() {
-            if !signed_by(&location.eid) {
+            if !signed.signed_by(&location.eid) {
                 return Err(wrong_signer(&location.eid));
             }
             self.locations.push((location, signed));
@@ -312,8 +361,50 @@ mod tests {
     use crate::keri::build::{incept, interact};
     use crate::keri::primitives::{Diger, Signer};
     use crate::keri::reply::end_role_add;
-    use crate::keri::vectors::AGENT_OOBI;
+    use crate::keri::vectors::{AGENT_OOBI, WITNESS, WITNESS_OOBI};
     use proptest::prelude::*;
+
+    #[test]
+    fn a_witness_oobi_with_receipt_couples_resolves_and_is_rewritten_identically() {
+        let resolution = resolve(WITNESS_OOBI, LIMIT).unwrap();
+        assert_eq!(resolution.kels.len(), 1);
+        assert_eq!(resolution.kels[0].state().prefix(), WITNESS);
+        let urls: Vec<&str> = resolution
+            .locations
+            .iter()
+            .map(|(location, _)| location.url.as_str())
+            .collect();
+        assert_eq!(urls, ["http://127.0.0.1:33287/", "tcp://127.0.0.1:35349/"]);
+        assert_eq!(resolution.end_roles.len(), 1);
+        assert_eq!(resolution.end_roles[0].0.role, "controller");
+        let replies: Vec<&SignedReply> = resolution
+            .locations
+            .iter()
+            .map(|(_, signed)| signed)
+            .chain(resolution.end_roles.iter().map(|(_, signed)| signed))
+            .collect();
+        let kels: Vec<&Kel> = resolution.kels.iter().collect();
+        assert_eq!(write(&kels, &replies), WITNESS_OOBI);
+    }
+
+    #[test]
+    fn a_receipt_couple_that_lies_or_signs_for_another_is_refused() {
+        let text = std::str::from_utf8(WITNESS_OOBI).unwrap();
+        // The http location's signature, with one character changed.
+        let lying = text.replacen("0BBG5OaSdAS3", "0BBG5OaSdAS4", 1);
+        let refused = resolve(lying.as_bytes(), LIMIT).unwrap_err().to_string();
+        assert!(refused.contains("does not verify"), "{refused}");
+        // Signed by someone else than the location's eid.
+        let other = Signer::random().unwrap();
+        let stranger = other.verfer().qb64();
+        assert!(!stranger.starts_with('B'), "a transferable key: {stranger}");
+        let moved = text.replacen(
+            "\"eid\":\"BC11WdZjwiyjayUNmuRuYNrIwlUgy-EAQk3qPZbS0GKi\",\"scheme\":\"http\"",
+            "\"eid\":\"BBBBWdZjwiyjayUNmuRuYNrIwlUgy-EAQk3qPZbS0GKi\",\"scheme\":\"http\"",
+            1,
+        );
+        assert!(resolve(moved.as_bytes(), LIMIT).is_err());
+    }
 
     const LIMIT: usize = 1 << 20;
     const DATETIME: &str = "2026-11-24T21:59:14.583126+00:00";
@@ -434,6 +525,7 @@ mod tests {
         SignedReply {
             reply,
             groups: vec![group],
+            couples: Vec::new(),
         }
     }
 
@@ -482,11 +574,12 @@ mod tests {
         let unsigned = SignedReply {
             reply: honest.reply.clone(),
             groups: Vec::new(),
+            couples: Vec::new(),
         };
         assert!(resolve(&write(&[&alice], &[&unsigned]), LIMIT)
             .unwrap_err()
             .to_string()
-            .ends_with("carries no signatures (-F)"));
+            .ends_with("carries no signatures (-F or -C)"));
     }
 
     proptest! {

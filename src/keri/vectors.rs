@@ -36,3 +36,8 @@ pub(super) const AID1_ATC: [&str; 3] = [
 pub(super) const AGENT1: &str = "EH9JrxG_QgTgLjRorzwe0YpM5kyOT8-qgVhGy2jTTodD";
 /// What KERIA served for `GET /oobi/{bob}/agent/{agent}`.
 pub(super) const AGENT_OOBI: &[u8] = include_bytes!("testdata/keria-0.4.1-agent-oobi.cesr");
+/// What a keri 1.2.13 witness served for `GET /oobi/{witness}/controller`: its non-transferable
+/// inception, then its location and end-role replies signed with receipt couples (`-C`).
+pub(super) const WITNESS_OOBI: &[u8] = include_bytes!("testdata/keri-1.2.13-witness-oobi.cesr");
+/// That witness.
+pub(super) const WITNESS: &str = "BC11WdZjwiyjayUNmuRuYNrIwlUgy-EAQk3qPZbS0GKi";

@@ -28,5 +28,6 @@ mod signify04;
 mod store_failure;
 mod tls;
 mod vlei;
+mod witnessed;
 mod witnesses;
 mod workflow;
