@@ -448,7 +448,11 @@ fn normalise(kind: &str, params: &Value) -> Result<Value, Failure> {
             out.insert("nxts".into(), strings("nxts")?);
         }
         _ => {
-            string("extern_type")?;
+            // signify-ts 0.4.0 sends what the external module's `params()` gives, which need
+            // not name the module; 0.3.0 sent `extern_type`. Either is kept as sent.
+            if fields.contains_key("extern_type") {
+                string("extern_type")?;
+            }
             let size = params.to_string().len();
             if size > MAX_EXTERN {
                 return Err(invalid(format!(
@@ -503,5 +507,15 @@ mod tests {
             &json!({"extern_type": "x", "pad": long.repeat(4)}),
         );
         assert!(reason.starts_with("extern is 1"), "{reason}");
+    }
+
+    #[test]
+    fn extern_parameters_are_kept_as_sent_with_or_without_their_type() {
+        let sent = json!({"pidx": 0, "kidx": 0, "mnemonics": "abandon ability able"});
+        assert_eq!(normalise("extern", &sent).unwrap(), sent);
+        let typed = json!({"extern_type": "bip39_shim", "pidx": 0});
+        assert_eq!(normalise("extern", &typed).unwrap(), typed);
+        let reason = refusal("extern", &json!({"extern_type": 7}));
+        assert!(reason.contains("extern.extern_type"), "{reason}");
     }
 }

@@ -144,7 +144,7 @@ impl Event {
         self.keys = fields.primitives("k", Verfer::parse)?;
         let next_threshold = fields.threshold("nt")?;
         self.next_digests = fields.primitives("n", Diger::parse)?;
-        self.backer_threshold = Some(fields.hex("bt")?);
+        self.backer_threshold = Some(fields.hex_or_number("bt")?);
         if !signing_threshold.fits(self.keys.len(), true) {
             return Err(EventError::Invalid(format!(
                 "signing threshold kt {signing_threshold} does not fit the {} keys in k",
@@ -580,6 +580,23 @@ mod tests {
             error_of(&ICP.replacen(r#""s":"0""#, r#""s":"1""#, 1)),
             "inception sequence number s must be 0; got 1"
         );
+    }
+
+    #[test]
+    fn a_backer_threshold_may_be_a_number_as_signify_ts_0_4_writes_it() {
+        let mut map: Map<String, Value> = serde_json::from_str(ICP).unwrap();
+        map.insert("bt".into(), serde_json::json!(0));
+        let (value, _, _) = crate::keri::serder::saidify(map, true);
+        let event = Event::verify(&value).unwrap();
+        assert_eq!(event.value()["bt"], serde_json::json!(0));
+        assert!(event.raw().windows(7).any(|window| window == br#""bt":0,"#));
+        let mut map: Map<String, Value> = serde_json::from_str(ICP).unwrap();
+        map.insert("bt".into(), serde_json::json!(-1));
+        let (value, _, _) = crate::keri::serder::saidify(map, true);
+        assert!(Event::verify(&value)
+            .unwrap_err()
+            .to_string()
+            .contains("a non-negative integer"));
     }
 
     #[test]

@@ -41,6 +41,20 @@ impl<'v> Fields<'v> {
             })
     }
 
+    /// A count written as a hex string or as a JSON number: signify-ts 0.4.0 writes a rotation's
+    /// nonzero backer threshold (`bt`) as a number, and keri reads both.
+    pub(super) fn hex_or_number(&self, field: &'static str) -> Result<u64, EventError> {
+        let value = self.get(field)?;
+        match value {
+            Value::Number(number) => number.as_u64().ok_or_else(|| EventError::FieldType {
+                field: field.to_owned(),
+                expected: "a non-negative integer or a lowercase hex number string",
+                got: shown(value),
+            }),
+            _ => self.hex(field),
+        }
+    }
+
     pub(super) fn strings(&self, field: &'static str) -> Result<Vec<&'v str>, EventError> {
         let value = self.get(field)?;
         let items = value
