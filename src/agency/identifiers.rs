@@ -37,6 +37,27 @@ pub struct Identifier {
 }
 
 impl Identifier {
+    /// The witnesses (`b`) and their threshold (`bt`) of the current key state.
+    pub fn witnesses(&self) -> (Vec<String>, usize) {
+        let wits = self.state["b"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|wit| wit.as_str().map(ToOwned::to_owned))
+            .collect();
+        let toad = self.state["bt"]
+            .as_str()
+            .and_then(|bt| usize::from_str_radix(bt, 16).ok())
+            .unwrap_or(0);
+        (wits, toad)
+    }
+
+    /// The identifier's prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     fn from_record(name: &str, record: &str) -> anyhow::Result<Self> {
         let value: Value = serde_json::from_str(record).context("identifier record")?;
         let text = |field: &str| value[field].as_str().unwrap_or_default().to_owned();
@@ -206,6 +227,16 @@ impl NextEvent {
     pub fn appended(&self) -> Appended {
         self.appended
     }
+
+    /// The signatures it came with.
+    pub fn sigs(&self) -> &[Siger] {
+        &self.sigs
+    }
+
+    /// The identifier's witnesses and their threshold once the event is accepted.
+    pub fn witnesses(&self) -> (Vec<String>, usize) {
+        self.identifier.witnesses()
+    }
 }
 
 /// Checks and stages the next event (`ixn` or `rot`) of identifier `name`; the event, and
@@ -344,7 +375,7 @@ fn event(body: &Value, field: &str) -> Result<Event, Failure> {
     Event::verify(value).map_err(|err| invalid(format!("{field} is not a valid KERI event: {err}")))
 }
 
-fn sigs(body: &Value) -> Result<Vec<Siger>, Failure> {
+pub fn sigs(body: &Value) -> Result<Vec<Siger>, Failure> {
     let sigs: Option<Vec<Siger>> = body["sigs"].as_array().and_then(|sigs| {
         sigs.iter()
             .map(|sig| Siger::parse(sig.as_str()?).ok())

@@ -19,10 +19,12 @@ pub mod notifications;
 pub mod oobis;
 pub mod operations;
 pub mod outbox;
+pub mod receipting;
 pub mod registries;
 pub mod resolutions;
 pub mod roles;
 mod settings;
+pub mod witnesses;
 
 pub use settings::{Settings, Urls};
 
@@ -63,6 +65,8 @@ pub enum Failure {
     NotFound(String),
     /// The store failed (500); the whole batch is abandoned.
     Storage(anyhow::Error),
+    /// A bound is reached for now (503), with the reason; nothing was staged.
+    Busy(String),
 }
 
 impl From<anyhow::Error> for Failure {

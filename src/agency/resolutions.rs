@@ -7,9 +7,11 @@
 //! completion. An operation whose fetch a restart cut short is failed when it is next read.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::witnesses::INTRODUCED;
 use super::{oobis, operations, Agency, Failure};
 use crate::keri::datetime::format_datetime;
 use crate::keri::oobi;
@@ -24,6 +26,9 @@ const MAX_STREAM: usize = 4 << 20;
 enum Purpose {
     /// `POST /oobis`: the contact named `alias` (if any).
     Contact { alias: Option<String> },
+    /// The configuration's `iurls`, resolved for every agent (kept under `INTRODUCED`); a
+    /// failure is tried again after a pause, the `attempts`-th time.
+    Introduction { attempts: u32 },
     /// `POST /queries`: the key state at sequence number `sn` or later (any, if None).
     Query { prefix: String, sn: Option<u64> },
 }
@@ -45,7 +50,14 @@ pub struct Resolutions {
     /// Fetches of operations staged in the open batch: they start once it commits.
     staged: Vec<(u64, url::Url)>,
     to_fetch: Vec<(u64, url::Url)>,
+    /// Introductions waiting for their next attempt.
+    waiting: Vec<(Instant, Resolving)>,
 }
+
+/// The pause after an introduction's first failed resolution; it doubles, up to
+/// `LONGEST_INTRODUCTION_PAUSE`, and it is tried again until it resolves.
+const FIRST_INTRODUCTION_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_INTRODUCTION_PAUSE: Duration = Duration::from_secs(30);
 
 impl Resolutions {
     /// The open batch committed (`true`: its fetches may start) or failed (they are dropped
@@ -64,6 +76,45 @@ impl Resolutions {
     /// The fetches handlers asked for since the last call.
     pub fn take_fetches(&mut self) -> Vec<(u64, url::Url)> {
         std::mem::take(&mut self.to_fetch)
+    }
+
+    /// Resolves each of the configuration's `iurls` for every agent (at start); what they
+    /// hold (witnesses' locations, above all) is kept under `INTRODUCED`.
+    pub fn introduce(&mut self, iurls: &[String]) {
+        for text in iurls {
+            match oobi_url(text) {
+                Ok(url) => {
+                    let resolving = Resolving {
+                        controller: INTRODUCED.to_owned(),
+                        operation: String::new(),
+                        metadata: Value::Null,
+                        url,
+                        purpose: Purpose::Introduction { attempts: 0 },
+                    };
+                    self.queue(resolving);
+                }
+                Err(err) => log::warn!("introduction URL {text} is not resolved: {err:?}"),
+            }
+        }
+    }
+
+    /// One tock: introductions whose pause has ended are fetched again.
+    pub fn tick(&mut self, now: Instant) {
+        let (due, waiting) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.waiting = waiting;
+        for (_, resolving) in due {
+            self.queue(resolving);
+        }
+    }
+
+    /// Queues a fetch that no operation waits for.
+    fn queue(&mut self, resolving: Resolving) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.to_fetch.push((id, resolving.url.clone()));
+        self.resolving.insert(id, resolving);
     }
 
     /// `POST /oobis` `{url, oobialias}`: a pending `oobi.{nonce}` operation.
@@ -182,7 +233,59 @@ impl Resolutions {
             Err(FetchFailure::NotStarted(reason)) => Err(format!("not fetched: {reason}")),
             Err(failure) => Err(failure.to_string()),
         };
+        if let Purpose::Introduction { attempts } = resolving.purpose {
+            self.introduced(agency, resolving, attempts, &outcome);
+            return;
+        }
         complete(agency, &resolving, &outcome);
+    }
+}
+
+impl Resolutions {
+    /// Keeps what an introduction's resolution holds, or tries it again after a pause.
+    fn introduced(
+        &mut self,
+        agency: &mut Agency,
+        mut resolving: Resolving,
+        attempts: u32,
+        outcome: &Result<oobi::Resolution, String>,
+    ) {
+        let aid = oobis::aid_of(&resolving.url).unwrap_or_default();
+        let seen = format_datetime(time::OffsetDateTime::now_utc());
+        let kept = outcome
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|resolution| {
+                agency
+                    .stage(INTRODUCED, |rows| {
+                        Ok(oobis::keep(
+                            rows,
+                            resolution,
+                            &aid,
+                            resolving.url.as_str(),
+                            None,
+                            &seen,
+                        )?)
+                    })
+                    .map_err(|err| format!("{err:?}"))
+            });
+        match kept {
+            Ok(_) => log::info!("introduction {} resolved for every agent", resolving.url),
+            Err(reason) => {
+                let pause = FIRST_INTRODUCTION_PAUSE
+                    .saturating_mul(1 << attempts.min(16))
+                    .min(LONGEST_INTRODUCTION_PAUSE);
+                log::warn!(
+                    "introduction {} not resolved: {reason}; trying again in {}s",
+                    resolving.url,
+                    pause.as_secs()
+                );
+                resolving.purpose = Purpose::Introduction {
+                    attempts: attempts + 1,
+                };
+                self.waiting.push((Instant::now() + pause, resolving));
+            }
+        }
     }
 }
 
@@ -222,12 +325,14 @@ fn complete(
             Ok(resolution) => {
                 let alias = match &resolving.purpose {
                     Purpose::Contact { alias } => alias.as_deref(),
-                    Purpose::Query { .. } => None,
+                    Purpose::Query { .. } | Purpose::Introduction { .. } => None,
                 };
                 match oobis::keep(rows, resolution, &aid, resolving.url.as_str(), alias, &seen) {
                     Err(err) => operations::failed(name, metadata, 400, &format!("{err:#}")),
                     Ok(state) => match &resolving.purpose {
-                        Purpose::Contact { .. } => operations::done(name, metadata, state),
+                        Purpose::Contact { .. } | Purpose::Introduction { .. } => {
+                            operations::done(name, metadata, state)
+                        }
                         Purpose::Query { prefix, sn } => {
                             // The contact's OOBI names `prefix`: `state` is its key state now.
                             let held = state["s"]

@@ -160,7 +160,7 @@ pub(super) fn send(
                     Err(Failure::Invalid(reason) | Failure::NotFound(reason)) => {
                         log::warn!("exn {} not delivered to {recipient}: {reason}", exn.said());
                     }
-                    Err(err @ Failure::Storage(_)) => return failure(err),
+                    Err(err @ (Failure::Storage(_) | Failure::Busy(_))) => return failure(err),
                 }
             }
             Route::Remote(url) => {

@@ -5,11 +5,14 @@
 
 use serde_json::{json, Value};
 
+use url::Url;
+
 use super::operations::event_operation;
 use super::reply::{failure, json_body, json_response, staged_operation};
-use crate::agency::identifiers;
-use crate::agency::operations;
+use crate::agency::receipting::Receipting;
+use crate::agency::{identifiers, kels, operations, witnesses};
 use crate::agency::{Agency, Failure};
+use crate::keri::event::Event;
 use crate::keri::kel::Appended;
 use crate::server::http::{Request, Response};
 
@@ -59,17 +62,149 @@ pub(super) fn list(agency: &Agency, controller: &str, request: &Request) -> Resp
         .header("Content-Range", &content_range(start, end, total))
 }
 
-/// `POST /identifiers`: a signed inception, staged with its `done.{prefix}` operation.
-pub(super) fn create(agency: &mut Agency, controller: &str, request: &Request) -> Response {
+/// `POST /identifiers`: a signed inception, staged with its `done.{prefix}` operation; or,
+/// when it names witnesses (each must be known), with its receipting and the
+/// `witness.{prefix}` operation that is done once their receipts reach `bt`.
+pub(super) fn create(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    receipting: &mut Receipting,
+) -> Response {
+    let wits: Vec<String> = json_body(request)
+        .ok()
+        .and_then(|body| {
+            body["icp"]["b"].as_array().map(|wits| {
+                wits.iter()
+                    .filter_map(|wit| wit.as_str().map(ToOwned::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let urls = match known_witnesses(agency, controller, &wits) {
+        Ok(urls) => urls,
+        Err(err) => return failure(err),
+    };
     staged_operation(agency, controller, request, 202, |rows, body, seen| {
+        if !urls.is_empty() {
+            receipting.check_room()?;
+        }
         let icp = identifiers::create(rows, body, seen)?;
-        let operation = operations::done(
-            &format!("done.{}", icp.prefix()),
-            json!({"pre": icp.prefix(), "response": icp.value()}),
-            icp.value().clone(),
-        );
-        Ok((operation, true))
+        if urls.is_empty() {
+            let operation = operations::done(
+                &format!("done.{}", icp.prefix()),
+                json!({"pre": icp.prefix(), "response": icp.value()}),
+                icp.value().clone(),
+            );
+            return Ok((operation, true));
+        }
+        let sigs = identifiers::sigs(body)?;
+        let toad = usize::try_from(icp.backer_threshold().unwrap_or(0)).unwrap_or(usize::MAX);
+        let operation = receipting.stage(rows, controller, (&icp, &sigs), (urls, toad), None)?;
+        Ok((operation, false))
     })
+}
+
+/// Where each of `wits` is reached, as `controller`'s agent knows it; a 400 naming the first
+/// witness it does not know.
+fn known_witnesses(
+    agency: &Agency,
+    controller: &str,
+    wits: &[String],
+) -> Result<Vec<(String, Url)>, Failure> {
+    if wits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reader = agency.read().map_err(Failure::Storage)?;
+    witnesses::urls(&reader, controller, wits)
+        .map_err(Failure::Storage)?
+        .map_err(|unknown| Failure::Invalid(format!("unknown witness {unknown}")))
+}
+
+/// `POST /identifiers/{name}/submit`: the identifier's latest event goes to its witnesses
+/// again, with a `submit.{prefix}` operation done once their receipts reach `bt`.
+pub(super) fn submit(
+    agency: &mut Agency,
+    controller: &str,
+    name: &str,
+    receipting: &mut Receipting,
+) -> Response {
+    let found = agency.read().map_err(Failure::Storage).and_then(|reader| {
+        let rows = reader.owner(controller);
+        let identifier = identifiers::find(&rows, name)?;
+        let stored = rows.kel(identifier.prefix()).map_err(Failure::Storage)?;
+        Ok((identifier, stored))
+    });
+    let (identifier, stored) = match found {
+        Ok(found) => found,
+        Err(err) => return failure(err),
+    };
+    let (wits, toad) = identifier.witnesses();
+    if wits.is_empty() {
+        return failure(Failure::Invalid(format!(
+            "invalid identifier submitted, {name} has no witnesses"
+        )));
+    }
+    let urls = match known_witnesses(agency, controller, &wits) {
+        Ok(urls) => urls,
+        Err(err) => return failure(err),
+    };
+    let Some(latest) = stored.last() else {
+        return failure(Failure::NotFound(format!("no key event log for {name}")));
+    };
+    let event = match Event::parse(&latest.raw) {
+        Ok(event) => event,
+        Err(err) => return failure(Failure::Storage(anyhow::anyhow!("stored event: {err}"))),
+    };
+    let sigs = match kels::sigs(&latest.sigs) {
+        Ok(sigs) => sigs,
+        Err(err) => return failure(Failure::Storage(err)),
+    };
+    let operation = (
+        format!("submit.{}", event.prefix()),
+        json!({"alias": name, "sn": event.sn()}),
+    );
+    let staged = agency.stage(controller, |rows| {
+        receipting.stage(
+            rows,
+            controller,
+            (&event, &sigs),
+            (urls, toad),
+            Some(operation),
+        )
+    });
+    match staged {
+        Ok(operation) => json_response(202, &operation),
+        Err(err) => failure(err),
+    }
+}
+
+/// `GET /identifiers/{name}/oobis?role=witness`: `{witness url}/oobi/{prefix}/witness/{wit}`
+/// for each of the identifier's witnesses.
+pub(super) fn witness_oobis(agency: &Agency, controller: &str, name: &str) -> Response {
+    let listed = agency.read().map_err(Failure::Storage).and_then(|reader| {
+        let identifier = identifiers::find(&reader.owner(controller), name)?;
+        let (wits, _) = identifier.witnesses();
+        let urls = witnesses::urls(&reader, controller, &wits)
+            .map_err(Failure::Storage)?
+            .map_err(|unknown| {
+                Failure::NotFound(format!(
+                    "unable to query witness {unknown}, no http endpoint"
+                ))
+            })?;
+        Ok(urls
+            .into_iter()
+            .filter_map(|(wit, url)| {
+                url.join(&format!("oobi/{}/witness/{wit}", identifier.prefix()))
+                    .ok()
+                    .map(|url| Value::String(url.to_string()))
+            })
+            .collect::<Vec<Value>>())
+    });
+    match listed {
+        Ok(oobis) => json_response(200, &json!({"role": "witness", "oobis": oobis})),
+        Err(err) => failure(err),
+    }
 }
 
 /// `GET /identifiers/{name or prefix}`.
@@ -101,16 +236,66 @@ pub(super) fn rename(
     }
 }
 
-/// `POST /identifiers/{name}/events`: the next `ixn` or `rot`, with its `done.{said}`.
+/// `POST /identifiers/{name}/events`: the next `ixn` or `rot`, with its `done.{said}`; for
+/// a witnessed identifier, with its receipting and the `witness.{prefix}` operation.
 pub(super) fn event(
     agency: &mut Agency,
     controller: &str,
     name: &str,
     request: &Request,
+    receipting: &mut Receipting,
 ) -> Response {
+    // The witnesses the event may leave: the current ones and those a rotation adds.
+    let mut candidates = agency
+        .read()
+        .ok()
+        .and_then(|reader| identifiers::find(&reader.owner(controller), name).ok())
+        .map(|identifier| identifier.witnesses().0)
+        .unwrap_or_default();
+    if let Ok(body) = json_body(request) {
+        let added = body["rot"]["ba"].as_array().cloned().unwrap_or_default();
+        candidates.extend(
+            added
+                .iter()
+                .filter_map(|wit| wit.as_str().map(ToOwned::to_owned)),
+        );
+    }
+    let reader = match agency.read() {
+        Ok(reader) => reader,
+        Err(err) => return failure(Failure::Storage(err)),
+    };
+    let known: Vec<(String, Url)> = candidates
+        .iter()
+        .filter_map(|wit| {
+            witnesses::urls(&reader, controller, std::slice::from_ref(wit))
+                .ok()?
+                .ok()?
+                .pop()
+        })
+        .collect();
+    drop(reader);
     staged_operation(agency, controller, request, 200, |rows, body, seen| {
-        let (event, appended) = identifiers::append(rows, name, body, seen)?;
-        Ok((event_operation(&event), appended == Appended::Accepted))
+        let next = identifiers::check_next(rows, name, body, seen)?;
+        let (wits, toad) = next.witnesses();
+        if wits.is_empty() || next.appended() != Appended::Accepted {
+            let (event, appended) = identifiers::stage_next(rows, next, seen)?;
+            return Ok((event_operation(&event), appended == Appended::Accepted));
+        }
+        let urls = wits
+            .iter()
+            .map(|wit| {
+                known
+                    .iter()
+                    .find(|(have, _)| have == wit)
+                    .cloned()
+                    .ok_or_else(|| Failure::Invalid(format!("unknown witness {wit}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        receipting.check_room()?;
+        let (event, sigs) = (next.event().clone(), next.sigs().to_vec());
+        identifiers::stage_next(rows, next, seen)?;
+        let operation = receipting.stage(rows, controller, (&event, &sigs), (urls, toad), None)?;
+        Ok((operation, false))
     })
 }
 

@@ -23,6 +23,7 @@ mod routes;
 use std::time::{Duration, Instant};
 
 use crate::agency::outbox::Outbox;
+use crate::agency::receipting::Receipting;
 use crate::agency::resolutions::Resolutions;
 use crate::agency::Agency;
 use crate::agency::Urls;
@@ -56,6 +57,8 @@ pub struct Api {
     resolutions: Resolutions,
     /// Exchange messages being posted to other agencies.
     outbox: Outbox,
+    /// Events being receipted by their witnesses.
+    receipting: Receipting,
     /// Answers waiting for the open batch to commit.
     deferred: Vec<(Ticket, Response, Pending)>,
     /// Answers whose batch has committed (or failed), not yet sent.
@@ -96,6 +99,7 @@ impl Api {
             urls,
             resolutions: Resolutions::default(),
             outbox: Outbox::default(),
+            receipting: Receipting::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
             metrics: Metrics::new(),
@@ -175,14 +179,34 @@ impl Api {
         self.resolutions.take_fetches()
     }
 
-    /// Queues the messages to other agencies that a stopped agency left undelivered.
-    pub fn recover_outbox(&mut self, agency: &Agency) -> anyhow::Result<()> {
-        self.outbox.recover(agency)
+    /// Queues the messages to other agencies that a stopped agency left undelivered, and the
+    /// events it left receipting.
+    pub fn recover(&mut self, agency: &Agency) -> anyhow::Result<()> {
+        self.outbox.recover(agency)?;
+        self.receipting.recover(agency)
     }
 
-    /// One tock: the posts whose pause has ended are queued again.
-    pub fn tick(&mut self, agency: &Agency, now: Instant) {
+    /// One tock: the posts whose pause has ended are queued again; receipting past its
+    /// deadline ends.
+    pub fn tick(&mut self, agency: &mut Agency, now: Instant) {
         self.outbox.tick(agency, now);
+        self.receipting.tick(agency, now);
+        self.resolutions.tick(now);
+    }
+
+    /// Resolves the configuration's introduction URLs (`iurls`) for every agent.
+    pub fn introduce(&mut self, iurls: &[String]) {
+        self.resolutions.introduce(iurls);
+    }
+
+    /// The posts of events to their witnesses, to start now.
+    pub fn take_receipt_posts(&mut self) -> Vec<(u64, url::Url, Post)> {
+        self.receipting.take_posts()
+    }
+
+    /// A post to a witness came back (or could not start).
+    pub fn receipted(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
+        self.receipting.finished(agency, id, outcome);
     }
 
     /// The posts of exchange messages to other agencies, to start now.
@@ -226,6 +250,7 @@ impl Api {
         // Work that the batch asked for starts only once the batch is durable.
         self.resolutions.committed(committed.is_ok());
         self.outbox.committed(committed.is_ok());
+        self.receipting.committed(committed.is_ok());
         for (ticket, response, pending) in deferred {
             let response = if committed.is_ok() {
                 response
@@ -308,7 +333,12 @@ impl Api {
                 _ => method_not_allowed("GET, PUT, OPTIONS"),
             };
         }
-        let (urls, resolutions, outbox) = (&self.urls, &mut self.resolutions, &mut self.outbox);
+        let (urls, resolutions, outbox, receipting) = (
+            &self.urls,
+            &mut self.resolutions,
+            &mut self.outbox,
+            &mut self.receipting,
+        );
         admin::signed(
             agency,
             request,
@@ -321,6 +351,7 @@ impl Api {
                     urls,
                     resolutions,
                     outbox,
+                    receipting,
                 })
             },
         )

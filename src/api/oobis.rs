@@ -64,9 +64,12 @@ pub(super) fn identifier_oobis(
     curls: &[String],
 ) -> Response {
     let role = request.query_param("role").unwrap_or("agent");
+    if role == "witness" {
+        return super::identifiers::witness_oobis(agency, controller, name);
+    }
     if role != "agent" {
         return failure(Failure::Invalid(format!(
-            "role {role:?} has no OOBIs here: only role=agent is served (no witnesses or mailboxes)"
+            "role {role:?} has no OOBIs here: only role=agent and role=witness are served (no mailboxes)"
         )));
     }
     let listed = agency.read().map_err(Failure::Storage).and_then(|reader| {

@@ -68,6 +68,7 @@ pub(super) fn failure(failure: Failure) -> Response {
     match failure {
         Failure::Invalid(reason) => Response::error(400, "400 Bad Request", &reason),
         Failure::NotFound(reason) => Response::error(404, "404 Not Found", &reason),
+        Failure::Busy(reason) => Response::error(503, "503 Service Unavailable", &reason),
         Failure::Storage(err) => {
             log::error!("{err:#}");
             Response::error(

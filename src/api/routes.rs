@@ -8,6 +8,7 @@ use super::{
     registries,
 };
 use crate::agency::outbox::Outbox;
+use crate::agency::receipting::Receipting;
 use crate::agency::resolutions::Resolutions;
 use crate::agency::Agency;
 use crate::agency::Urls;
@@ -30,6 +31,7 @@ pub(super) struct Signed<'a> {
     pub urls: &'a Urls,
     pub resolutions: &'a mut Resolutions,
     pub outbox: &'a mut Outbox,
+    pub receipting: &'a mut Receipting,
 }
 
 /// Routes a verified Signify request: 404 for an unknown path, 405 with `Allow` for a known
@@ -60,6 +62,7 @@ fn identifier(signed: Signed<'_>, name: &str, rest: &[&str]) -> Option<Route> {
         request,
         urls,
         outbox,
+        receipting,
         ..
     } = signed;
     let method = request.method.as_str();
@@ -74,7 +77,12 @@ fn identifier(signed: Signed<'_>, name: &str, rest: &[&str]) -> Option<Route> {
         ),
         ["events"] => (
             &[POST],
-            (method == POST).then(|| identifiers::event(agency, controller, name, request)),
+            (method == POST)
+                .then(|| identifiers::event(agency, controller, name, request, receipting)),
+        ),
+        ["submit"] => (
+            &[POST],
+            (method == POST).then(|| identifiers::submit(agency, controller, name, receipting)),
         ),
         ["endroles"] => (
             &[GET, POST],
@@ -118,6 +126,7 @@ fn agent(signed: Signed<'_>, segments: &[&str]) -> Option<Route> {
         request,
         urls,
         resolutions,
+        receipting,
         ..
     } = signed;
     let method = request.method.as_str();
@@ -126,7 +135,7 @@ fn agent(signed: Signed<'_>, segments: &[&str]) -> Option<Route> {
             &[GET, POST],
             match method {
                 GET => Some(identifiers::list(agency, controller, request)),
-                POST => Some(identifiers::create(agency, controller, request)),
+                POST => Some(identifiers::create(agency, controller, request, receipting)),
                 _ => None,
             },
         ),

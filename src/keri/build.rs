@@ -1,5 +1,5 @@
 //! KERI events built here, as Signify builds them: inceptions (plain and delegated) with
-//! self-addressing prefixes, interactions and rotations. Each is verified like a received
+//! self-addressing prefixes, interactions and rotations; and receipts of events. Each is verified like a received
 //! event before it is handed out, so a built event and a received one are the same thing.
 
 use serde_json::{Map, Value};
@@ -18,6 +18,22 @@ pub fn incept(keys: &[Verfer], next_digests: &[Diger]) -> Event {
 /// A delegated inception with a self-addressing prefix, delegated by `delegator`.
 pub fn delegated_incept(keys: &[Verfer], next_digests: &[Diger], delegator: &str) -> Event {
     inception(keys, next_digests, Some(delegator))
+}
+
+/// A receipt (`rct`) of the event `said` of `prefix` at `sn`: what a witness's signature is
+/// attached to. Its `d` is the receipted event's SAID, so it is written, not saidified.
+pub fn receipt(prefix: &str, sn: u64, said: &str) -> Vec<u8> {
+    let body = |size: usize| {
+        let mut map = Map::new();
+        map.insert("v".into(), version(size).into());
+        map.insert("t".into(), "rct".into());
+        map.insert("d".into(), said.into());
+        map.insert("i".into(), prefix.into());
+        map.insert("s".into(), format!("{sn:x}").into());
+        Value::Object(map).to_string()
+    };
+    let size = body(0).len();
+    body(size).into_bytes()
 }
 
 /// An interaction event of `prefix` at `sn`, chained to the event whose SAID is `prior`.

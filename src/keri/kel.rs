@@ -390,6 +390,16 @@ impl KeyState {
         (self.establishment.sn, &self.establishment.said)
     }
 
+    /// The current backers (witnesses), in order.
+    pub fn backers(&self) -> &[String] {
+        &self.backers
+    }
+
+    /// How many backers' receipts make an event valid (`bt`).
+    pub fn backer_threshold(&self) -> u64 {
+        self.backer_threshold
+    }
+
     /// The delegator, for a delegated identifier.
     pub fn delegator(&self) -> Option<&str> {
         self.delegator.as_deref()

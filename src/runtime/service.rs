@@ -124,8 +124,11 @@ impl Service {
             log::info!("OOBI URLs: {source}");
         }
         let mut api = Api::new(&config.api(), advertised(config, port(Port::Http)), backups);
-        if let Err(err) = api.recover_outbox(&agency) {
-            log::error!("reading the messages still to deliver: {err:#}");
+        api.introduce(&config.urls.iurls);
+        if let Err(err) = api.recover(&agency) {
+            log::error!(
+                "reading the messages still to deliver and events still to receipt: {err:#}"
+            );
         }
         let known = agency
             .known()
@@ -212,6 +215,7 @@ impl Service {
                 self.api
                     .delivered(&mut self.agency, id, &failure(outcome).map(|_| ()));
             }
+            Purpose::Receipt(id) => self.api.receipted(&mut self.agency, id, failure(outcome)),
             Purpose::Backup => self.api.backup_finished(match outcome {
                 Outcome::Backup(copied) => Ok(copied),
                 Outcome::Panicked(message) => Err(format!("the backup panicked: {message}")),
@@ -247,6 +251,18 @@ impl Service {
                 self.api.delivered(&mut self.agency, id, &Err(failure));
             }
         }
+        for (id, url, post) in self.api.take_receipt_posts() {
+            let label = format!("POST {url}");
+            let started = self.fetcher.post(url, post).and_then(|work| {
+                let work: Work<Outcome> = Box::new(move || Outcome::Fetched(work()));
+                self.workers
+                    .submit(Purpose::Receipt(id), label, work)
+                    .map_err(|busy| FetchFailure::NotStarted(busy.to_string()))
+            });
+            if let Err(failure) = started {
+                self.api.receipted(&mut self.agency, id, Err(failure));
+            }
+        }
         if let Some(backup) = self.api.take_backup() {
             let work: Work<Outcome> = Box::new(move || Outcome::Backup(backup()));
             if let Err(busy) = self
@@ -266,7 +282,7 @@ impl Service {
     pub fn tick(&mut self, now: Instant) -> Result<()> {
         self.servers.tick(self.poll.registry(), now);
         self.agency.tick(now);
-        self.api.tick(&self.agency, now);
+        self.api.tick(&mut self.agency, now);
         self.notifier.tick(now);
         Ok(())
     }

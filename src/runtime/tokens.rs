@@ -21,6 +21,8 @@ pub(super) enum Purpose {
     Resolution(u64),
     /// A post of the `Outbox`, by its id.
     Delivery(u64),
+    /// A post of an event (or receipts) to a witness, by its id.
+    Receipt(u64),
     /// The one backup being written.
     Backup,
 }

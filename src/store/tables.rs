@@ -78,4 +78,10 @@ tables! {
     pub NOTIFICATIONS: Records = "notifications";
     /// (owner, "{exn SAID}.{recipient}") → a message still to be posted to another agency (JSON).
     pub OUTBOX: Records = "outbox";
+    /// (owner, "{prefix}.{sn, 32 hex digits}") → the witnesses' receipts of that event (JSON):
+    /// its SAID and each witness's signature.
+    pub RECEIPTS: Records = "receipts";
+    /// (owner, "{prefix}.{sn, 32 hex digits}") → an event still being receipted by its
+    /// witnesses (JSON): SAID, witnesses, threshold, their URLs, its operation.
+    pub RECEIPTING: Records = "receipting";
 }

@@ -1,0 +1,494 @@
+//! Events on their way to their witnesses: each accepted `icp`, `ixn` or `rot` of a witnessed
+//! identifier is kept in `RECEIPTING` in the same commit as the event (so a 202 means it will
+//! be receipted, across restarts), posted by the workers to every witness's `/receipts` once
+//! that commit succeeded, and its `witness.{prefix}` operation is done once the verified
+//! receipts stored for it reach the threshold `bt`.
+//!
+//! A witness answers 200 with its receipt (an `rct` with its receipt couple), which counts only
+//! if it verifies against the event; 202 means it escrowed the event, and an outage or a
+//! refusal is tried again, with a pause that grows from `FIRST_PAUSE` to `LONGEST_PAUSE`, until
+//! `DEADLINE`. Then the operation fails (408) naming the witnesses that did not receipt, unless
+//! the threshold was met. Once every witness has receipted (or the deadline passed with the
+//! threshold met), each receipting witness is sent the others' receipts, as keripy's
+//! `Receiptor` does, and the event leaves `RECEIPTING`.
+//!
+//! Bounds: at most `MAX_JOBS` events receipting at once (a further witnessed event is refused
+//! with 503 until some finish), each for at most `DEADLINE`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::witnesses::{self, event_key};
+use super::{kels, operations, Agency, Failure};
+use crate::keri::build;
+use crate::keri::event::Event;
+use crate::keri::primitives::{Cigar, Siger};
+use crate::keri::stream::Attachments;
+use crate::process::fetcher::{FetchOutcome, Post};
+use crate::store::{OwnerWriter, Reader, RECEIPTING, RECEIPTS};
+
+/// How long an event's witnesses have to reach its threshold before its operation fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+/// The pause after a witness's first failed answer; it doubles, up to `LONGEST_PAUSE`.
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+const LONGEST_PAUSE: Duration = Duration::from_secs(4);
+/// Most events receipting at once, over every agent.
+pub const MAX_JOBS: usize = 4096;
+/// The content type a KERI message is posted with, its attachments in `CESR-ATTACHMENT`.
+const CESR_JSON: &str = "application/cesr+json";
+
+/// An event: (controller, prefix, sequence number).
+type Key = (String, String, u64);
+
+/// What a post of the receipting is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The event, for the witness's receipt.
+    Receipt,
+    /// The other witnesses' receipts, for the witness to keep.
+    Propagation,
+}
+
+/// One event being receipted.
+struct Job {
+    event: Event,
+    /// The controller's signatures, as `CESR-ATTACHMENT`.
+    attachment: String,
+    toad: usize,
+    /// Every witness of the event, in `b` order, with where it is reached.
+    urls: Vec<(String, Url)>,
+    receipts: Vec<(String, Cigar)>,
+    /// Failed asks per witness, for the pause before the next.
+    failures: HashMap<String, u32>,
+    operation: String,
+    metadata: Value,
+    deadline: Instant,
+    /// The operation is done (the threshold was met).
+    done: bool,
+}
+
+impl Job {
+    fn missing(&self) -> Vec<&str> {
+        self.urls
+            .iter()
+            .map(|(wit, _)| wit.as_str())
+            .filter(|wit| !self.receipts.iter().any(|(have, _)| have == wit))
+            .collect()
+    }
+}
+
+/// Events being receipted, asks waiting for their pause, and the posts to start.
+#[derive(Default)]
+pub struct Receipting {
+    next_id: u64,
+    jobs: HashMap<Key, Job>,
+    /// Jobs staged in the open batch: they start once it commits.
+    staged: Vec<(Key, Job)>,
+    posting: HashMap<u64, (Key, String, Kind)>,
+    waiting: Vec<(Instant, Key, String)>,
+    to_post: Vec<(u64, Url, Post)>,
+}
+
+impl Receipting {
+    /// Stages the receipting of `event` (accepted in this batch, signed by `sigs`) by the
+    /// witnesses at `urls`, `toad` of whose receipts make it valid, with its pending
+    /// operation (`witness.{prefix}` with `{pre, sn}`, or what `operation` names); the
+    /// operation.
+    pub fn stage(
+        &mut self,
+        rows: &mut OwnerWriter<'_>,
+        controller: &str,
+        (event, sigs): (&Event, &[Siger]),
+        (urls, toad): (Vec<(String, Url)>, usize),
+        operation: Option<(String, Value)>,
+    ) -> Result<Value, Failure> {
+        self.check_room()?;
+        let (operation, metadata) = operation.unwrap_or_else(|| {
+            (
+                format!("witness.{}", event.prefix()),
+                json!({"pre": event.prefix(), "sn": event.sn()}),
+            )
+        });
+        let record = json!({
+            "said": event.said(),
+            "toad": toad,
+            "operation": operation,
+            "metadata": metadata,
+            "urls": urls.iter().map(|(wit, url)| json!([wit, url.as_str()])).collect::<Vec<_>>(),
+        });
+        rows.put_record(
+            RECEIPTING,
+            &event_key(event.prefix(), event.sn()),
+            &record.to_string(),
+        )?;
+        let pending = operations::pending(&operation, metadata.clone());
+        operations::stage(rows, &pending)?;
+        let attachment = Attachments {
+            controller_sigs: sigs.to_vec(),
+            ..Attachments::default()
+        }
+        .to_qb64();
+        let key = (controller.to_owned(), event.prefix().to_owned(), event.sn());
+        self.staged.push((
+            key,
+            Job {
+                event: event.clone(),
+                attachment,
+                toad,
+                urls,
+                receipts: Vec::new(),
+                failures: HashMap::new(),
+                operation,
+                metadata,
+                deadline: Instant::now() + DEADLINE,
+                done: false,
+            },
+        ));
+        Ok(pending)
+    }
+
+    /// Refuses a further event while `MAX_JOBS` are being receipted (check it before staging
+    /// the event itself, so that a refusal stages nothing).
+    pub fn check_room(&self) -> Result<(), Failure> {
+        if self.jobs.len() + self.staged.len() >= MAX_JOBS {
+            return Err(Failure::Busy(format!(
+                "{MAX_JOBS} events are already being receipted; retry when some finish"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The open batch committed (`true`: its jobs start) or failed (they are dropped with it).
+    pub fn committed(&mut self, committed: bool) {
+        for (key, job) in std::mem::take(&mut self.staged) {
+            if committed {
+                let wits: Vec<String> = job.urls.iter().map(|(wit, _)| wit.clone()).collect();
+                self.jobs.insert(key.clone(), job);
+                for wit in wits {
+                    self.ask(&key, &wit);
+                }
+            }
+        }
+    }
+
+    /// Resumes every event a stopped agency left receipting (at start), with a fresh deadline.
+    pub fn recover(&mut self, agency: &Agency) -> Result<()> {
+        let reader = agency.read()?;
+        let kept = reader.every_record(RECEIPTING)?;
+        if !kept.is_empty() {
+            log::info!(
+                "{} events are still being receipted by their witnesses",
+                kept.len()
+            );
+        }
+        for (controller, name, record) in kept {
+            match recover_job(&reader, &controller, &name, &record) {
+                Ok((key, job)) => {
+                    let missing: Vec<String> =
+                        job.missing().into_iter().map(ToOwned::to_owned).collect();
+                    self.jobs.insert(key.clone(), job);
+                    for wit in missing {
+                        self.ask(&key, &wit);
+                    }
+                }
+                Err(err) => log::error!("resuming the receipting of {name}: {err:#}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The posts to start now.
+    pub fn take_posts(&mut self) -> Vec<(u64, Url, Post)> {
+        std::mem::take(&mut self.to_post)
+    }
+
+    /// One tock: asks whose pause has ended go out again; events past their deadline end.
+    pub fn tick(&mut self, agency: &mut Agency, now: Instant) {
+        let (due, waiting) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(at, _, _)| *at <= now);
+        self.waiting = waiting;
+        for (_, key, wit) in due {
+            if self.jobs.contains_key(&key) {
+                self.ask(&key, &wit);
+            }
+        }
+        let expired: Vec<Key> = self
+            .jobs
+            .iter()
+            .filter(|(_, job)| job.deadline <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            self.finish(agency, &key);
+        }
+    }
+
+    /// A post came back (or could not start).
+    pub fn finished(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
+        let Some((key, wit, kind)) = self.posting.remove(&id) else {
+            return;
+        };
+        if kind == Kind::Propagation {
+            if let Err(failure) = outcome {
+                log::warn!(
+                    "receipts of {} event {:x} not delivered to witness {wit}: {failure}",
+                    key.1,
+                    key.2
+                );
+            }
+            return;
+        }
+        let Some(job) = self.jobs.get_mut(&key) else {
+            return;
+        };
+        let verified = match outcome {
+            Ok(body) if body.body.is_empty() => Err("escrowed the event (202)".to_owned()),
+            Ok(body) => witnesses::receipt(&body.body, &job.event, &wit),
+            Err(failure) => Err(failure.to_string()),
+        };
+        let cigar = match verified {
+            Ok(cigar) => cigar,
+            Err(reason) => {
+                let failures = job.failures.entry(wit.clone()).or_insert(0);
+                *failures += 1;
+                let pause = FIRST_PAUSE
+                    .saturating_mul(1 << (*failures - 1).min(16))
+                    .min(LONGEST_PAUSE);
+                log::info!(
+                    "witness {wit} has not receipted {} event {:x}: {reason}; asking again in {}ms",
+                    key.1,
+                    key.2,
+                    pause.as_millis()
+                );
+                self.waiting.push((Instant::now() + pause, key, wit));
+                return;
+            }
+        };
+        if !job.receipts.iter().any(|(have, _)| *have == wit) {
+            job.receipts.push((wit, cigar));
+        }
+        let record = witnesses::receipts_record(job.event.said(), &job.receipts);
+        let reached = job.receipts.len() >= job.toad && !job.done;
+        let done = reached.then(|| {
+            operations::done(
+                &job.operation,
+                job.metadata.clone(),
+                job.event.value().clone(),
+            )
+        });
+        let staged = agency.stage(&key.0, |rows| {
+            rows.put_record(RECEIPTS, &event_key(&key.1, key.2), &record)?;
+            if let Some(done) = &done {
+                operations::stage(rows, done)?;
+            }
+            Ok(())
+        });
+        if let Err(err) = staged {
+            log::error!("keeping a receipt of {} event {:x}: {err:?}", key.1, key.2);
+            return;
+        }
+        if reached {
+            job.done = true;
+            log::info!(
+                "{} event {:x} receipted by {} of {} witnesses (threshold {})",
+                key.1,
+                key.2,
+                job.receipts.len(),
+                job.urls.len(),
+                job.toad
+            );
+        }
+        if job.missing().is_empty() {
+            self.finish(agency, &key);
+        }
+    }
+
+    /// Ends `key`'s receipting: fails its operation if the threshold was not met, sends each
+    /// receipting witness the others' receipts, and forgets it.
+    fn finish(&mut self, agency: &mut Agency, key: &Key) {
+        let Some(job) = self.jobs.remove(key) else {
+            return;
+        };
+        self.waiting.retain(|(_, waiting, _)| waiting != key);
+        let failed = (!job.done).then(|| {
+            let missing = job.missing().join(", ");
+            log::warn!(
+                "{} event {:x}: {} of {} receipts by the deadline, below its threshold {}; missing {missing}",
+                key.1,
+                key.2,
+                job.receipts.len(),
+                job.urls.len(),
+                job.toad
+            );
+            operations::failed(
+                &job.operation,
+                job.metadata.clone(),
+                408,
+                &format!(
+                    "long running witness operation for {} timed out after {}s before receiving \
+                     sufficient witness receipts ({} of {}, threshold {}); no receipt from {missing}",
+                    key.1,
+                    DEADLINE.as_secs(),
+                    job.receipts.len(),
+                    job.urls.len(),
+                    job.toad
+                ),
+            )
+        });
+        let staged = agency.stage(&key.0, |rows| {
+            rows.remove_record(RECEIPTING, &event_key(&key.1, key.2))?;
+            if let Some(failed) = &failed {
+                operations::stage(rows, failed)?;
+            }
+            Ok(())
+        });
+        if let Err(err) = staged {
+            log::error!(
+                "ending the receipting of {} event {:x}: {err:?}",
+                key.1,
+                key.2
+            );
+        }
+        if job.receipts.len() > 1 {
+            self.propagate(key, &job);
+        }
+    }
+
+    /// Sends each receipting witness the receipts of the others.
+    fn propagate(&mut self, key: &Key, job: &Job) {
+        let rct = build::receipt(job.event.prefix(), job.event.sn(), job.event.said());
+        for (wit, _) in &job.receipts {
+            let Some((_, url)) = job.urls.iter().find(|(have, _)| have == wit) else {
+                continue;
+            };
+            let others = Attachments {
+                receipts: job
+                    .receipts
+                    .iter()
+                    .filter(|(other, _)| other != wit)
+                    .filter_map(|(other, cigar)| {
+                        crate::keri::primitives::Verfer::parse(other)
+                            .ok()
+                            .map(|verfer| (verfer, cigar.clone()))
+                    })
+                    .collect(),
+                ..Attachments::default()
+            };
+            let post = cesr_post(&rct, &others.to_qb64(), wit);
+            self.post(key, wit, Kind::Propagation, url.clone(), post);
+        }
+    }
+
+    /// Asks `wit` for its receipt of `key`'s event.
+    fn ask(&mut self, key: &Key, wit: &str) {
+        let Some(job) = self.jobs.get(key) else {
+            return;
+        };
+        let Some((_, url)) = job.urls.iter().find(|(have, _)| have == wit) else {
+            return;
+        };
+        let Ok(url) = url.join("receipts") else {
+            log::error!("witness {wit} has no URL to post receipts to: {url}");
+            return;
+        };
+        let post = cesr_post(job.event.raw(), &job.attachment, wit);
+        self.post(key, wit, Kind::Receipt, url, post);
+    }
+
+    fn post(&mut self, key: &Key, wit: &str, kind: Kind, url: Url, post: Post) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.posting.insert(id, (key.clone(), wit.to_owned(), kind));
+        self.to_post.push((id, url, post));
+    }
+}
+
+/// A KERI message posted as KERI agents post one: the body, its attachments in a header.
+fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
+    Post {
+        headers: vec![
+            ("Content-Type".to_owned(), CESR_JSON.to_owned()),
+            ("CESR-ATTACHMENT".to_owned(), attachment.to_owned()),
+            ("CESR-DESTINATION".to_owned(), destination.to_owned()),
+        ],
+        body: raw.to_vec(),
+    }
+}
+
+/// A job from its `RECEIPTING` record, its event and signatures from the KEL, and the
+/// receipts already kept.
+fn recover_job(reader: &Reader, controller: &str, name: &str, record: &str) -> Result<(Key, Job)> {
+    let value: Value = serde_json::from_str(record).context("stored receipting")?;
+    let (prefix, sn) = name
+        .rsplit_once('.')
+        .and_then(|(prefix, sn)| Some((prefix, u64::from_str_radix(sn, 16).ok()?)))
+        .ok_or_else(|| anyhow!("receipting key {name}"))?;
+    let rows = reader.owner(controller);
+    let stored = rows
+        .kel(prefix)?
+        .into_iter()
+        .nth(usize::try_from(sn)?)
+        .ok_or_else(|| anyhow!("no event {sn:x} of {prefix} is stored"))?;
+    let event = Event::parse(&stored.raw).map_err(|err| anyhow!("stored event: {err}"))?;
+    if value["said"] != event.said() {
+        return Err(anyhow!(
+            "the stored event {sn:x} of {prefix} is another one"
+        ));
+    }
+    let urls = value["urls"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|pair| {
+            Some((
+                pair[0].as_str()?.to_owned(),
+                Url::parse(pair[1].as_str()?).ok()?,
+            ))
+        })
+        .collect();
+    let receipts: Vec<(String, Cigar)> = rows
+        .record(RECEIPTS, name)?
+        .map(|record| witnesses::from_receipts_record(&record, event.said()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(verfer, cigar)| (verfer.qb64(), cigar))
+        .collect();
+    let attachment = Attachments {
+        controller_sigs: kels::sigs(&stored.sigs)?,
+        ..Attachments::default()
+    }
+    .to_qb64();
+    let operation = value["operation"]
+        .as_str()
+        .map_or_else(|| format!("witness.{prefix}"), ToOwned::to_owned);
+    let metadata = match &value["metadata"] {
+        Value::Null => json!({"pre": prefix, "sn": sn}),
+        metadata => metadata.clone(),
+    };
+    let toad = value["toad"]
+        .as_u64()
+        .and_then(|toad| usize::try_from(toad).ok())
+        .unwrap_or(0);
+    let done = receipts.len() >= toad;
+    Ok((
+        (controller.to_owned(), prefix.to_owned(), sn),
+        Job {
+            attachment,
+            toad,
+            urls,
+            receipts,
+            failures: HashMap::new(),
+            operation,
+            metadata,
+            deadline: Instant::now() + DEADLINE,
+            done,
+            event,
+        },
+    ))
+}

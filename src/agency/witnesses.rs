@@ -1,0 +1,129 @@
+//! Where witnesses are reached, and what a witness's receipt must be to count.
+//!
+//! A witness is known to a controller's agent when a verified location of it (its `/loc/scheme`
+//! reply, signed with its receipt couple) was resolved: by the controller through `POST
+//! /oobis`, or by the agency for everyone from the configuration's `iurls`, kept under the
+//! reserved owner `INTRODUCED` (no AID is empty). Its http or https URL is where its receipts
+//! are asked for.
+
+use anyhow::Result;
+use url::Url;
+
+use super::roles;
+use crate::keri::event::Event;
+use crate::keri::primitives::{Cigar, Verfer};
+use crate::keri::stream;
+use crate::store::Reader;
+
+/// The owner of what the agency resolved for every agent (the configuration's `iurls`).
+pub const INTRODUCED: &str = "";
+
+/// Largest receipt answer accepted from a witness, in bytes.
+const MAX_RECEIPT: usize = 64 << 10;
+
+/// The http (else https) URL of each of `wits` as `controller`'s agent knows it; `Err` names
+/// the first witness it does not know.
+pub fn urls(
+    reader: &Reader,
+    controller: &str,
+    wits: &[String],
+) -> Result<Result<Vec<(String, Url)>, String>> {
+    let mut found = Vec::with_capacity(wits.len());
+    for wit in wits {
+        let mut url = None;
+        for owner in [controller, INTRODUCED] {
+            let locations = roles::locations(&reader.owner(owner), wit)?;
+            url = ["http", "https"].into_iter().find_map(|scheme| {
+                locations
+                    .iter()
+                    .find(|location| location.scheme == scheme)
+                    .and_then(|location| Url::parse(&location.url).ok())
+            });
+            if url.is_some() {
+                break;
+            }
+        }
+        match url {
+            Some(url) => found.push((wit.clone(), url)),
+            None => return Ok(Err(wit.clone())),
+        }
+    }
+    Ok(Ok(found))
+}
+
+/// Reads a witness's answer to a receipt request: an `rct` of exactly `event`, signed by
+/// `wit` with its receipt couple over the event's bytes. The signature, or why not.
+pub fn receipt(body: &[u8], event: &Event, wit: &str) -> Result<Cigar, String> {
+    let messages = stream::parse(body, MAX_RECEIPT).map_err(|err| err.to_string())?;
+    let [message] = messages.as_slice() else {
+        return Err(format!("{} messages, not one receipt", messages.len()));
+    };
+    let value = &message.value;
+    let sn = format!("{:x}", event.sn());
+    if value["t"] != "rct"
+        || value["d"] != event.said()
+        || value["i"] != event.prefix()
+        || value["s"] != sn.as_str()
+    {
+        return Err(format!(
+            "not a receipt of event {sn} {} of {}",
+            event.said(),
+            event.prefix()
+        ));
+    }
+    message
+        .attachments
+        .receipts
+        .iter()
+        .find(|(verfer, _)| verfer.qb64() == wit)
+        .ok_or_else(|| format!("no receipt couple of {wit}"))
+        .and_then(|(verfer, cigar)| check(verfer, cigar, event).map(|()| cigar.clone()))
+}
+
+/// A receipt couple counts only from a non-transferable witness whose signature covers the
+/// event.
+fn check(verfer: &Verfer, cigar: &Cigar, event: &Event) -> Result<(), String> {
+    if verfer.is_transferable() {
+        return Err(format!("{verfer} is not a non-transferable witness"));
+    }
+    if !verfer.verify(event.raw(), cigar.raw()) {
+        return Err(format!("the receipt signature of {verfer} does not verify"));
+    }
+    Ok(())
+}
+
+/// The stored form of an event's receipts: its SAID and each witness's signature.
+pub fn receipts_record(said: &str, receipts: &[(String, Cigar)]) -> String {
+    let couples: Vec<serde_json::Value> = receipts
+        .iter()
+        .map(|(wit, cigar)| serde_json::json!([wit, cigar.qb64()]))
+        .collect();
+    serde_json::json!({"d": said, "couples": couples}).to_string()
+}
+
+/// The receipts of a stored record, as (witness, signature); nothing for a record of another
+/// event (`said`).
+pub fn from_receipts_record(record: &str, said: &str) -> Vec<(Verfer, Cigar)> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(record) else {
+        return Vec::new();
+    };
+    if value["d"] != said {
+        return Vec::new();
+    }
+    value["couples"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|couple| {
+            let verfer = Verfer::parse(couple[0].as_str()?).ok()?;
+            let cigar = Cigar::parse(couple[1].as_str()?).ok()?;
+            Some((verfer, cigar))
+        })
+        .collect()
+}
+
+/// The key of an event's rows in `RECEIPTS` and `RECEIPTING`.
+pub fn event_key(prefix: &str, sn: u64) -> String {
+    format!("{prefix}.{sn:032x}")
+}
