@@ -254,7 +254,7 @@ _keria() {
             return 0
             ;;
         keria__subcmd__start)
-            opts="-a -H -B -n -b -p -h -V --admin-http-port --http --boot --host --name --base --passcode --config-dir --config-file --keypath --certpath --cafilepath --loglevel --logfile --log-format --logrequests --experimental-boot-username --experimental-boot-password --data-dir --backup-dir --tock --shutdown-timeout --release-timeout --cors --curls --iurls --durls --signature-window --max-body --max-connections --header-timeout --fetch-timeout --store-cache --help --version"
+            opts="-a -H -B -n -b -p -h -V --admin-http-port --http --boot --host --name --base --passcode --config-dir --config-file --keypath --certpath --cafilepath --loglevel --logfile --log-format --logrequests --experimental-boot-username --experimental-boot-password --data-dir --backup-dir --tock --shutdown-timeout --release-timeout --cors --curls --iurls --durls --signature-window --max-body --max-connections --header-timeout --fetch-timeout --receipt-timeout --store-cache --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,6 +401,10 @@ _keria() {
                     return 0
                     ;;
                 --fetch-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --receipt-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -65,6 +65,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --max-connections 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503'
             cand --header-timeout 'Seconds a client may take to send a request''s headers and body before it is closed'
             cand --fetch-timeout 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails'
+            cand --receipt-timeout 'Seconds an event''s witnesses have to receipt it to its threshold before its operation fails (408, naming the missing witnesses)'
             cand --store-cache 'Most memory the agency store''s page cache may hold, in MiB'
             cand --logrequests 'Log every HTTP request (method, path, status, duration)'
             cand --cors 'Answer CORS requests and expose the signature headers'

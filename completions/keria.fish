@@ -62,6 +62,7 @@ complete -c keria -n "__fish_keria_using_subcommand start" -l max-body -d 'Large
 complete -c keria -n "__fish_keria_using_subcommand start" -l max-connections -d 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l header-timeout -d 'Seconds a client may take to send a request\'s headers and body before it is closed' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l fetch-timeout -d 'Seconds an OOBI fetch (connect, request and whole answer) may take before it fails' -r
+complete -c keria -n "__fish_keria_using_subcommand start" -l receipt-timeout -d 'Seconds an event\'s witnesses have to receipt it to its threshold before its operation fails (408, naming the missing witnesses)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l store-cache -d 'Most memory the agency store\'s page cache may hold, in MiB' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l logrequests -d 'Log every HTTP request (method, path, status, duration)'
 complete -c keria -n "__fish_keria_using_subcommand start" -l cors -d 'Answer CORS requests and expose the signature headers'

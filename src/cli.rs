@@ -376,6 +376,15 @@ pub struct StartArgs {
         value_name = "SECONDS"
     )]
     pub fetch_timeout: u64,
+    /// Seconds an event's witnesses have to receipt it to its threshold before its operation
+    /// fails (408, naming the missing witnesses).
+    #[arg(
+        long,
+        default_value_t = crate::agency::receipting::DEFAULT_DEADLINE_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECONDS"
+    )]
+    pub receipt_timeout: u64,
     /// Most memory the agency store's page cache may hold, in MiB.
     #[arg(long, default_value_t = crate::store::DEFAULT_CACHE_MIB, value_name = "MIB", value_parser = positive_count)]
     pub store_cache: usize,

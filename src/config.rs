@@ -59,6 +59,8 @@ pub struct StartConfig {
     pub header_timeout: Duration,
     /// Longest an OOBI fetch may take.
     pub fetch_timeout: Duration,
+    /// Longest an event's witnesses may take to receipt it to its threshold.
+    pub receipt_timeout: Duration,
     /// Bound of the agency store's page cache, in bytes.
     pub store_cache: usize,
 }
@@ -152,6 +154,7 @@ impl TryFrom<StartArgs> for StartConfig {
             max_connections: args.max_connections,
             header_timeout: args.header_timeout.0,
             fetch_timeout: Duration::from_secs(args.fetch_timeout),
+            receipt_timeout: Duration::from_secs(args.receipt_timeout),
             store_cache: args
                 .store_cache
                 .checked_mul(1 << 20)
@@ -181,6 +184,7 @@ impl StartConfig {
             log_requests: self.log_requests,
             boot_credentials: self.boot_credentials.clone(),
             signature_window: self.signature_window,
+            receipt_timeout: self.receipt_timeout,
         }
     }
 }

@@ -7,13 +7,13 @@
 //! A witness answers 200 with its receipt (an `rct` with its receipt couple), which counts only
 //! if it verifies against the event; 202 means it escrowed the event, and an outage or a
 //! refusal is tried again, with a pause that grows from `FIRST_PAUSE` to `LONGEST_PAUSE`, until
-//! `DEADLINE`. Then the operation fails (408) naming the witnesses that did not receipt, unless
+//! the deadline (`--receipt-timeout`). Then the operation fails (408) naming the witnesses that did not receipt, unless
 //! the threshold was met. Once every witness has receipted (or the deadline passed with the
 //! threshold met), each receipting witness is sent the others' receipts, as keripy's
 //! `Receiptor` does, and the event leaves `RECEIPTING`.
 //!
 //! Bounds: at most `MAX_JOBS` events receipting at once (a further witnessed event is refused
-//! with 503 until some finish), each for at most `DEADLINE`.
+//! with 503 until some finish), each for at most the deadline.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,8 +31,9 @@ use crate::keri::stream::Attachments;
 use crate::process::fetcher::{FetchOutcome, Post};
 use crate::store::{OwnerWriter, Reader, RECEIPTING, RECEIPTS};
 
-/// How long an event's witnesses have to reach its threshold before its operation fails.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+/// How long an event's witnesses have to reach its threshold before its operation fails, by
+/// default (`--receipt-timeout`).
+pub const DEFAULT_DEADLINE_SECONDS: u64 = 60;
 /// The pause after a witness's first failed answer; it doubles, up to `LONGEST_PAUSE`.
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
 const LONGEST_PAUSE: Duration = Duration::from_secs(4);
@@ -82,8 +83,9 @@ impl Job {
 }
 
 /// Events being receipted, asks waiting for their pause, and the posts to start.
-#[derive(Default)]
 pub struct Receipting {
+    /// How long an event's witnesses have to reach its threshold.
+    deadline: Duration,
     next_id: u64,
     jobs: HashMap<Key, Job>,
     /// Jobs staged in the open batch: they start once it commits.
@@ -94,6 +96,19 @@ pub struct Receipting {
 }
 
 impl Receipting {
+    /// Nothing receipting yet; each event's witnesses get `deadline`.
+    pub fn new(deadline: Duration) -> Self {
+        Self {
+            deadline,
+            next_id: 0,
+            jobs: HashMap::new(),
+            staged: Vec::new(),
+            posting: HashMap::new(),
+            waiting: Vec::new(),
+            to_post: Vec::new(),
+        }
+    }
+
     /// Stages the receipting of `event` (accepted in this batch, signed by `sigs`) by the
     /// witnesses at `urls`, `toad` of whose receipts make it valid, with its pending
     /// operation (`witness.{prefix}` with `{pre, sn}`, or what `operation` names); the
@@ -144,7 +159,7 @@ impl Receipting {
                 failures: HashMap::new(),
                 operation,
                 metadata,
-                deadline: Instant::now() + DEADLINE,
+                deadline: Instant::now() + self.deadline,
                 done: false,
             },
         ));
@@ -186,7 +201,7 @@ impl Receipting {
             );
         }
         for (controller, name, record) in kept {
-            match recover_job(&reader, &controller, &name, &record) {
+            match recover_job(&reader, &controller, &name, &record, self.deadline) {
                 Ok((key, job)) => {
                     let missing: Vec<String> =
                         job.missing().into_iter().map(ToOwned::to_owned).collect();
@@ -333,7 +348,7 @@ impl Receipting {
                     "long running witness operation for {} timed out after {}s before receiving \
                      sufficient witness receipts ({} of {}, threshold {}); no receipt from {missing}",
                     key.1,
-                    DEADLINE.as_secs(),
+                    self.deadline.as_secs(),
                     job.receipts.len(),
                     job.urls.len(),
                     job.toad
@@ -422,7 +437,13 @@ fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
 
 /// A job from its `RECEIPTING` record, its event and signatures from the KEL, and the
 /// receipts already kept.
-fn recover_job(reader: &Reader, controller: &str, name: &str, record: &str) -> Result<(Key, Job)> {
+fn recover_job(
+    reader: &Reader,
+    controller: &str,
+    name: &str,
+    record: &str,
+    deadline: Duration,
+) -> Result<(Key, Job)> {
     let value: Value = serde_json::from_str(record).context("stored receipting")?;
     let (prefix, sn) = name
         .rsplit_once('.')
@@ -486,7 +507,7 @@ fn recover_job(reader: &Reader, controller: &str, name: &str, record: &str) -> R
             failures: HashMap::new(),
             operation,
             metadata,
-            deadline: Instant::now() + DEADLINE,
+            deadline: Instant::now() + deadline,
             done,
             event,
         },

@@ -84,6 +84,8 @@ pub struct Settings {
     pub log_requests: bool,
     pub boot_credentials: Option<BootCredentials>,
     pub signature_window: Duration,
+    /// Longest an event's witnesses may take to receipt it to its threshold.
+    pub receipt_timeout: Duration,
 }
 
 impl Api {
@@ -99,7 +101,7 @@ impl Api {
             urls,
             resolutions: Resolutions::default(),
             outbox: Outbox::default(),
-            receipting: Receipting::default(),
+            receipting: Receipting::new(config.receipt_timeout),
             deferred: Vec::new(),
             answered: Vec::new(),
             metrics: Metrics::new(),

@@ -124,3 +124,101 @@ fn an_unknown_witness_is_refused_and_nothing_is_stored() {
     assert!(!ok, "nothing was stored under the name: {out}");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+#[test]
+fn with_one_witness_down_the_operation_completes_at_the_threshold() {
+    let mut witnesses = Witnesses::start(3);
+    let mut keria = introduced_to(&witnesses);
+    witnesses.stop_one(2);
+    let wits: Vec<&str> = witnesses.list().iter().map(|w| w.aid.as_str()).collect();
+    let (ok, out) = witnessed(
+        &keria,
+        "witnessed-one-down-0123",
+        &json!({"wits": wits, "toad": 2, "steps": ["create"]}),
+    );
+    assert!(ok, "{out}\n{}", keria.log());
+    assert_eq!(out["operations"][0]["done"], true, "{out}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn with_every_witness_down_the_operation_fails_naming_them_and_submit_completes_it() {
+    let mut witnesses = Witnesses::start(2);
+    let iurls: Vec<&str> = witnesses
+        .list()
+        .iter()
+        .map(|w| w.oobi_url.as_str())
+        .collect();
+    let mut keria = Start::new()
+        .args(["--iurls", &iurls.join(";"), "--receipt-timeout", "2"])
+        .start();
+    for witness in witnesses.list() {
+        let line = format!("introduction {} resolved for every agent", witness.oobi_url);
+        assert!(keria.wait_for_log(&line).is_some(), "{}", keria.log());
+    }
+    witnesses.stop_one(0);
+    witnesses.stop_one(1);
+    let wits: Vec<String> = witnesses.list().iter().map(|w| w.aid.clone()).collect();
+    let passcode = "witnessed-all-down-0123";
+    let (ok, out) = witnessed(
+        &keria,
+        passcode,
+        &json!({"wits": wits, "toad": 2, "steps": ["create"]}),
+    );
+    assert!(!ok, "{out}");
+    let error = &out["operation"]["error"];
+    assert_eq!(error["code"], 408, "{out}");
+    let message = error["message"].as_str().unwrap();
+    for wit in &wits {
+        assert!(message.contains(wit.as_str()), "{message}");
+    }
+    witnesses.restart(0);
+    witnesses.restart(1);
+    let (ok, out) = witnessed(&keria, passcode, &json!({"steps": ["submit"]}));
+    assert!(ok, "{out}\n{}", keria.log());
+    assert!(out["operations"][0]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("submit."));
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn receipting_cut_short_by_sigkill_resumes_after_the_restart() {
+    let mut witnesses = Witnesses::start(2);
+    let iurls: Vec<&str> = witnesses
+        .list()
+        .iter()
+        .map(|w| w.oobi_url.as_str())
+        .collect();
+    let iurls = iurls.join(";");
+    let mut keria = Start::new().args(["--iurls", &iurls]).start();
+    for witness in witnesses.list() {
+        let line = format!("introduction {} resolved for every agent", witness.oobi_url);
+        assert!(keria.wait_for_log(&line).is_some(), "{}", keria.log());
+    }
+    witnesses.stop_one(0);
+    witnesses.stop_one(1);
+    let wits: Vec<String> = witnesses.list().iter().map(|w| w.aid.clone()).collect();
+    let passcode = "witnessed-sigkill-01234";
+    // The inception is accepted (202) and its receipting kept, but no witness answers.
+    let (ok, out) = witnessed(
+        &keria,
+        passcode,
+        &json!({"wits": wits, "toad": 2, "steps": ["create"], "timeout": 300}),
+    );
+    assert!(!ok, "{out}");
+    assert_eq!(out["operation"]["done"], false, "{out}");
+    keria.signal(Signal::KILL);
+    keria.wait_exit();
+    witnesses.restart(0);
+    witnesses.restart(1);
+    let mut keria = Start::new()
+        .data_dir(&keria.data_dir.clone())
+        .args(["--iurls", &iurls])
+        .start();
+    let (ok, out) = witnessed(&keria, passcode, &json!({"steps": ["await"]}));
+    assert!(ok, "{out}\n{}", keria.log());
+    assert_eq!(out["operations"][0]["done"], true, "{out}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}

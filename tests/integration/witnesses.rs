@@ -86,6 +86,37 @@ impl Witnesses {
         self.processes.iter().map(PeerProcess::pid).collect()
     }
 
+    /// Kills witness `index` (its process group); its stores stay for `restart`.
+    pub fn stop_one(&mut self, index: usize) {
+        self.processes[index].stop();
+    }
+
+    /// Starts witness `index` again, on its ports and with its stores, and waits until it
+    /// serves its OOBI.
+    pub fn restart(&mut self, index: usize) {
+        let witness = self.started[index].clone();
+        let mut command = peers::sandboxed(&keri_venv(), "kli", self.home.path());
+        command.args([
+            "witness",
+            "start",
+            "--name",
+            &witness.name,
+            "--alias",
+            &witness.name,
+            "-H",
+            &witness.http_port.to_string(),
+            "-T",
+            &witness.tcp_port.to_string(),
+        ]);
+        let log = self.home.path().join(format!("{}-again.log", witness.name));
+        let mut process = PeerProcess::spawn(command, &witness.name, log);
+        process.wait_ready(
+            witness.http_port,
+            &format!("/oobi/{}/controller", witness.aid),
+        );
+        self.processes[index] = process;
+    }
+
     /// Kills every witness (their process groups) and removes their `HOME`.
     pub fn stop(self) {
         drop(self);

@@ -9,7 +9,8 @@
 //
 // OPTIONS_JSON: {"algo":"salty"|"randy", "wits":[…], "toad":N, "oobis":[…], "steps":[…],
 //   "rotate":{"cuts":[…],"adds":[…],"toad":N}, "name":"…", "timeout":ms, "create":false}
-// steps: any of "create", "interact", "rotate", "submit" (default: create, interact, rotate).
+// steps: any of "create", "interact", "rotate", "submit", "await" (waits for the identifier's
+// witness operation) (default: create, interact, rotate).
 
 import { ready, SignifyClient, Tier, Algos } from 'signify-ts';
 
@@ -66,6 +67,11 @@ async function main() {
                 result = await client.identifiers().interact(name, [{ i: 'EAAA', s: '0', d: 'EAAA' }]);
             } else if (step === 'rotate') {
                 result = await client.identifiers().rotate(name, options.rotate ?? {});
+            } else if (step === 'await') {
+                const aid = await client.identifiers().get(name);
+                const op = await client.operations().get(`witness.${aid.prefix}`);
+                out.operations.push(await wait(client, op, timeout));
+                continue;
             } else if (step === 'submit') {
                 const res = await client.fetch(`/identifiers/${name}/submit`, 'POST', {});
                 out.operations.push(await wait(client, await res.json(), timeout));
