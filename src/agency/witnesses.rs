@@ -127,3 +127,74 @@ pub fn from_receipts_record(record: &str, said: &str) -> Vec<(Verfer, Cigar)> {
 pub fn event_key(prefix: &str, sn: u64) -> String {
     format!("{prefix}.{sn:032x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::receipt;
+    use crate::keri::build;
+    use crate::keri::primitives::{Diger, Signer, Verfer};
+    use crate::keri::stream::{self, Attachments};
+
+    /// A witness's answer: an `rct` of `(prefix, sn, said)` with `couples`.
+    fn answer(
+        prefix: &str,
+        sn: u64,
+        said: &str,
+        couples: Vec<(Verfer, crate::keri::primitives::Cigar)>,
+    ) -> Vec<u8> {
+        let rct = build::receipt(prefix, sn, said);
+        let attachments = Attachments {
+            receipts: couples,
+            ..Attachments::default()
+        };
+        stream::write([(rct.as_slice(), &attachments)])
+    }
+
+    #[test]
+    fn only_a_verified_couple_of_the_witness_over_the_event_counts() {
+        let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+        let event = build::incept(
+            &[key.verfer()],
+            &[Diger::blake3(next.verfer().qb64().as_bytes())],
+        );
+        let witness = Signer::random().unwrap();
+        let wit = Verfer::new(*witness.verfer().raw(), false);
+        let (prefix, said) = (event.prefix(), event.said());
+        let signed = witness.sign_cigar(event.raw());
+        let good = answer(prefix, 0, said, vec![(wit.clone(), signed.clone())]);
+        assert_eq!(receipt(&good, &event, &wit.qb64()).unwrap(), signed);
+        // Forged: signed by another key under the witness's name.
+        let forger = Signer::random().unwrap();
+        let forged = answer(
+            prefix,
+            0,
+            said,
+            vec![(wit.clone(), forger.sign_cigar(event.raw()))],
+        );
+        let refused = receipt(&forged, &event, &wit.qb64()).unwrap_err();
+        assert!(refused.contains("does not verify"), "{refused}");
+        // A true signature by someone who is not the witness asked.
+        let stranger = Verfer::new(*forger.verfer().raw(), false);
+        let other = answer(
+            prefix,
+            0,
+            said,
+            vec![(stranger, forger.sign_cigar(event.raw()))],
+        );
+        let refused = receipt(&other, &event, &wit.qb64()).unwrap_err();
+        assert!(refused.contains("no receipt couple of"), "{refused}");
+        // A receipt of another event.
+        let elsewhere = answer(prefix, 1, said, vec![(wit.clone(), signed.clone())]);
+        let refused = receipt(&elsewhere, &event, &wit.qb64()).unwrap_err();
+        assert!(refused.contains("not a receipt of event"), "{refused}");
+        // A transferable key cannot witness.
+        let transferable = witness.verfer();
+        let wrong = answer(prefix, 0, said, vec![(transferable.clone(), signed)]);
+        let refused = receipt(&wrong, &event, &transferable.qb64()).unwrap_err();
+        assert!(
+            refused.contains("not a non-transferable witness"),
+            "{refused}"
+        );
+        assert!(receipt(b"not cesr", &event, &wit.qb64()).is_err());
+    }
+}
