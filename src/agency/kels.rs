@@ -5,10 +5,11 @@
 
 use anyhow::{anyhow, bail, Result};
 
+use super::witnesses;
 use crate::keri::event::Event;
 use crate::keri::kel::{FirstSeen, Kel, KelEntry, SealSource, SignedEvent};
 use crate::keri::primitives::Siger;
-use crate::store::{OwnerReader, StoredEvent};
+use crate::store::{OwnerReader, StoredEvent, RECEIPTS};
 
 /// The KEL of `prefix` held in `rows`, verified, with where a delegated inception was
 /// approved; None when none is held.
@@ -18,7 +19,22 @@ pub fn load(rows: &OwnerReader<'_>, prefix: &str) -> Result<Option<Kel>> {
         return Ok(None);
     }
     let delegation = delegation(rows, prefix, &stored[0])?;
-    replay(&stored, prefix, delegation).map(Some)
+    let mut kel = replay(&stored, prefix, delegation)?;
+    for (key, record) in rows.records(RECEIPTS, &format!("{prefix}."))? {
+        let sn = key
+            .rsplit_once('.')
+            .and_then(|(_, sn)| u64::from_str_radix(sn, 16).ok());
+        let said = sn.and_then(|sn| {
+            usize::try_from(sn)
+                .ok()
+                .and_then(|sn| kel.entries().get(sn))
+                .map(|entry| entry.signed.event.said().to_owned())
+        });
+        if let (Some(sn), Some(said)) = (sn, said) {
+            kel.set_receipts(sn, witnesses::from_receipts_record(&record, &said));
+        }
+    }
+    Ok(Some(kel))
 }
 
 /// Where the delegator approved `inception` of `prefix`, when an approval was recorded.
@@ -65,6 +81,7 @@ pub fn replay(stored: &[StoredEvent], prefix: &str, delegation: Option<SealSourc
                     ordinal: ordinal as u64,
                     datetime: event.first_seen.clone(),
                 },
+                receipts: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

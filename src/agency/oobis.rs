@@ -12,10 +12,11 @@ use serde_json::{json, Map, Value};
 
 use crate::agency::agent::Agent;
 use crate::agency::roles;
-use crate::agency::{challenges, kels};
+use crate::agency::{challenges, kels, witnesses};
 use crate::keri::kel::Kel;
 use crate::keri::oobi::{self, Resolution};
-use crate::store::{OwnerReader, OwnerWriter, StoredEvent, CONTACTS};
+use crate::keri::primitives::Cigar;
+use crate::store::{OwnerReader, OwnerWriter, StoredEvent, CONTACTS, RECEIPTS};
 
 /// The stream for `aid`, managed by `agent`'s controller; with `eid`, only when `aid` has
 /// authorized `eid` as its agent. None when there is nothing to serve.
@@ -46,7 +47,8 @@ pub fn serve(
     };
     let mut logs: Vec<Kel> = Vec::new();
     if aid != controller && aid != agent.prefix() {
-        logs.push(kels::replay(&stored, aid, None)?);
+        // With where it was approved (delegated) and its witnesses' receipts.
+        logs.extend(kels::load(rows, aid)?);
     }
     logs.push(kels::replay(&rows.kel(controller)?, controller, None)?);
     let agent_kel = agent_kel(rows, agent)?;
@@ -106,6 +108,18 @@ pub fn keep(
                     first_seen: seen.to_owned(),
                 },
             )?;
+            if !entry.receipts.is_empty() {
+                let receipts: Vec<(String, Cigar)> = entry
+                    .receipts
+                    .iter()
+                    .map(|(verfer, cigar)| (verfer.qb64(), cigar.clone()))
+                    .collect();
+                rows.put_record(
+                    RECEIPTS,
+                    &witnesses::event_key(&prefix, event.sn()),
+                    &witnesses::receipts_record(event.said(), &receipts),
+                )?;
+            }
             if let Some(source) = &entry.signed.delegation {
                 rows.put_approval(
                     &prefix,

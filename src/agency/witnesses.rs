@@ -164,22 +164,22 @@ mod tests {
         let good = answer(prefix, 0, said, vec![(wit.clone(), signed.clone())]);
         assert_eq!(receipt(&good, &event, &wit.qb64()).unwrap(), signed);
         // Forged: signed by another key under the witness's name.
-        let forger = Signer::random().unwrap();
+        let impostor = Signer::random().unwrap();
         let forged = answer(
             prefix,
             0,
             said,
-            vec![(wit.clone(), forger.sign_cigar(event.raw()))],
+            vec![(wit.clone(), impostor.sign_cigar(event.raw()))],
         );
         let refused = receipt(&forged, &event, &wit.qb64()).unwrap_err();
         assert!(refused.contains("does not verify"), "{refused}");
         // A true signature by someone who is not the witness asked.
-        let stranger = Verfer::new(*forger.verfer().raw(), false);
+        let stranger = Verfer::new(*impostor.verfer().raw(), false);
         let other = answer(
             prefix,
             0,
             said,
-            vec![(stranger, forger.sign_cigar(event.raw()))],
+            vec![(stranger, impostor.sign_cigar(event.raw()))],
         );
         let refused = receipt(&other, &event, &wit.qb64()).unwrap_err();
         assert!(refused.contains("no receipt couple of"), "{refused}");

@@ -53,12 +53,7 @@ pub(super) fn events(agency: &Agency, controller: &str, request: &Request) -> Re
                 .entries()
                 .iter()
                 .map(|entry| {
-                    let attachments = Attachments {
-                        controller_sigs: entry.signed.sigs.clone(),
-                        seal_sources: entry.signed.delegation.iter().cloned().collect(),
-                        first_seen: vec![entry.first_seen.clone()],
-                        ..Attachments::default()
-                    };
+                    let attachments = Attachments::of_entry(entry);
                     json!({"ked": entry.signed.event.value(), "atc": attachments.to_qb64()})
                 })
                 .collect();

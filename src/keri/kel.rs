@@ -11,7 +11,7 @@ use std::fmt;
 use super::error::EventError;
 use super::event::Event;
 use super::ilk::Ilk;
-use super::primitives::{Diger, Siger, Verfer};
+use super::primitives::{Cigar, Diger, Siger, Verfer};
 use super::signatures::check_signatures;
 use super::threshold::Threshold;
 
@@ -454,6 +454,8 @@ pub struct KelEntry {
     pub signed: SignedEvent,
     /// When it was accepted.
     pub first_seen: FirstSeen,
+    /// Its witnesses' receipts (receipt couples), as far as they are known.
+    pub receipts: Vec<(Verfer, Cigar)>,
 }
 
 /// What `Kel::append` did with an event.
@@ -478,6 +480,7 @@ impl Kel {
         let state = KeyState::incept(&signed.event, &signed.sigs)?;
         Ok(Self {
             entries: vec![KelEntry {
+                receipts: Vec::new(),
                 signed,
                 first_seen: FirstSeen {
                     ordinal: 0,
@@ -518,6 +521,7 @@ impl Kel {
         }
         self.state = self.state.apply(&signed.event, &signed.sigs)?;
         self.entries.push(KelEntry {
+            receipts: Vec::new(),
             signed,
             first_seen: FirstSeen {
                 ordinal: self.entries.len() as u64,
@@ -528,6 +532,16 @@ impl Kel {
     }
 
     /// The accepted events, from the inception.
+    /// Records the witnesses' receipts of event `sn` (kept apart from the event).
+    pub fn set_receipts(&mut self, sn: u64, receipts: Vec<(Verfer, Cigar)>) {
+        if let Some(entry) = usize::try_from(sn)
+            .ok()
+            .and_then(|sn| self.entries.get_mut(sn))
+        {
+            entry.receipts = receipts;
+        }
+    }
+
     pub fn entries(&self) -> &[KelEntry] {
         &self.entries
     }

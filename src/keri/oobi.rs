@@ -12,8 +12,8 @@ use std::fmt;
 use super::error::EventError;
 use super::event::Event;
 use super::ilk::Ilk;
-use super::kel::{Kel, KelError, SignedEvent};
-use super::primitives::{Cigar, Verfer};
+use super::kel::{Kel, KelError, KeyState, SignedEvent};
+use super::primitives::{Cigar, Siger, Verfer};
 use super::reply::{EndRole, Location, Reply, ReplyError};
 use super::stream::{self, Attachments, Message, SignatureGroup, StreamError};
 
@@ -107,13 +107,7 @@ pub fn write(kels: &[&Kel], replies: &[&SignedReply]) -> Vec<u8> {
     let mut parts: Vec<(&[u8], Attachments)> = Vec::new();
     for kel in kels {
         for entry in kel.entries() {
-            let attachments = Attachments {
-                controller_sigs: entry.signed.sigs.clone(),
-                seal_sources: entry.signed.delegation.iter().cloned().collect(),
-                first_seen: vec![entry.first_seen.clone()],
-                ..Attachments::default()
-            };
-            parts.push((entry.signed.event.raw(), attachments));
+            parts.push((entry.signed.event.raw(), Attachments::of_entry(entry)));
         }
     }
     for signed in replies {
@@ -145,6 +139,40 @@ pub fn resolve(bytes: &[u8], limit: usize) -> Result<Resolution, OobiError> {
         }
     }
     Ok(resolution)
+}
+
+/// The receipts of an event (`raw`) that verify: receipt couples (`-C`) and witness-indexed
+/// signatures (`-B`) by the witnesses of `state` (after the event), each witness once.
+fn witnessed(
+    state: &KeyState,
+    raw: &[u8],
+    couples: Vec<(Verfer, Cigar)>,
+    indexed: &[Siger],
+) -> Vec<(Verfer, Cigar)> {
+    let backers = state.backers();
+    let mut receipts: Vec<(Verfer, Cigar)> = Vec::new();
+    let mut keep = |verfer: Verfer, cigar: Cigar| {
+        let known = backers.contains(&verfer.qb64());
+        let fresh = !receipts
+            .iter()
+            .any(|(have, _)| have.qb64() == verfer.qb64());
+        if known && fresh && !verfer.is_transferable() && verfer.verify(raw, cigar.raw()) {
+            receipts.push((verfer, cigar));
+        }
+    };
+    for (verfer, cigar) in couples {
+        keep(verfer, cigar);
+    }
+    for siger in indexed {
+        let verfer = usize::try_from(siger.index())
+            .ok()
+            .and_then(|index| backers.get(index))
+            .and_then(|backer| Verfer::parse(backer).ok());
+        if let Some(verfer) = verfer {
+            keep(verfer, Cigar::new(*siger.raw()));
+        }
+    }
+    receipts
 }
 
 /// Checks a receipt couple on a reply: a non-transferable signer (its prefix is its key)
@@ -202,16 +230,33 @@ impl Resolution {
             .kels
             .iter()
             .position(|kel| kel.state().prefix() == prefix);
-        match position {
-            Some(position) => {
-                self.kels[position]
-                    .append(signed, &datetime)
-                    .map_err(refused)?;
-            }
-            None => self
-                .kels
-                .push(Kel::incept(signed, &datetime).map_err(refused)?),
+        let raw = signed.event.raw().to_vec();
+        let position = if let Some(position) = position {
+            self.kels[position]
+                .append(signed, &datetime)
+                .map_err(refused)?;
+            position
+        } else {
+            self.kels
+                .push(Kel::incept(signed, &datetime).map_err(refused)?);
+            self.kels.len() - 1
+        };
+        let kel = &mut self.kels[position];
+        let receipts = witnessed(
+            kel.state(),
+            &raw,
+            attachments.receipts,
+            &attachments.witness_sigs,
+        );
+        let threshold = usize::try_from(kel.state().backer_threshold()).unwrap_or(usize::MAX);
+        if receipts.len() < threshold {
+            return Err(OobiError::Refused(format!(
+                "event {sn:x} of {prefix} carries {} verified receipts of its witnesses, fewer \
+                 than its threshold {threshold}",
+                receipts.len()
+            )));
         }
+        kel.set_receipts(sn, receipts);
         Ok(())
     }
 

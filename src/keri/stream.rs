@@ -15,7 +15,7 @@ use super::cesr::{
     base64_character, base64_value, code::counter, dater_qb64, parse_dater, parse_seqner,
     seqner_qb64, CesrError,
 };
-use super::kel::{FirstSeen, SealSource};
+use super::kel::{FirstSeen, KelEntry, SealSource};
 use super::primitives::{Cigar, Diger, Siger, Verfer};
 use super::serder::version_size;
 
@@ -176,6 +176,18 @@ fn counter_text(code: &str, count: usize) -> String {
 }
 
 impl Attachments {
+    /// What a logged event is served with: its signatures, where a delegator approved it, its
+    /// witnesses' receipts and when it was first seen.
+    pub fn of_entry(entry: &KelEntry) -> Self {
+        Self {
+            controller_sigs: entry.signed.sigs.clone(),
+            seal_sources: entry.signed.delegation.iter().cloned().collect(),
+            receipts: entry.receipts.clone(),
+            first_seen: vec![entry.first_seen.clone()],
+            ..Self::default()
+        }
+    }
+
     /// Whether there is nothing attached.
     fn is_empty(&self) -> bool {
         *self == Self::default()

@@ -17,7 +17,7 @@ use crate::identifiers::{create_body, digest, sig, Controller};
 
 /// Serves `answer` to every connection on a loopback port (or holds the connection open and
 /// silent, when `answer` is None); the port.
-fn canned(answer: Option<Vec<u8>>) -> u16 {
+pub fn canned(answer: Option<Vec<u8>>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -37,7 +37,7 @@ fn canned(answer: Option<Vec<u8>>) -> u16 {
     port
 }
 
-fn http(status: &str, body: &[u8]) -> Vec<u8> {
+pub fn http(status: &str, body: &[u8]) -> Vec<u8> {
     let mut answer = format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/json+cesr\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -120,7 +120,11 @@ fn an_unknown_witness_is_refused_and_nothing_is_stored() {
             .contains(&format!("unknown witness {unknown}")),
         "{out}"
     );
-    let (ok, out) = witnessed(&keria, "witnessed-unknown-01234", &json!({"steps": []}));
+    let (ok, out) = witnessed(
+        &keria,
+        "witnessed-unknown-01234",
+        &json!({"steps": ["await"]}),
+    );
     assert!(!ok, "nothing was stored under the name: {out}");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
@@ -221,4 +225,55 @@ fn receipting_cut_short_by_sigkill_resumes_after_the_restart() {
     assert!(ok, "{out}\n{}", keria.log());
     assert_eq!(out["operations"][0]["done"], true, "{out}");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn agents_of_two_keria_processes_resolve_each_others_witnessed_oobis_only_with_their_receipts() {
+    let witnesses = Witnesses::start(2);
+    let mut alice_keria = introduced_to(&witnesses);
+    let mut bob_keria = introduced_to(&witnesses);
+    let wits: Vec<&str> = witnesses.list().iter().map(|w| w.aid.as_str()).collect();
+    let (ok, alice) = witnessed(
+        &alice_keria,
+        "witnessed-alice-0123456",
+        &json!({"name": "alice", "wits": wits, "toad": 2, "steps": ["create", "interact", "endrole"]}),
+    );
+    assert!(ok, "{alice}\n{}", alice_keria.log());
+    let oobi = alice["agentOobis"][0].as_str().unwrap().to_owned();
+    let (ok, bob) = witnessed(
+        &bob_keria,
+        "witnessed-bob-012345678",
+        &json!({"steps": [], "oobis": [oobi]}),
+    );
+    assert!(ok, "{bob}\n{}", bob_keria.log());
+
+    // The same stream without its receipts is refused.
+    let port = oobi.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let path = &oobi[oobi.find(&format!(":{port}")).unwrap() + port.len() + 1..];
+    let served = crate::peers::http_get(port.parse().unwrap(), path).unwrap();
+    let messages = keria::keri::stream::parse(served.body.as_bytes(), 1 << 20).unwrap();
+    let stripped: Vec<(Vec<u8>, keria::keri::stream::Attachments)> = messages
+        .into_iter()
+        .map(|message| {
+            let mut attachments = message.attachments;
+            attachments.receipts.clear();
+            (message.raw, attachments)
+        })
+        .collect();
+    let body = keria::keri::stream::write(stripped.iter().map(|(raw, atc)| (raw.as_slice(), atc)));
+    let canned = crate::oobis::canned(Some(crate::oobis::http("200 OK", &body)));
+    let prefix = alice["prefix"].as_str().unwrap();
+    let forged = format!("http://127.0.0.1:{canned}/oobi/{prefix}");
+    let (ok, refused) = witnessed(
+        &bob_keria,
+        "witnessed-carol-0123456",
+        &json!({"steps": [], "oobis": [forged]}),
+    );
+    assert!(!ok, "{refused}");
+    let error = refused["operation"]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(error.contains("fewer than its threshold 2"), "{refused}");
+    assert_eq!(alice_keria.stop_with(Signal::TERM).code(), Some(0));
+    assert_eq!(bob_keria.stop_with(Signal::TERM).code(), Some(0));
 }

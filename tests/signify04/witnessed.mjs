@@ -9,8 +9,9 @@
 //
 // OPTIONS_JSON: {"algo":"salty"|"randy", "wits":[…], "toad":N, "oobis":[…], "steps":[…],
 //   "rotate":{"cuts":[…],"adds":[…],"toad":N}, "name":"…", "timeout":ms, "create":false}
-// steps: any of "create", "interact", "rotate", "submit", "await" (waits for the identifier's
-// witness operation) (default: create, interact, rotate).
+// steps: any of "create", "interact", "rotate", "endrole" (the agent end role), "submit",
+// "await" (waits for the identifier's witness operation) (default: create, interact, rotate).
+// With "steps": [] and "oobis", it only resolves those OOBIs.
 
 import { ready, SignifyClient, Tier, Algos } from 'signify-ts';
 
@@ -67,6 +68,8 @@ async function main() {
                 result = await client.identifiers().interact(name, [{ i: 'EAAA', s: '0', d: 'EAAA' }]);
             } else if (step === 'rotate') {
                 result = await client.identifiers().rotate(name, options.rotate ?? {});
+            } else if (step === 'endrole') {
+                result = await client.identifiers().addEndRole(name, 'agent', client.agent.pre);
             } else if (step === 'await') {
                 const aid = await client.identifiers().get(name);
                 const op = await client.operations().get(`witness.${aid.prefix}`);
@@ -84,11 +87,18 @@ async function main() {
             out.operations.push(await wait(client, op, timeout));
             delete out.operation;
         }
+        if (steps.length === 0) {
+            delete out.step;
+            out.ok = true;
+            emit(out, 0);
+            return;
+        }
         out.step = 'state';
         const aid = await client.identifiers().get(name);
         out.state = aid.state;
         out.prefix = aid.prefix;
         out.witnessOobis = (await client.oobis().get(name, 'witness')).oobis;
+        out.agentOobis = (await client.oobis().get(name, 'agent')).oobis;
         delete out.step;
         out.ok = true;
         emit(out, 0);
