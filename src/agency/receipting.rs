@@ -15,7 +15,7 @@
 //! Bounds: at most `MAX_JOBS` events receipting at once (a further witnessed event is refused
 //! with 503 until some finish), each for at most the deadline.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -26,10 +26,11 @@ use super::witnesses::{self, event_key};
 use super::{kels, operations, Agency, Failure};
 use crate::keri::build;
 use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
 use crate::keri::primitives::{Cigar, Siger};
 use crate::keri::stream::Attachments;
 use crate::process::fetcher::{FetchOutcome, Post};
-use crate::store::{OwnerWriter, Reader, RECEIPTING, RECEIPTS};
+use crate::store::{OwnerWriter, Reader, StoredEvent, RECEIPTING, RECEIPTS};
 
 /// How long an event's witnesses have to reach its threshold before its operation fails, by
 /// default (`--receipt-timeout`).
@@ -44,6 +45,8 @@ const CESR_JSON: &str = "application/cesr+json";
 
 /// An event: (controller, prefix, sequence number).
 type Key = (String, String, u64);
+/// Earlier events of a log (bytes and attachments), in order, for a witness to catch up on.
+type Backlog = VecDeque<(Vec<u8>, String)>;
 
 /// What a post of the receipting is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +55,9 @@ enum Kind {
     Receipt,
     /// The other witnesses' receipts, for the witness to keep.
     Propagation,
+    /// An earlier event of the log, for a witness a rotation added (it cannot receipt an event
+    /// of a log it has not seen).
+    Catchup,
 }
 
 /// One event being receipted.
@@ -65,6 +71,9 @@ struct Job {
     receipts: Vec<(String, Cigar)>,
     /// Failed asks per witness, for the pause before the next.
     failures: HashMap<String, u32>,
+    /// For each witness the event adds, the earlier events (bytes and attachments) it is sent
+    /// first, in order.
+    catchup: HashMap<String, Backlog>,
     operation: String,
     metadata: Value,
     deadline: Instant,
@@ -157,6 +166,9 @@ impl Receipting {
                 urls,
                 receipts: Vec::new(),
                 failures: HashMap::new(),
+                catchup: catchup(&rows.kel(event.prefix())?, event, |name| {
+                    rows.record(RECEIPTS, name)
+                })?,
                 operation,
                 metadata,
                 deadline: Instant::now() + self.deadline,
@@ -261,6 +273,18 @@ impl Receipting {
         let Some(job) = self.jobs.get_mut(&key) else {
             return;
         };
+        if kind == Kind::Catchup {
+            match outcome {
+                Ok(_) => {
+                    if let Some(queue) = job.catchup.get_mut(&wit) {
+                        queue.pop_front();
+                    }
+                    self.ask(&key, &wit);
+                }
+                Err(failure) => self.retry(key, wit, &failure.to_string()),
+            }
+            return;
+        }
         let verified = match outcome {
             Ok(body) if body.body.is_empty() => Err("escrowed the event (202)".to_owned()),
             Ok(body) => witnesses::receipt(&body.body, &job.event, &wit),
@@ -269,18 +293,7 @@ impl Receipting {
         let cigar = match verified {
             Ok(cigar) => cigar,
             Err(reason) => {
-                let failures = job.failures.entry(wit.clone()).or_insert(0);
-                *failures += 1;
-                let pause = FIRST_PAUSE
-                    .saturating_mul(1 << (*failures - 1).min(16))
-                    .min(LONGEST_PAUSE);
-                log::info!(
-                    "witness {wit} has not receipted {} event {:x}: {reason}; asking again in {}ms",
-                    key.1,
-                    key.2,
-                    pause.as_millis()
-                );
-                self.waiting.push((Instant::now() + pause, key, wit));
+                self.retry(key, wit, &reason);
                 return;
             }
         };
@@ -321,6 +334,25 @@ impl Receipting {
         if job.missing().is_empty() {
             self.finish(agency, &key);
         }
+    }
+
+    /// Asks `wit` again for `key` after a pause that grows with its failures.
+    fn retry(&mut self, key: Key, wit: String, reason: &str) {
+        let Some(job) = self.jobs.get_mut(&key) else {
+            return;
+        };
+        let failures = job.failures.entry(wit.clone()).or_insert(0);
+        *failures += 1;
+        let pause = FIRST_PAUSE
+            .saturating_mul(1 << (*failures - 1).min(16))
+            .min(LONGEST_PAUSE);
+        log::info!(
+            "witness {wit} has not receipted {} event {:x}: {reason}; asking again in {}ms",
+            key.1,
+            key.2,
+            pause.as_millis()
+        );
+        self.waiting.push((Instant::now() + pause, key, wit));
     }
 
     /// Ends `key`'s receipting: fails its operation if the threshold was not met, sends each
@@ -407,6 +439,12 @@ impl Receipting {
         let Some((_, url)) = job.urls.iter().find(|(have, _)| have == wit) else {
             return;
         };
+        if let Some((raw, attachment)) = job.catchup.get(wit).and_then(VecDeque::front) {
+            let post = cesr_post(raw, attachment, wit);
+            let url = url.clone();
+            self.post(key, wit, Kind::Catchup, url, post);
+            return;
+        }
         let Ok(url) = url.join("receipts") else {
             log::error!("witness {wit} has no URL to post receipts to: {url}");
             return;
@@ -433,6 +471,55 @@ fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
         ],
         body: raw.to_vec(),
     }
+}
+
+/// For each witness a rotation adds, the events before it (with their signatures and the
+/// receipts kept of them), to send it first; nothing for another event.
+fn catchup(
+    stored: &[StoredEvent],
+    event: &Event,
+    receipts: impl Fn(&str) -> Result<Option<String>>,
+) -> Result<HashMap<String, Backlog>> {
+    let added = event.added_backers();
+    if added.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut earlier = VecDeque::new();
+    // keri takes the receipts of an event it catches up on as witness-indexed signatures
+    // (`-B`), each indexed by its witness's place among the backers at that event.
+    let mut backers: Vec<String> = Vec::new();
+    for stored in stored.iter().take(usize::try_from(event.sn())?) {
+        let prior = Event::parse(&stored.raw).map_err(|err| anyhow!("stored event: {err}"))?;
+        match prior.ilk() {
+            Ilk::Icp | Ilk::Dip => backers = prior.backers(),
+            Ilk::Rot | Ilk::Drt => {
+                backers.retain(|backer| !prior.removed_backers().contains(backer));
+                backers.extend(prior.added_backers().iter().cloned());
+            }
+            Ilk::Ixn => {}
+        }
+        let kept = receipts(&event_key(prior.prefix(), prior.sn()))?
+            .map(|record| witnesses::from_receipts_record(&record, prior.said()))
+            .unwrap_or_default();
+        let witness_sigs = kept
+            .iter()
+            .filter_map(|(verfer, cigar)| {
+                let index = backers.iter().position(|backer| *backer == verfer.qb64())?;
+                Siger::new(*cigar.raw(), u32::try_from(index).ok()?).ok()
+            })
+            .collect();
+        let attachment = Attachments {
+            controller_sigs: kels::sigs(&stored.sigs)?,
+            witness_sigs,
+            ..Attachments::default()
+        }
+        .to_qb64();
+        earlier.push_back((stored.raw.clone(), attachment));
+    }
+    Ok(added
+        .iter()
+        .map(|wit| (wit.clone(), earlier.clone()))
+        .collect())
 }
 
 /// A job from its `RECEIPTING` record, its event and signatures from the KEL, and the
@@ -503,6 +590,9 @@ fn recover_job(
             attachment,
             toad,
             urls,
+            catchup: catchup(&rows.kel(prefix)?, &event, |name| {
+                rows.record(RECEIPTS, name)
+            })?,
             receipts,
             failures: HashMap::new(),
             operation,

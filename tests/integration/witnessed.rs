@@ -54,6 +54,17 @@ fn served_by(witness: &Witness, prefix: &str) -> Vec<Value> {
     let answer = crate::peers::http_get(witness.http_port, &format!("/oobi/{prefix}"))
         .expect("the witness answers");
     assert_eq!(answer.status, 200, "{}", answer.body);
+    served_events(witness, prefix)
+}
+
+/// The events a witness serves for `prefix` now (none while it serves nothing).
+fn served_events(witness: &Witness, prefix: &str) -> Vec<Value> {
+    let Some(answer) = crate::peers::http_get(witness.http_port, &format!("/oobi/{prefix}")) else {
+        return Vec::new();
+    };
+    if answer.status != 200 {
+        return Vec::new();
+    }
     keria::keri::stream::parse(answer.body.as_bytes(), 1 << 20)
         .unwrap()
         .into_iter()
@@ -276,4 +287,41 @@ fn agents_of_two_keria_processes_resolve_each_others_witnessed_oobis_only_with_t
     assert!(error.contains("fewer than its threshold 2"), "{refused}");
     assert_eq!(alice_keria.stop_with(Signal::TERM).code(), Some(0));
     assert_eq!(bob_keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn a_rotation_cuts_a_witness_and_adds_one_that_is_caught_up_first() {
+    let witnesses = Witnesses::start(4);
+    let mut keria = introduced_to(&witnesses);
+    let wits: Vec<&str> = witnesses.list().iter().map(|w| w.aid.as_str()).collect();
+    let (ok, out) = witnessed(
+        &keria,
+        "witnessed-rotation-0123",
+        &json!({
+            "wits": &wits[..3],
+            "toad": 2,
+            "steps": ["create", "interact", "rotate"],
+            "rotate": {"cuts": [wits[0]], "adds": [wits[3]], "toad": 2},
+        }),
+    );
+    assert!(ok, "{out}\n{}", keria.log());
+    assert_eq!(
+        out["state"]["b"],
+        json!([wits[1], wits[2], wits[3]]),
+        "{out}"
+    );
+    let prefix = out["prefix"].as_str().unwrap();
+    // The operation is done at the threshold; the added witness receipts once it has caught
+    // up on the log.
+    let added = &witnesses.list()[3];
+    let deadline = std::time::Instant::now() + crate::harness::PATIENCE;
+    while served_events(added, prefix).len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the added witness never held the whole log:\n{}",
+            keria.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
