@@ -12,6 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
 use super::settings::Urls;
+use super::signatures;
 use crate::keri::build;
 use crate::keri::event::Event;
 use crate::keri::ilk::Ilk;
@@ -115,7 +116,7 @@ impl Agent {
                 0,
                 &StoredEvent {
                     raw: new.controller_icp.raw().to_vec(),
-                    sigs: crate::agency::kels::join(new.controller_sigs),
+                    sigs: signatures::join(new.controller_sigs),
                     first_seen: new.first_seen.to_owned(),
                 },
             )?;
@@ -305,7 +306,7 @@ impl Agent {
                 sn,
                 &StoredEvent {
                     raw: ixn.raw().to_vec(),
-                    sigs: crate::agency::kels::join(sigs),
+                    sigs: signatures::join(sigs),
                     first_seen: first_seen.to_owned(),
                 },
             )?;

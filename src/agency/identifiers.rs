@@ -9,6 +9,7 @@
 use anyhow::Context;
 use serde_json::{json, Map, Value};
 
+use super::signatures;
 use crate::agency::kels;
 use crate::agency::Failure;
 use crate::keri::event::Event;
@@ -362,7 +363,7 @@ fn stage_event(
         event.sn(),
         &StoredEvent {
             raw: event.raw().to_vec(),
-            sigs: kels::join(sigs),
+            sigs: signatures::join(sigs),
             first_seen: seen.to_owned(),
         },
     )

@@ -5,10 +5,10 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use super::witnesses;
+use super::receipts;
+use super::signatures;
 use crate::keri::event::Event;
 use crate::keri::kel::{FirstSeen, Kel, KelEntry, SealSource, SignedEvent};
-use crate::keri::primitives::Siger;
 use crate::store::{OwnerReader, StoredEvent, RECEIPTS};
 
 /// The KEL of `prefix` held in `rows`, verified, with where a delegated inception was
@@ -31,7 +31,7 @@ pub fn load(rows: &OwnerReader<'_>, prefix: &str) -> Result<Option<Kel>> {
                 .map(|entry| entry.signed.event.said().to_owned())
         });
         if let (Some(sn), Some(said)) = (sn, said) {
-            kel.set_receipts(sn, witnesses::from_receipts_record(&record, &said));
+            kel.set_receipts(sn, receipts::from_receipts_record(&record, &said));
         }
     }
     Ok(Some(kel))
@@ -73,7 +73,7 @@ pub fn replay(stored: &[StoredEvent], prefix: &str, delegation: Option<SealSourc
                 signed: SignedEvent {
                     event: Event::parse(&event.raw)
                         .map_err(|err| anyhow!("stored event of {prefix}: {err}"))?,
-                    sigs: sigs(&event.sigs)
+                    sigs: signatures::parse(&event.sigs)
                         .map_err(|err| anyhow!("stored signature of {prefix}: {err}"))?,
                     delegation: delegation.take(),
                 },
@@ -86,17 +86,4 @@ pub fn replay(stored: &[StoredEvent], prefix: &str, delegation: Option<SealSourc
         })
         .collect::<Result<Vec<_>>>()?;
     Kel::restore(entries).map_err(|err| anyhow!("stored KEL of {prefix}: {err}"))
-}
-
-/// Stored signatures: qb64, comma-separated.
-pub fn sigs(text: &str) -> Result<Vec<Siger>> {
-    text.split(',')
-        .filter(|sig| !sig.is_empty())
-        .map(|sig| Siger::parse(sig).map_err(|err| anyhow!("{err}")))
-        .collect()
-}
-
-/// Stored signatures from qb64 signatures.
-pub fn join(sigs: &[Siger]) -> String {
-    sigs.iter().map(Siger::qb64).collect::<Vec<_>>().join(",")
 }

@@ -20,10 +20,12 @@ pub mod oobis;
 pub mod operations;
 pub mod outbox;
 pub mod receipting;
+pub mod receipts;
 pub mod registries;
 pub mod resolutions;
 pub mod roles;
 mod settings;
+pub mod signatures;
 pub mod witnesses;
 
 pub use settings::{Settings, Urls};

@@ -10,9 +10,10 @@
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Map, Value};
 
+use super::signatures;
 use crate::agency::agent::Agent;
 use crate::agency::roles;
-use crate::agency::{challenges, kels, witnesses};
+use crate::agency::{challenges, kels, receipts};
 use crate::keri::kel::Kel;
 use crate::keri::oobi::{self, Resolution};
 use crate::keri::primitives::Cigar;
@@ -104,7 +105,7 @@ pub fn keep(
                 event.sn(),
                 &StoredEvent {
                     raw: event.raw().to_vec(),
-                    sigs: kels::join(&entry.signed.sigs),
+                    sigs: signatures::join(&entry.signed.sigs),
                     first_seen: seen.to_owned(),
                 },
             )?;
@@ -116,8 +117,8 @@ pub fn keep(
                     .collect();
                 rows.put_record(
                     RECEIPTS,
-                    &witnesses::event_key(&prefix, event.sn()),
-                    &witnesses::receipts_record(event.said(), &receipts),
+                    &receipts::event_key(&prefix, event.sn()),
+                    &receipts::receipts_record(event.said(), &receipts),
                 )?;
             }
             if let Some(source) = &entry.signed.delegation {

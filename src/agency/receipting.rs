@@ -22,15 +22,16 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::witnesses::{self, event_key};
-use super::{kels, operations, Agency, Failure};
+use super::receipts::{self, catchup, event_key, Backlog};
+use super::signatures;
+use super::witnesses;
+use super::{operations, Agency, Failure};
 use crate::keri::build;
 use crate::keri::event::Event;
-use crate::keri::ilk::Ilk;
 use crate::keri::primitives::{Cigar, Siger};
 use crate::keri::stream::Attachments;
 use crate::process::fetcher::{FetchOutcome, Post};
-use crate::store::{OwnerWriter, Reader, StoredEvent, RECEIPTING, RECEIPTS};
+use crate::store::{OwnerWriter, Reader, RECEIPTING, RECEIPTS};
 
 /// How long an event's witnesses have to reach its threshold before its operation fails, by
 /// default (`--receipt-timeout`).
@@ -45,8 +46,6 @@ const CESR_JSON: &str = "application/cesr+json";
 
 /// An event: (controller, prefix, sequence number).
 type Key = (String, String, u64);
-/// Earlier events of a log (bytes and attachments), in order, for a witness to catch up on.
-type Backlog = VecDeque<(Vec<u8>, String)>;
 
 /// What a post of the receipting is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,7 +299,7 @@ impl Receipting {
         if !job.receipts.iter().any(|(have, _)| *have == wit) {
             job.receipts.push((wit, cigar));
         }
-        let record = witnesses::receipts_record(job.event.said(), &job.receipts);
+        let record = receipts::receipts_record(job.event.said(), &job.receipts);
         let reached = job.receipts.len() >= job.toad && !job.done;
         let done = reached.then(|| {
             operations::done(
@@ -473,55 +472,6 @@ fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
     }
 }
 
-/// For each witness a rotation adds, the events before it (with their signatures and the
-/// receipts kept of them), to send it first; nothing for another event.
-fn catchup(
-    stored: &[StoredEvent],
-    event: &Event,
-    receipts: impl Fn(&str) -> Result<Option<String>>,
-) -> Result<HashMap<String, Backlog>> {
-    let added = event.added_backers();
-    if added.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut earlier = VecDeque::new();
-    // keri takes the receipts of an event it catches up on as witness-indexed signatures
-    // (`-B`), each indexed by its witness's place among the backers at that event.
-    let mut backers: Vec<String> = Vec::new();
-    for stored in stored.iter().take(usize::try_from(event.sn())?) {
-        let prior = Event::parse(&stored.raw).map_err(|err| anyhow!("stored event: {err}"))?;
-        match prior.ilk() {
-            Ilk::Icp | Ilk::Dip => backers = prior.backers(),
-            Ilk::Rot | Ilk::Drt => {
-                backers.retain(|backer| !prior.removed_backers().contains(backer));
-                backers.extend(prior.added_backers().iter().cloned());
-            }
-            Ilk::Ixn => {}
-        }
-        let kept = receipts(&event_key(prior.prefix(), prior.sn()))?
-            .map(|record| witnesses::from_receipts_record(&record, prior.said()))
-            .unwrap_or_default();
-        let witness_sigs = kept
-            .iter()
-            .filter_map(|(verfer, cigar)| {
-                let index = backers.iter().position(|backer| *backer == verfer.qb64())?;
-                Siger::new(*cigar.raw(), u32::try_from(index).ok()?).ok()
-            })
-            .collect();
-        let attachment = Attachments {
-            controller_sigs: kels::sigs(&stored.sigs)?,
-            witness_sigs,
-            ..Attachments::default()
-        }
-        .to_qb64();
-        earlier.push_back((stored.raw.clone(), attachment));
-    }
-    Ok(added
-        .iter()
-        .map(|wit| (wit.clone(), earlier.clone()))
-        .collect())
-}
-
 /// A job from its `RECEIPTING` record, its event and signatures from the KEL, and the
 /// receipts already kept.
 fn recover_job(
@@ -562,13 +512,13 @@ fn recover_job(
         .collect();
     let receipts: Vec<(String, Cigar)> = rows
         .record(RECEIPTS, name)?
-        .map(|record| witnesses::from_receipts_record(&record, event.said()))
+        .map(|record| receipts::from_receipts_record(&record, event.said()))
         .unwrap_or_default()
         .into_iter()
         .map(|(verfer, cigar)| (verfer.qb64(), cigar))
         .collect();
     let attachment = Attachments {
-        controller_sigs: kels::sigs(&stored.sigs)?,
+        controller_sigs: signatures::parse(&stored.sigs)?,
         ..Attachments::default()
     }
     .to_qb64();

@@ -5,6 +5,7 @@
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
+use super::signatures;
 use crate::agency::kels;
 use crate::agency::Failure;
 use crate::keri::kel::Kel;
@@ -184,7 +185,7 @@ fn to_record(signed: &SignedReply) -> String {
                 "prefix": group.prefix,
                 "sn": group.sn,
                 "said": group.said,
-                "sigs": kels::join(&group.sigs),
+                "sigs": signatures::join(&group.sigs),
             })
         })
         .collect();
@@ -215,7 +216,7 @@ fn from_record(record: &str) -> Result<SignedReply> {
                 prefix: group["prefix"].as_str().unwrap_or_default().to_owned(),
                 sn: group["sn"].as_u64().unwrap_or_default(),
                 said: group["said"].as_str().unwrap_or_default().to_owned(),
-                sigs: kels::sigs(group["sigs"].as_str().unwrap_or_default())?,
+                sigs: signatures::parse(group["sigs"].as_str().unwrap_or_default())?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

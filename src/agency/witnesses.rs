@@ -92,42 +92,6 @@ fn check(verfer: &Verfer, cigar: &Cigar, event: &Event) -> Result<(), String> {
     Ok(())
 }
 
-/// The stored form of an event's receipts: its SAID and each witness's signature.
-pub fn receipts_record(said: &str, receipts: &[(String, Cigar)]) -> String {
-    let couples: Vec<serde_json::Value> = receipts
-        .iter()
-        .map(|(wit, cigar)| serde_json::json!([wit, cigar.qb64()]))
-        .collect();
-    serde_json::json!({"d": said, "couples": couples}).to_string()
-}
-
-/// The receipts of a stored record, as (witness, signature); nothing for a record of another
-/// event (`said`).
-pub fn from_receipts_record(record: &str, said: &str) -> Vec<(Verfer, Cigar)> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(record) else {
-        return Vec::new();
-    };
-    if value["d"] != said {
-        return Vec::new();
-    }
-    value["couples"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|couple| {
-            let verfer = Verfer::parse(couple[0].as_str()?).ok()?;
-            let cigar = Cigar::parse(couple[1].as_str()?).ok()?;
-            Some((verfer, cigar))
-        })
-        .collect()
-}
-
-/// The key of an event's rows in `RECEIPTS` and `RECEIPTING`.
-pub fn event_key(prefix: &str, sn: u64) -> String {
-    format!("{prefix}.{sn:032x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::receipt;

@@ -10,7 +10,8 @@ use url::Url;
 use super::operations::event_operation;
 use super::reply::{failure, json_body, json_response, staged_operation};
 use crate::agency::receipting::Receipting;
-use crate::agency::{identifiers, kels, operations, witnesses};
+use crate::agency::signatures;
+use crate::agency::{identifiers, operations, witnesses};
 use crate::agency::{Agency, Failure};
 use crate::keri::event::Event;
 use crate::keri::kel::Appended;
@@ -156,7 +157,7 @@ pub(super) fn submit(
         Ok(event) => event,
         Err(err) => return failure(Failure::Storage(anyhow::anyhow!("stored event: {err}"))),
     };
-    let sigs = match kels::sigs(&latest.sigs) {
+    let sigs = match signatures::parse(&latest.sigs) {
         Ok(sigs) => sigs,
         Err(err) => return failure(Failure::Storage(err)),
     };

@@ -6,6 +6,10 @@
 use anyhow::Result;
 use redb::{Key, TableDefinition, Value};
 
+/// The META key naming the store format, and the format this code writes.
+pub(super) const FORMAT_KEY: &str = "format";
+pub(super) const FORMAT: &[u8] = b"keria-agency-store-1";
+
 /// A table of one kind of record, keyed by owner and the record's name.
 pub type Records = TableDefinition<'static, (&'static str, &'static str), &'static str>;
 
