@@ -394,3 +394,52 @@ fn the_spec_describes_every_route_served_and_every_route_described_is_served() {
     }
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+/// Runs `routes.mjs` of one signify-ts (`run`) against a fresh keria and checks what it saw.
+fn signify_drives_the_routes(run: fn(&str, &[&str]) -> (bool, serde_json::Value)) {
+    let mut keria = Start::new().start();
+    let ports = keria.ports();
+    let admin = format!("http://127.0.0.1:{}", ports.admin);
+    let boot = format!("http://127.0.0.1:{}", ports.boot);
+    let (ok, out) = run(
+        "routes.mjs",
+        &[
+            &admin,
+            &boot,
+            "routes-passcode-alice-0",
+            "routes-passcode-bob-000",
+        ],
+    );
+    assert!(ok, "{out}\nkeria log:\n{}", keria.log());
+    assert_eq!(out["operations"]["endrole"], json!(["endrole"]), "{out}");
+    assert_eq!(out["operations"]["oobi"], json!(["oobi"]), "{out}");
+    assert_eq!(out["operations"]["none"], json!([]), "{out}");
+    assert_eq!(out["updated"]["company"], "GLEIF", "{out}");
+    assert_eq!(out["got"], out["updated"], "{out}");
+    assert_eq!(out["listed"], json!([out["updated"]]), "{out}");
+    assert_eq!(
+        out["image"],
+        json!({"uploaded": 202, "refused": 415, "type": "image/png", "same": true})
+    );
+    assert_eq!(out["afterDelete"], json!([]), "{out}");
+    assert_eq!(out["deletedGet"], 404, "{out}");
+    assert_eq!(out["removed"], 204, "{out}");
+    assert_eq!(out["endroles"], json!([]), "{out}");
+    assert_eq!(
+        out["oobiAfter"],
+        json!({"role": "agent", "oobis": []}),
+        "{out}"
+    );
+    assert_eq!(out["servedAfter"], 404, "{out}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+#[test]
+fn signify_ts_0_4_drives_contacts_operations_oobis_and_end_roles() {
+    signify_drives_the_routes(crate::signify04::run);
+}
+
+#[test]
+fn signify_ts_0_3_drives_contacts_operations_oobis_and_end_roles() {
+    signify_drives_the_routes(crate::signify::run);
+}
