@@ -5,7 +5,8 @@
 //! `GET /identifiers/{name}` with 100 identifiers, and an OOBI resolution between two agents
 //! of one agency (from `POST /oobis` to its operation done); an `exn` sent between two agents
 //! of one agency (delivered and verified when its answer comes), and the http port's intake
-//! of verified `exn` messages.
+//! of verified `exn` messages; the signed reads of contacts, filtered operations, OOBIs by alias
+//! and location schemes.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -45,6 +46,9 @@ fn main() {
     }
     if wants("exchanges") {
         exchanges(200, 6400);
+    }
+    if wants("routes") {
+        routes(200);
     }
 }
 
@@ -401,5 +405,54 @@ fn exchanges(sends: usize, intake: usize) {
     }
     let rate = intake as f64 / started.elapsed().as_secs_f64();
     println!("http port intake: {rate:.0} verified exn messages/s ({intake} in CESR streams of 64, one client)");
+    agency.stop();
+}
+
+/// `reads` signed requests of each read route added for KERIA's remaining routes: a contact
+/// with fields of its own, the contacts, operations of one kind, OOBIs by alias, location
+/// schemes.
+fn routes(reads: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let mut alice = Client::boot(&agency);
+    let mut bob = Client::boot(&agency);
+    let (icp, _, url) = alice.identifier(&agency, "alice");
+    bob.resolve(&url);
+    let contact = format!("/contacts/{}", icp.prefix());
+    let fields = json!({"company": "GLEIF", "location": "Zug"});
+    assert_eq!(
+        bob.send(&bob.prepare("PUT", &contact, Some(&fields))).0,
+        200
+    );
+    let agent = alice.agent.clone();
+    for (who, target) in [
+        ("bob", contact.clone()),
+        ("bob", "/contacts".to_owned()),
+        ("bob", "/operations?type=oobi".to_owned()),
+        ("alice", "/oobis/alice?role=agent".to_owned()),
+        ("alice", format!("/locschemes/{agent}")),
+    ] {
+        let client = if who == "bob" { &mut bob } else { &mut alice };
+        let prepared: Vec<String> = (0..reads)
+            .map(|_| client.prepare("GET", &target, None))
+            .collect();
+        let mut latencies: Vec<Duration> = prepared
+            .iter()
+            .map(|raw| {
+                let (status, answer, latency) = client.send(raw);
+                assert_eq!(status, 200, "{answer}");
+                latency
+            })
+            .collect();
+        print(
+            &format!(
+                "signed GET {} ({reads} sequential)",
+                target
+                    .replace(icp.prefix(), "{prefix}")
+                    .replace(&agent, "{eid}")
+            ),
+            &mut latencies,
+        );
+    }
     agency.stop();
 }

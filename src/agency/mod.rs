@@ -12,6 +12,7 @@
 
 pub mod agent;
 pub mod challenges;
+pub mod contacts;
 pub mod exchanges;
 pub mod identifiers;
 pub mod kels;

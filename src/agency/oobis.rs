@@ -1,5 +1,5 @@
 //! OOBIs: the stream an agent serves for its identifiers, what a verified resolution stores,
-//! and the contacts it leaves.
+//! and the contact it leaves (`contacts` reads them).
 //!
 //! Served: `GET /oobi/{aid}/agent/{eid}` gives the identifier's KEL, the controller's KEL, the
 //! agent's delegated inception (anchored by the controller's approval), the agent's location
@@ -8,12 +8,13 @@
 //! `keep` stages any of it; a KEL that conflicts with one already known is refused whole.
 
 use anyhow::{anyhow, bail, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::signatures;
 use crate::agency::agent::Agent;
+use crate::agency::kels;
+use crate::agency::receipts;
 use crate::agency::roles;
-use crate::agency::{challenges, kels, receipts};
 use crate::keri::kel::Kel;
 use crate::keri::oobi::{self, Resolution};
 use crate::keri::primitives::Cigar;
@@ -141,17 +142,14 @@ pub fn keep(
         roles::keep(rows, signed)?;
     }
     let state = state.ok_or_else(|| anyhow!("the stream holds no key event log for {aid}"))?;
-    let mut contact = Map::new();
-    // Asked again without an alias (a key-state query), a contact keeps the one it has.
-    let kept = match alias {
-        Some(alias) => Some(Value::from(alias)),
-        None => rows
-            .record(CONTACTS, aid)?
-            .and_then(|record| serde_json::from_str::<Value>(&record).ok())
-            .and_then(|record| record.get("alias").cloned()),
-    };
-    if let Some(alias) = kept {
-        contact.insert("alias".into(), alias);
+    // The contact keeps its fields; asked again without an alias (a key-state query), it
+    // keeps the alias it has.
+    let mut contact = rows
+        .record(CONTACTS, aid)?
+        .and_then(|record| serde_json::from_str::<Map<String, Value>>(&record).ok())
+        .unwrap_or_default();
+    if let Some(alias) = alias {
+        contact.insert("alias".into(), alias.into());
     }
     contact.insert("oobi".into(), url.into());
     rows.put_record(CONTACTS, aid, &Value::Object(contact).to_string())?;
@@ -166,49 +164,4 @@ pub fn aid_of(url: &url::Url) -> Option<String> {
         .next()
         .filter(|aid| !aid.is_empty())
         .map(str::to_owned)
-}
-
-/// Every contact, as `{id, alias, oobi, ends, challenges, wellKnowns}`.
-pub fn contacts(rows: &OwnerReader<'_>) -> Result<Vec<Value>> {
-    rows.records(CONTACTS, "")?
-        .iter()
-        .map(|(id, record)| contact(rows, id, record))
-        .collect()
-}
-
-/// The contact `id`, if there is one.
-pub fn find_contact(rows: &OwnerReader<'_>, id: &str) -> Result<Option<Value>> {
-    rows.record(CONTACTS, id)?
-        .map(|record| contact(rows, id, &record))
-        .transpose()
-}
-
-fn contact(rows: &OwnerReader<'_>, id: &str, record: &str) -> Result<Value> {
-    let stored: Value = serde_json::from_str(record)?;
-    let mut ends = Map::new();
-    for (role, _) in roles::end_roles(rows, id, None)? {
-        let mut urls = Map::new();
-        for location in roles::locations(rows, &role.eid)? {
-            urls.insert(location.scheme, location.url.into());
-        }
-        let by_eid = ends
-            .entry(role.role)
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(by_eid) = by_eid {
-            by_eid.insert(role.eid, Value::Object(urls));
-        }
-    }
-    let mut contact = Map::new();
-    contact.insert("id".into(), id.into());
-    if let Some(alias) = stored.get("alias") {
-        contact.insert("alias".into(), alias.clone());
-    }
-    contact.insert("oobi".into(), stored["oobi"].clone());
-    contact.insert("ends".into(), Value::Object(ends));
-    contact.insert(
-        "challenges".into(),
-        Value::Array(challenges::for_contact(rows, id)?),
-    );
-    contact.insert("wellKnowns".into(), json!([]));
-    Ok(Value::Object(contact))
 }

@@ -53,9 +53,11 @@ pub fn get(rows: &OwnerReader<'_>, name: &str) -> Result<Option<Value>> {
         .transpose()
 }
 
-/// Every operation not deleted, by name.
-pub fn list(rows: &OwnerReader<'_>) -> Result<Vec<Value>> {
-    rows.records(OPERATIONS, "")?
+/// Every operation not deleted, by name; of one `kind` only (the name's part before its first
+/// `.`), when given.
+pub fn list(rows: &OwnerReader<'_>, kind: Option<&str>) -> Result<Vec<Value>> {
+    let prefix = kind.map(|kind| format!("{kind}.")).unwrap_or_default();
+    rows.records(OPERATIONS, &prefix)?
         .iter()
         .map(|(_, text)| serde_json::from_str(text).context("stored operation"))
         .collect()

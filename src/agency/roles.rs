@@ -98,6 +98,25 @@ pub fn keep(rows: &mut OwnerWriter<'_>, signed: &SignedReply) -> Result<()> {
     Ok(())
 }
 
+/// Stages the withdrawal of the end role `cid` granted `eid` in `role`; whether there was one.
+pub fn remove(rows: &mut OwnerWriter<'_>, cid: &str, role: &str, eid: &str) -> Result<bool> {
+    rows.remove_record(END_ROLES, &format!("{cid}.{role}.{eid}"))
+}
+
+/// The `(scheme, url)` of each controller URL an agent advertises, the last URL of a scheme
+/// winning, as a location list keeps one URL per scheme.
+pub fn advertised(curls: &[String]) -> Vec<(String, String)> {
+    let mut schemes: Vec<(String, String)> = Vec::new();
+    for url in curls {
+        let Some((scheme, _)) = url.split_once("://") else {
+            continue;
+        };
+        schemes.retain(|(known, _)| known != scheme);
+        schemes.push((scheme.to_owned(), url.clone()));
+    }
+    schemes
+}
+
 /// The end roles `cid` granted (in `role` only, when given), as `{cid, role, eid}`.
 pub fn list(rows: &OwnerReader<'_>, cid: &str, role: Option<&str>) -> Result<Vec<Value>> {
     Ok(end_roles(rows, cid, role)?

@@ -107,11 +107,21 @@ pub(super) fn send(
     request: &Request,
     outbox: &mut Outbox,
 ) -> Response {
-    let body = match json_body(request) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let checked = outgoing(&body).and_then(|outgoing| {
+    match json_body(request) {
+        Ok(body) => send_body(agency, controller, name, &body, outbox),
+        Err(response) => response,
+    }
+}
+
+/// `send` of a JSON body already read.
+pub(super) fn send_body(
+    agency: &mut Agency,
+    controller: &str,
+    name: &str,
+    body: &Value,
+    outbox: &mut Outbox,
+) -> Response {
+    let checked = outgoing(body).and_then(|outgoing| {
         let reader = agency.read().map_err(Failure::Storage)?;
         let rows = reader.owner(controller);
         let identifier = identifiers::find(&rows, name)?;

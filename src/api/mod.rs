@@ -7,6 +7,7 @@ mod auth;
 mod backup;
 mod boot;
 mod challenges;
+mod contacts;
 mod exchanges;
 mod health;
 mod identifiers;
@@ -19,6 +20,7 @@ mod operations;
 mod registries;
 mod reply;
 mod routes;
+mod spec;
 
 use std::time::{Duration, Instant};
 
@@ -328,12 +330,20 @@ impl Api {
                         .unwrap_or("*"),
                 );
         }
-        if let Some(controller) = request.path.strip_prefix("/agent/") {
-            return match request.method.as_str() {
-                "GET" => admin::agent_state(agency, controller),
-                "PUT" => admin::approve(agency, controller, request),
-                _ => method_not_allowed("GET, PUT, OPTIONS"),
-            };
+        let found = routes::find(Port::Admin, &request.method, &request.path);
+        if let routes::Lookup::Route(route, params) = &found {
+            if !route.signed {
+                return match (route.method, params.as_slice()) {
+                    (routes::GET, [controller]) => admin::agent_state(agency, controller),
+                    (routes::PUT, [controller]) => admin::approve(agency, controller, request),
+                    _ => routes::not_served(route),
+                };
+            }
+        }
+        if let routes::Lookup::Method(allow) = &found {
+            if request.path.starts_with("/agent/") {
+                return method_not_allowed(allow);
+            }
         }
         let (urls, resolutions, outbox, receipting) = (
             &self.urls,
@@ -359,33 +369,44 @@ impl Api {
         )
     }
 
-    /// KERI ingress (`POST /`, `PUT /`) and OOBIs: `GET /oobi/{aid}` and
-    /// `GET /oobi/{aid}/agent/{eid}`.
+    /// KERI ingress (`POST /`, `PUT /`), OOBIs (`GET /oobi…`) and this API's description.
     fn http_port(&self, agency: &mut Agency, request: &Request) -> Response {
-        let segments: Vec<&str> = request.path.split('/').skip(1).collect();
-        match (segments.as_slice(), request.method.as_str()) {
-            (["oobi", aid], "GET") => oobis::serve(agency, aid, None, &self.urls.curls),
-            (["oobi", aid, "agent", eid], "GET") => {
-                oobis::serve(agency, aid, Some(eid), &self.urls.curls)
+        let (route, params) = match routes::find(Port::Http, &request.method, &request.path) {
+            routes::Lookup::Route(route, params) => (route, params),
+            routes::Lookup::Unknown => return not_found(request),
+            routes::Lookup::Method(allow) => return method_not_allowed(&allow),
+        };
+        let curls = &self.urls.curls;
+        match (route.path, params.as_slice()) {
+            ("/", []) => ingress::receive(agency, request),
+            ("/spec.yaml", []) => spec::serve(),
+            ("/oobi", []) => oobis::blind(),
+            ("/oobi/{aid}", [aid]) => oobis::serve(agency, aid, None, curls),
+            ("/oobi/{aid}/{role}", [aid, role]) => {
+                oobis::serve(agency, aid, Some((role, None)), curls)
             }
-            (["oobi", ..], _) => method_not_allowed("GET, OPTIONS"),
-            ([""], "POST" | "PUT") => ingress::receive(agency, request),
-            ([""], _) => method_not_allowed("POST, PUT, OPTIONS"),
-            _ => not_found(request),
+            ("/oobi/{aid}/{role}/{eid}", [aid, role, eid]) => {
+                oobis::serve(agency, aid, Some((role, Some(eid))), curls)
+            }
+            _ => routes::not_served(route),
         }
     }
 
     fn boot_port(&self, agency: &mut Agency, request: &Request) -> Response {
-        match (request.method.as_str(), request.path.as_str()) {
-            ("GET", "/health") => health::health(
+        let route = match routes::find(Port::Boot, &request.method, &request.path) {
+            routes::Lookup::Route(route, _) => route,
+            routes::Lookup::Unknown => return not_found(request),
+            routes::Lookup::Method(allow) => return method_not_allowed(&allow),
+        };
+        match route.path {
+            "/health" => health::health(
                 self.stopping,
                 self.started,
                 agency.loaded(),
                 agency.store_failing(),
             ),
-            ("GET", "/metrics") => metrics::serve(&self.metrics, agency, self.stopping),
-            (_, "/health" | "/metrics") => method_not_allowed("GET, OPTIONS"),
-            ("POST", "/boot") => {
+            "/metrics" => metrics::serve(&self.metrics, agency, self.stopping),
+            "/boot" => {
                 if let Some(refusal) = self
                     .boot_credentials
                     .as_ref()
@@ -395,8 +416,8 @@ impl Api {
                 }
                 boot::boot(agency, &request.body)
             }
-            (_, "/boot" | backup::PATH) => method_not_allowed("POST, OPTIONS"),
-            _ => not_found(request),
+            // `POST /backup` is answered before the port's routes, as it answers later.
+            _ => routes::not_served(route),
         }
     }
 }

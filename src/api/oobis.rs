@@ -1,4 +1,4 @@
-//! End roles, identifier OOBIs, the OOBI streams of the http port, and contacts. Resolving
+//! End roles, locations, identifier OOBIs and the OOBI streams of the http port. Resolving
 //! OOBIs is `resolutions`' work.
 
 use std::time::Instant;
@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::reply::{failure, json_body, json_response, staged_operation};
 use crate::agency::resolutions::Resolutions;
 use crate::agency::{identifiers, oobis, operations, roles};
-use crate::agency::{Agency, Failure};
+use crate::agency::{Agency, Failure, Urls};
 use crate::server::http::{Request, Response};
 
 /// `POST /identifiers/{name}/endroles` `{rpy, sigs}`: 202 with the `endrole…` operation.
@@ -55,7 +55,8 @@ pub(super) fn end_roles(
     }
 }
 
-/// `GET /identifiers/{name}/oobis?role=agent`: one URL per controller URL and authorized agent.
+/// `GET /identifiers/{name}/oobis?role=agent` and `GET /oobis/{alias}?role=agent`: one URL per
+/// controller URL and authorized agent.
 pub(super) fn identifier_oobis(
     agency: &mut Agency,
     controller: &str,
@@ -95,34 +96,24 @@ pub(super) fn identifier_oobis(
     }
 }
 
-/// `GET /contacts` and `GET /contacts/{prefix}`.
-pub(super) fn contacts(agency: &Agency, controller: &str, prefix: Option<&str>) -> Response {
-    let reader = match agency.read() {
-        Ok(reader) => reader,
-        Err(err) => return failure(Failure::Storage(err)),
-    };
-    let rows = reader.owner(controller);
-    match prefix {
-        None => match oobis::contacts(&rows) {
-            Ok(all) => json_response(200, &Value::Array(all)),
-            Err(err) => failure(Failure::Storage(err)),
-        },
-        Some(prefix) => match oobis::find_contact(&rows, prefix) {
-            Ok(Some(contact)) => json_response(200, &contact),
-            Ok(None) => failure(Failure::NotFound(format!("no contact {prefix}"))),
-            Err(err) => failure(Failure::Storage(err)),
-        },
-    }
+/// `GET /oobi` on the http port: as KERIA's, the agency has no blind OOBI to give.
+pub(super) fn blind() -> Response {
+    Response::error(404, "404 Not Found", "no blind oobi for this node")
 }
 
-/// `GET /oobi/{aid}[/agent/{eid}]` on the http port: the CESR stream, or 404.
+/// `GET /oobi/{aid}[/{role}[/{eid}]]` on the http port: the CESR stream, or 404. Only the
+/// agent role is served: with it, the end-role reply for `eid` (this agent when not named),
+/// which `aid` must have granted.
 pub(super) fn serve(
     agency: &mut Agency,
     aid: &str,
-    eid: Option<&str>,
+    role: Option<(&str, Option<&str>)>,
     curls: &[String],
 ) -> Response {
     let served = (|| -> anyhow::Result<Option<Vec<u8>>> {
+        if role.is_some_and(|(role, _)| role != "agent") {
+            return Ok(None);
+        }
         let reader = agency.read()?;
         let Some(controller) = reader.owner_of(aid)? else {
             return Ok(None);
@@ -130,14 +121,74 @@ pub(super) fn serve(
         let Some(agent) = agency.agent(&controller, Instant::now())? else {
             return Ok(None);
         };
+        let eid = role.map(|(_, eid)| eid.unwrap_or(agent.prefix()));
         oobis::serve(&reader.owner(&controller), agent, curls, aid, eid)
     })();
     match served {
         Ok(Some(stream)) => Response::empty(200)
             .header("Content-Type", "application/json+cesr")
+            .header("Keri-Aid", aid)
             .body(stream),
         Ok(None) => Response::error(404, "404 Not Found", &format!("no OOBI for {aid}")),
         Err(err) => failure(Failure::Storage(err)),
+    }
+}
+
+/// `DELETE /identifiers/{name}/endroles/{role}/{eid}`: 204 once the end role is gone; the
+/// identifier's OOBIs no longer name `eid` in `role`. 404 when it was not granted.
+pub(super) fn remove_end_role(
+    agency: &mut Agency,
+    controller: &str,
+    name: &str,
+    role: &str,
+    eid: &str,
+) -> Response {
+    let prefix = match agency
+        .read()
+        .map_err(Failure::Storage)
+        .and_then(|reader| identifiers::find(&reader.owner(controller), name))
+    {
+        Ok(identifier) => identifier.prefix,
+        Err(err) => return failure(err),
+    };
+    match agency.stage(controller, |rows| {
+        Ok(roles::remove(rows, &prefix, role, eid)?)
+    }) {
+        Ok(true) => Response::empty(204),
+        Ok(false) => failure(Failure::NotFound(format!(
+            "{name} has not granted {eid} the role {role}"
+        ))),
+        Err(err) => failure(err),
+    }
+}
+
+/// `GET /locschemes/{eid}`: `[{scheme, url}]`, where `eid` is reached (this agent: the
+/// controller URLs it advertises); 404 for an identifier whose KEL is not held.
+pub(super) fn locations(agency: &Agency, controller: &str, eid: &str, urls: &Urls) -> Response {
+    let listed = agency.read().map_err(Failure::Storage).and_then(|reader| {
+        let rows = reader.owner(controller);
+        if reader.agent_of(controller)?.as_deref() == Some(eid) {
+            return Ok(roles::advertised(&urls.curls));
+        }
+        if rows.kel(eid)?.is_empty() {
+            return Err(Failure::NotFound(format!(
+                "{eid} is not a known identifier"
+            )));
+        }
+        Ok(roles::locations(&rows, eid)?
+            .into_iter()
+            .map(|location| (location.scheme, location.url))
+            .collect())
+    });
+    match listed {
+        Ok(schemes) => {
+            let schemes: Vec<Value> = schemes
+                .into_iter()
+                .map(|(scheme, url)| json!({"scheme": scheme, "url": url}))
+                .collect();
+            json_response(200, &Value::Array(schemes))
+        }
+        Err(err) => failure(err),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The signed operation routes: `GET /operations`, `GET|DELETE /operations/{name}`.
+//! The signed operation routes: `GET /operations[?type=]`, `GET|DELETE /operations/{name}`.
 //!
 //! Listing settles first: an OOBI resolution or key-state query that a restart interrupted is
 //! failed (and that failure staged) rather than left pending forever.
@@ -11,7 +11,7 @@ use crate::agency::resolutions::Resolutions;
 use crate::agency::{Agency, Failure};
 use crate::keri::event::Event;
 use crate::keri::json::python_json;
-use crate::server::http::Response;
+use crate::server::http::{Request, Response};
 
 /// The `done.{said}` operation of an identifier's accepted `ixn` or `rot`.
 pub(super) fn event_operation(event: &Event) -> Value {
@@ -22,11 +22,18 @@ pub(super) fn event_operation(event: &Event) -> Value {
     )
 }
 
-/// `GET /operations`.
-pub(super) fn list(agency: &mut Agency, controller: &str, resolutions: &Resolutions) -> Response {
+/// `GET /operations[?type=]`: every operation, or those of one kind (the part of the name
+/// before its first `.`: `oobi`, `endrole`, `done`, …).
+pub(super) fn list(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    resolutions: &Resolutions,
+) -> Response {
+    let kind = request.query_param("type");
     let listed = agency
         .read()
-        .and_then(|reader| operations::list(&reader.owner(controller)))
+        .and_then(|reader| operations::list(&reader.owner(controller), kind))
         .map_err(Failure::Storage)
         .and_then(|all| resolutions.settle(agency, controller, all));
     match listed {

@@ -68,8 +68,10 @@ tables! {
     pub END_ROLES: Records = "end_roles";
     /// (owner, "eid.scheme") → the location reply and its signatures (JSON).
     pub LOCATIONS: Records = "locations";
-    /// (owner, contact prefix) → the contact (JSON): alias, OOBI.
+    /// (owner, contact prefix) → the contact (JSON): alias, OOBI, and the controller's own fields.
     pub CONTACTS: Records = "contacts";
+    /// (owner, contact prefix) → the contact's image (JSON): its content type, its bytes in base64.
+    pub CONTACT_IMAGES: Records = "contact_images";
     /// (owner, "{issuer prefix}.{registry name}") → the credential registry (JSON): name, regk.
     pub REGISTRIES: Records = "registries";
     /// (owner, "{regk}.{sn, 32 hex digits}") → the TEL event, its anchor and first-seen time (JSON).

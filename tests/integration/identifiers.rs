@@ -63,6 +63,19 @@ impl Controller {
         target: &str,
         body: Option<&Value>,
     ) -> Response {
+        let body = body.map(Value::to_string).unwrap_or_default();
+        self.send_typed(keria, method, target, "application/json", &body)
+    }
+
+    /// A signed request with a body of `content_type`.
+    pub fn send_typed(
+        &self,
+        keria: &Keria,
+        method: &str,
+        target: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Response {
         let path = target.split('?').next().unwrap();
         let headers = httpsig::request_headers(
             &self.aid,
@@ -75,8 +88,12 @@ impl Controller {
         for (name, value) in headers {
             write!(raw, "{name}: {value}\r\n").unwrap();
         }
-        let body = body.map(Value::to_string).unwrap_or_default();
-        write!(raw, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        write!(
+            raw,
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
         keria.request(keria.ports().admin, &raw)
     }
 }

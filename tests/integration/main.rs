@@ -23,6 +23,7 @@ mod metrics;
 mod oobis;
 mod peers;
 mod registries;
+mod routes;
 mod signify;
 mod signify04;
 mod store_failure;

@@ -53,7 +53,7 @@ fn metrics_count_requests_by_route_template_and_boots_by_outcome() {
             2.0,
         ),
         (
-            r#"keria_http_requests_total{port="http",route="/oobi/{aid}/agent/{eid}",status="404"}"#,
+            r#"keria_http_requests_total{port="http",route="/oobi/{aid}/{role}/{eid}",status="404"}"#,
             1.0,
         ),
         (

@@ -77,7 +77,7 @@ pub fn finished(keria: &Keria, controller: &Controller, name: &str) -> Value {
 }
 
 /// A served OOBI stream of a fresh identifier "mine" of `controller`: (url, aid).
-fn served(keria: &Keria, controller: &Controller) -> (String, String) {
+pub fn served(keria: &Keria, controller: &Controller) -> (String, String) {
     let (url, icp, _) = served_with_key(keria, controller);
     (url, icp.prefix().to_owned())
 }

@@ -96,7 +96,7 @@ pub fn endpoint(ports: crate::harness::Ports) -> String {
     )
 }
 
-fn run(script: &str, args: &[&str]) -> (bool, Value) {
+pub fn run(script: &str, args: &[&str]) -> (bool, Value) {
     ensure_installed();
     let output = Command::new("node")
         .arg(script)
