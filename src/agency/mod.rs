@@ -5,16 +5,18 @@
 //! loading reads their rows, releasing drops them: neither touches a file.
 //!
 //! Durable writes are group-committed: handlers stage them into the one open batch
-//! (`stage_boot`, `stage_interaction`), and the service commits the batch once per poll
+//! (`stage_boot`, `stage`, the controller's events), and the service commits the batch once per poll
 //! wake-up (`commit`) before any of those requests is answered. A failed commit keeps nothing
 //! of the batch: agents it created are forgotten, agents it changed are dropped from memory
 //! so that their next use reloads what is durable.
 
 pub mod agent;
 pub mod challenges;
+pub mod controller;
 pub mod exchanges;
 pub mod identifiers;
 pub mod kels;
+pub mod key_managers;
 pub mod notifications;
 pub mod oobis;
 pub mod operations;
@@ -32,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::agency::agent::{Accepted, Agent, KeyParams, NewAgent, Refusal};
+use crate::agency::agent::{Agent, KeyParams, NewAgent};
 use crate::keri::event::Event;
 use crate::keri::primitives::Siger;
 use crate::keri::state::KeyStateRecord;
@@ -188,10 +190,15 @@ impl Agency {
     ) -> Result<KeyStateRecord, BootError> {
         let controller = icp.prefix();
         let staging = open_staging(&mut self.staging, &self.store).map_err(BootError::Storage)?;
+        let poison = |err: anyhow::Error, poisoned: &mut bool| {
+            log::error!("abandoning the batch: {err:#}");
+            *poisoned = true;
+            BootError::Storage(err)
+        };
         match staging.batch.agent_of(controller) {
             Ok(Some(_)) => return Err(BootError::Exists),
             Ok(None) => {}
-            Err(err) => return Err(BootError::Storage(err)),
+            Err(err) => return Err(poison(err, &mut self.poisoned)),
         }
         let new = NewAgent {
             controller_icp: icp,
@@ -201,45 +208,18 @@ impl Agency {
             secrets: &self.secrets,
             first_seen,
         };
-        let (agent, dip) =
-            Agent::create(&mut staging.batch, &new, now).map_err(BootError::Storage)?;
-        let state = KeyStateRecord::from_kel(std::slice::from_ref(&dip), first_seen)
-            .map_err(|err| BootError::Storage(anyhow!("key state of the new agent: {err}")))?;
+        let (agent, dip) = Agent::create(&mut staging.batch, &new, now)
+            .map_err(|err| poison(err, &mut self.poisoned))?;
+        let state =
+            KeyStateRecord::from_kel(std::slice::from_ref(&dip), first_seen).map_err(|err| {
+                poison(
+                    anyhow!("key state of the new agent: {err}"),
+                    &mut self.poisoned,
+                )
+            })?;
         staging.booted.push(agent);
         self.writes += 1;
         Ok(state)
-    }
-
-    /// Stages the controller's interaction event (the delegation approval).
-    pub fn stage_interaction(
-        &mut self,
-        controller: &str,
-        ixn: &Event,
-        sigs: &[Siger],
-        first_seen: &str,
-        now: Instant,
-    ) -> Result<Option<Accepted>, Refusal> {
-        if self
-            .agent(controller, now)
-            .map_err(|err| Refusal(format!("{err:#}")))?
-            .is_none()
-        {
-            return Ok(None);
-        }
-        let staging = open_staging(&mut self.staging, &self.store)
-            .map_err(|err| Refusal(format!("{err:#}")))?;
-        let Some(loaded) = self.loaded.get_mut(controller) else {
-            return Ok(None);
-        };
-        let accepted =
-            loaded
-                .agent
-                .accept_interaction(&mut staging.batch, ixn, sigs, first_seen)?;
-        if accepted == Accepted::Added {
-            staging.touched.push(controller.to_owned());
-            self.writes += 1;
-        }
-        Ok(Some(accepted))
     }
 
     /// Runs `stage` on `controller`'s rows in the open batch. A refusal stages nothing (the

@@ -10,7 +10,6 @@ use super::reply::{failure, json_body, json_response, staged_operation};
 use crate::agency::identifiers;
 use crate::agency::operations;
 use crate::agency::{Agency, Failure};
-use crate::keri::kel::Appended;
 use crate::server::http::{Request, Response};
 
 /// `GET /identifiers`, with `Range: aids=S-E` (inclusive) answered 206.
@@ -110,7 +109,7 @@ pub(super) fn event(
 ) -> Response {
     staged_operation(agency, controller, request, 200, |rows, body, seen| {
         let (event, appended) = identifiers::append(rows, name, body, seen)?;
-        Ok((event_operation(&event), appended == Appended::Accepted))
+        Ok((event_operation(&event), appended.is_new()))
     })
 }
 

@@ -304,7 +304,7 @@ impl Api {
         if let Some(controller) = request.path.strip_prefix("/agent/") {
             return match request.method.as_str() {
                 "GET" => admin::agent_state(agency, controller),
-                "PUT" => admin::approve(agency, controller, request),
+                "PUT" => admin::update(agency, controller, request),
                 _ => method_not_allowed("GET, PUT, OPTIONS"),
             };
         }
