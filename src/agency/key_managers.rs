@@ -130,9 +130,11 @@ pub fn recrypted(
     let known: &[&str] = match kind {
         "salty" => &["sxlt"],
         "randy" => &["prxs", "nxts"],
-        _ => return Err(invalid(format!(
+        _ => {
+            return Err(invalid(format!(
             "{field}: {prefix} is an {kind} identifier; its keys are not the agent's to re-encrypt"
-        ))),
+        )))
+        }
     };
     if let Some(unknown) = fields.keys().find(|name| !known.contains(&name.as_str())) {
         return Err(invalid(format!(
