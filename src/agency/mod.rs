@@ -267,7 +267,11 @@ impl Agency {
         let staged = booted.len() + touched.len();
         let committed = if std::mem::take(&mut self.poisoned) {
             drop(batch);
-            Err(anyhow!("a write of the batch failed"))
+            // A write that failed may have left the store refusing every later one (redb
+            // after an I/O error): it is reopened as after a failed commit.
+            let err = anyhow!("a write of the batch failed");
+            self.store.commit_failed(&err);
+            Err(err)
         } else {
             let committed = batch.commit();
             match &committed {
@@ -499,5 +503,115 @@ fn check_passcode(
         (Some(_), Some(_), None) => {
             bail!("the store {path} has a passcode salt but no check value")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+
+    use super::{Agency, BootError, KeyParams, Settings, Urls};
+    use crate::keri::build;
+    use crate::keri::primitives::{Diger, Signer};
+
+    /// The child process that runs this test under a file size limit.
+    const CHILD: &str = "KERIA_TEST_FILE_SIZE_LIMITED";
+
+    fn boot(agency: &mut Agency) -> Result<(), BootError> {
+        let (current, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+        let icp = build::incept(
+            &[current.verfer()],
+            &[Diger::blake3(next.verfer().qb64().as_bytes())],
+        );
+        let sigs = [current.sign_indexed(icp.raw(), 0)];
+        let params = KeyParams {
+            stem: "signify:controller".into(),
+            pidx: 1,
+            tier: "low".into(),
+        };
+        let seen = "2026-11-24T17:18:38.204886+00:00";
+        agency
+            .stage_boot(&icp, &sigs, &params, seen, Instant::now())
+            .map(drop)
+    }
+
+    /// A write that fails inside a batch (the store file may not grow: the kernel's file
+    /// size limit, set for this process alone) poisons it: the commit refuses the batch and
+    /// none of its boots is kept.
+    #[test]
+    fn a_boot_whose_write_fails_poisons_its_batch() {
+        if std::env::var_os(CHILD).is_none() {
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "agency::tests::a_boot_whose_write_fails_poisons_its_batch",
+                ])
+                .env(CHILD, "1")
+                .status()
+                .unwrap();
+            assert!(status.success(), "the file-size-limited run failed");
+            return;
+        }
+        // The kernel signals a write past the limit before failing it; the write's error is
+        // what the store must see.
+        signal_hook::flag::register(
+            signal_hook::consts::SIGXFSZ,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            base: String::new(),
+            name: "keria".into(),
+            store_cache: 64 * 1024,
+            passcode: None,
+            urls: Urls::default(),
+            release_timeout: Duration::from_secs(60),
+        };
+        let mut agency = Agency::open(&settings).unwrap();
+        boot(&mut agency).unwrap();
+        agency.commit(Instant::now()).unwrap();
+        let known = agency.known().unwrap();
+        let size = std::fs::metadata(agency.store_path()).unwrap().len();
+        let limit = getrlimit(Resource::Fsize);
+        setrlimit(
+            Resource::Fsize,
+            Rlimit {
+                current: Some(size),
+                maximum: limit.maximum,
+            },
+        )
+        .unwrap();
+        let mut staged = 0;
+        let failure = loop {
+            match boot(&mut agency) {
+                Ok(()) => staged += 1,
+                Err(BootError::Storage(err)) => break err,
+                Err(BootError::Exists) => panic!("a fresh controller already has an agent"),
+            }
+            assert!(staged < 100_000, "no write failed");
+        };
+        assert!(agency.poisoned, "{failure:#} did not poison the batch");
+        let refused = agency.commit(Instant::now());
+        assert!(refused.is_err(), "a poisoned batch committed");
+        setrlimit(Resource::Fsize, limit).unwrap();
+        assert!(agency.store_failing().is_some());
+        agency.tick(Instant::now());
+        assert!(
+            agency.store_failing().is_none(),
+            "the store was not reopened"
+        );
+        assert_eq!(
+            agency.known().unwrap(),
+            known,
+            "boots of the refused batch were kept"
+        );
+        assert_eq!(agency.loaded(), 1);
+        agency.close(&mut Vec::new()).unwrap();
     }
 }
