@@ -294,6 +294,8 @@ impl Agency {
                 Ok(staged)
             }
             Err(err) => {
+                // The store is reopened a pause after the failure, not at once.
+                self.next_recovery = now + store::RECOVERY_PAUSE;
                 for controller in &touched {
                     self.loaded.remove(controller);
                 }
@@ -601,7 +603,7 @@ mod tests {
         assert!(refused.is_err(), "a poisoned batch committed");
         setrlimit(Resource::Fsize, limit).unwrap();
         assert!(agency.store_failing().is_some());
-        agency.tick(Instant::now());
+        agency.tick(Instant::now() + super::store::RECOVERY_PAUSE);
         assert!(
             agency.store_failing().is_none(),
             "the store was not reopened"
