@@ -292,13 +292,8 @@ impl KeyState {
         let mut exposed = Vec::with_capacity(verified.len());
         let mut mismatches = Vec::new();
         for siger in sigs {
-            let Ok(index) = usize::try_from(siger.index()) else {
-                continue;
-            };
-            if !verified.contains(&index) {
-                continue;
-            }
-            let Some(ondex) = siger.ondex().and_then(|ondex| usize::try_from(ondex).ok()) else {
+            let (index, ondex) = (siger.index() as usize, siger.ondex().map(|at| at as usize));
+            let Some(ondex) = ondex.filter(|_| verified.contains(&index)) else {
                 continue;
             };
             let digest = keys
