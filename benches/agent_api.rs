@@ -6,7 +6,8 @@
 //! of one agency (from `POST /oobis` to its operation done); an `exn` sent between two agents
 //! of one agency (delivered and verified when its answer comes), and the http port's intake
 //! of verified `exn` messages; the signed reads of contacts, filtered operations, OOBIs by alias
-//! and location schemes.
+//! and location schemes; a controller's passcode rotation (`PUT /agent/{caid}`) that
+//! re-encrypts 100 identifiers' parameters.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -50,6 +51,9 @@ fn main() {
     if wants("routes") {
         routes(200);
     }
+    if wants("rotation") {
+        controller_rotation(21);
+    }
 }
 
 /// A booted controller and a keep-alive connection to its agent.
@@ -57,13 +61,23 @@ struct Client {
     aid: String,
     agent: String,
     signer: Signer,
+    /// SAID of the approval, the controller's latest event.
+    approval: String,
     stream: TcpStream,
 }
 
 impl Client {
     fn boot(agency: &Agency) -> Self {
-        let signer = Signer::random().unwrap();
-        let (icp, sig) = inception_from_keys(&signer, &Signer::random().unwrap());
+        Self::boot_with(
+            agency,
+            Signer::random().unwrap(),
+            &Signer::random().unwrap(),
+        )
+    }
+
+    /// Boots a controller whose current key is `signer` and next key `next`.
+    fn boot_with(agency: &Agency, signer: Signer, next: &Signer) -> Self {
+        let (icp, sig) = inception_from_keys(&signer, next);
         let body = keria::commands::boot::boot_body(&icp, &sig, Tier::Low);
         let mut boot = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
         let raw = format!(
@@ -98,6 +112,7 @@ impl Client {
             aid: icp.prefix().to_owned(),
             agent,
             signer,
+            approval: ixn.said().to_owned(),
             stream,
         }
     }
@@ -279,6 +294,61 @@ fn identifiers() {
     print(
         &format!("signed GET /identifiers/{{name}} with {COUNT} identifiers (2000 sequential)"),
         &mut reads,
+    );
+    agency.stop();
+}
+
+/// `runs` controllers, each with `COUNT` identifiers (half salty, half randy), rotate their
+/// passcode: from the `PUT /agent/{caid}` with the `rot` and every identifier's re-encrypted
+/// parameters until its 204, which waits for the commit.
+fn controller_rotation(runs: usize) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let mut latencies = Vec::new();
+    for _ in 0..runs {
+        let next = Signer::random().unwrap();
+        let mut client = Client::boot_with(&agency, Signer::random().unwrap(), &next);
+        let mut keys = serde_json::Map::new();
+        for index in 0..COUNT {
+            let (icp, key) = inception();
+            let mut body = create_body(&format!("aid{index}"), &icp, &key);
+            let entry = if index % 2 == 0 {
+                json!({"sxlt": "1AAHresealed"})
+            } else {
+                body.as_object_mut().unwrap().remove("salty");
+                body["randy"] =
+                    json!({"prxs": ["0AAprx"], "nxts": ["0AAnxt"], "transferable": true});
+                json!({"prxs": ["0AAprx2"], "nxts": ["0AAnxt2"]})
+            };
+            let raw = client.prepare("POST", "/identifiers", Some(&body));
+            let (status, answer, _) = client.send(&raw);
+            assert_eq!(status, 202, "{answer}");
+            keys.insert(icp.prefix().to_owned(), entry);
+        }
+        let rot = build::rotate(
+            &client.aid,
+            2,
+            &client.approval,
+            &[next.verfer()],
+            &[next_digest(&Signer::random().unwrap())],
+        );
+        let body = json!({"rot": rot.value(), "sigs": [next.sign_indexed(rot.raw(), 0).qb64()],
+            "sxlt": "1AAHcontroller", "keys": keys})
+        .to_string();
+        let raw = format!(
+            "PUT /agent/{} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            client.aid,
+            body.len()
+        );
+        let (status, answer, latency) = client.send(&raw);
+        assert_eq!(status, 204, "{answer}");
+        latencies.push(latency);
+    }
+    print(
+        &format!(
+            "PUT /agent/{{caid}} rotation re-encrypting {COUNT} identifiers ({runs} controllers)"
+        ),
+        &mut latencies,
     );
     agency.stop();
 }

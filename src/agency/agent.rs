@@ -11,15 +11,17 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
+use super::kels;
 use super::settings::Urls;
 use super::signatures;
 use crate::keri::build;
 use crate::keri::event::Event;
 use crate::keri::ilk::Ilk;
+use crate::keri::kel::{Appended, Kel, KeyState, SignedEvent};
 use crate::keri::primitives::{Diger, Siger, Signer, Verfer};
 use crate::keri::state::KeyStateRecord;
 use crate::store::secrets::SecretBox;
-use crate::store::{Batch, OwnerReader, Reader, StoredEvent};
+use crate::store::{Batch, OwnerReader, OwnerWriter, Reader, StoredEvent};
 
 /// Key-manager parameters Signify sent at boot.
 #[derive(Debug, Clone)]
@@ -40,7 +42,7 @@ pub struct NewAgent<'a> {
     pub first_seen: &'a str,
 }
 
-/// What `accept_interaction` did with an event.
+/// What the agent did with a controller event.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Accepted {
     /// Staged for the KEL.
@@ -53,29 +55,23 @@ pub enum Accepted {
 #[derive(Debug)]
 pub struct Refusal(pub String);
 
-/// The controller's key state as far as signed requests need it.
-#[derive(Debug, Clone)]
-struct ControllerKeys {
-    /// The current signing keys (from the latest establishment event).
-    keys: Vec<Verfer>,
-    /// Sequence number and SAID of the latest event.
-    sn: u64,
-    said: String,
+/// A controller event checked against the controller's KEL, not yet staged.
+pub struct CheckedEvent {
+    signed: SignedEvent,
+    appended: Appended,
+    state: KeyState,
+    first_seen: String,
 }
 
-impl ControllerKeys {
-    fn from_kel(kel: &[Event]) -> Result<Self> {
-        let (Some(latest), Some(establishment)) = (
-            kel.last(),
-            kel.iter().rfind(|event| event.ilk().is_establishment()),
-        ) else {
-            bail!("no key event log");
-        };
-        Ok(Self {
-            keys: establishment.keys(),
-            sn: latest.sn(),
-            said: latest.said().to_owned(),
-        })
+impl CheckedEvent {
+    /// Whether the event is the one already accepted at its sequence number.
+    pub fn is_duplicate(&self) -> bool {
+        !self.appended.is_new()
+    }
+
+    /// The event.
+    pub fn event(&self) -> &Event {
+        &self.signed.event
     }
 }
 
@@ -84,7 +80,8 @@ pub struct Agent {
     controller: String,
     prefix: String,
     signer: Signer,
-    controller_keys: ControllerKeys,
+    /// The controller's key state, moved only by an accepted controller event.
+    controller_state: KeyState,
     last_used: Instant,
 }
 
@@ -99,6 +96,15 @@ impl Agent {
     /// `batch`. Nothing is durable (or acknowledged) until the batch commits.
     pub fn create(batch: &mut Batch, new: &NewAgent<'_>, now: Instant) -> Result<(Self, Event)> {
         let controller = new.controller_icp.prefix().to_owned();
+        let controller_kel = Kel::incept(
+            SignedEvent {
+                event: new.controller_icp.clone(),
+                sigs: new.controller_sigs.to_vec(),
+                delegation: None,
+            },
+            new.first_seen,
+        )
+        .map_err(|err| anyhow!("controller inception: {err}"))?;
         let signer = Signer::random()?;
         let next = Signer::random()?;
         let dip = build::delegated_incept(
@@ -143,12 +149,11 @@ impl Agent {
             batch.add_agent(&controller, &prefix)
         };
         stage(batch).with_context(|| format!("staging agent {prefix}"))?;
-        let controller_keys = ControllerKeys::from_kel(std::slice::from_ref(new.controller_icp))?;
         let agent = Self {
             controller,
             prefix,
             signer,
-            controller_keys,
+            controller_state: controller_kel.state().clone(),
             last_used: now,
         };
         Ok((agent, dip))
@@ -173,14 +178,12 @@ impl Agent {
             .as_slice()
             .try_into()
             .map_err(|_| anyhow!("agent {prefix}: stored seed has the wrong length"))?;
-        let kel = events(&rows.kel(controller)?, controller)?;
-        let controller_keys =
-            ControllerKeys::from_kel(&kel).with_context(|| format!("controller {controller}"))?;
+        let kel = kels::replay(&rows.kel(controller)?, controller, None)?;
         Ok(Self {
             controller: controller.to_owned(),
             prefix,
             signer: Signer::from_seed(&seed),
-            controller_keys,
+            controller_state: kel.state().clone(),
             last_used: now,
         })
     }
@@ -202,7 +205,7 @@ impl Agent {
 
     /// The controller's current signing keys, from the cache.
     pub fn controller_keys(&self) -> &[Verfer] {
-        &self.controller_keys.keys
+        self.controller_state.keys()
     }
 
     /// Marks the agent used now (the releaser drops agents idle too long).
@@ -235,91 +238,79 @@ impl Agent {
             .ok_or_else(|| anyhow!("no establishment event for controller {}", self.controller))
     }
 
-    /// Stages the controller's interaction event `ixn` after checking it continues the KEL
-    /// (sequence, prior, signatures by the current keys), and records the approval its first
-    /// seal gives. The event already accepted at that sequence number is a duplicate. The
-    /// cached key state moves with the staged event; if the batch then fails to commit, the
-    /// agency drops this agent so that it reloads from what is durable.
-    pub fn accept_interaction(
-        &mut self,
-        batch: &mut Batch,
-        ixn: &Event,
-        sigs: &[Siger],
+    /// Checks the controller's next event (its approval `ixn`, or a `rot`) against the
+    /// controller's KEL with the one KEL validator: sequence and prior, signatures by the
+    /// current keys to their threshold (a rotation: by its new keys, revealing the prior
+    /// next-key commitment), the establishment-only rule. The outer error is the store's; the
+    /// inner one the refusal. Stages nothing.
+    pub fn check_event(
+        &self,
+        rows: &OwnerWriter<'_>,
+        signed: SignedEvent,
         first_seen: &str,
-    ) -> Result<Accepted, Refusal> {
-        if ixn.ilk() != Ilk::Ixn {
-            return Err(Refusal(format!(
-                "expected an interaction event (t \"ixn\"), got {:?}",
-                ixn.ilk().as_str()
-            )));
-        }
-        if ixn.prefix() != self.controller {
-            return Err(Refusal(format!(
-                "ixn i must be the controller {}, not {}",
+    ) -> Result<Result<CheckedEvent, Refusal>> {
+        if signed.event.prefix() != self.controller {
+            return Ok(Err(Refusal(format!(
+                "{} i must be the controller {}, not {}",
+                signed.event.ilk(),
                 self.controller,
-                ixn.prefix()
-            )));
+                signed.event.prefix()
+            ))));
         }
-        ixn.verify_signatures(&self.controller_keys.keys, sigs)
-            .map_err(|err| Refusal(format!("signatures: {err}")))?;
-        let latest = &self.controller_keys;
-        if ixn.sn() <= latest.sn {
-            let rows = batch.owner(&self.controller);
-            let accepted = rows
-                .kel(&self.controller)
-                .map_err(|err| Refusal(format!("{err:#}")))?;
-            let same = usize::try_from(ixn.sn())
-                .ok()
-                .and_then(|sn| accepted.get(sn))
-                .is_some_and(|stored| stored.raw == ixn.raw());
-            if same {
-                return Ok(Accepted::Duplicate);
-            }
-            return Err(Refusal(format!(
-                "a different event is already accepted at sequence number {:x}",
-                ixn.sn()
-            )));
+        let mut kel = kels::replay(&rows.kel(&self.controller)?, &self.controller, None)?;
+        let appended = match kel.append(signed.clone(), first_seen) {
+            Ok(appended) => appended,
+            Err(err) => return Ok(Err(Refusal(format!("event refused: {err}")))),
+        };
+        Ok(Ok(CheckedEvent {
+            signed,
+            appended,
+            state: kel.state().clone(),
+            first_seen: first_seen.to_owned(),
+        }))
+    }
+
+    /// Stages a checked controller event (nothing for a duplicate), with the approval the
+    /// first seal of an interaction gives, and moves the cached key state with it. If the
+    /// batch then fails, the agency drops this agent so that it reloads what is durable.
+    pub fn stage_event(
+        &mut self,
+        rows: &mut OwnerWriter<'_>,
+        checked: CheckedEvent,
+    ) -> Result<Accepted> {
+        let CheckedEvent {
+            signed,
+            appended,
+            state,
+            first_seen,
+        } = checked;
+        if !appended.is_new() {
+            return Ok(Accepted::Duplicate);
         }
-        if ixn.sn() != latest.sn + 1 {
-            return Err(Refusal(format!(
-                "sequence number must be {:x}, not {:x}",
-                latest.sn + 1,
-                ixn.sn()
-            )));
+        let event = &signed.event;
+        let sn = event.sn();
+        rows.put_event(
+            &self.controller,
+            sn,
+            &StoredEvent {
+                raw: event.raw().to_vec(),
+                sigs: signatures::join(&signed.sigs),
+                first_seen,
+            },
+        )
+        .with_context(|| format!("staging event {sn:x} of {}", self.controller))?;
+        if let Appended::Recovered { .. } = appended {
+            rows.remove_events_after(&self.controller, sn)?;
         }
-        if ixn.prior() != Some(latest.said.as_str()) {
-            return Err(Refusal(format!(
-                "prior p must be {}, the SAID of event {:x}",
-                latest.said, latest.sn
-            )));
-        }
-        let sn = ixn.sn();
-        let approval = ixn
+        let approval = event
             .seals()
             .first()
+            .filter(|_| event.ilk() == Ilk::Ixn)
             .and_then(|seal| Some((seal.prefix()?.to_owned(), seal.said()?.to_owned())));
-        let controller = self.controller.clone();
-        let stage = |batch: &mut Batch| -> Result<()> {
-            let mut rows = batch.owner(&controller);
-            rows.put_event(
-                &controller,
-                sn,
-                &StoredEvent {
-                    raw: ixn.raw().to_vec(),
-                    sigs: signatures::join(sigs),
-                    first_seen: first_seen.to_owned(),
-                },
-            )?;
-            if let Some((prefix, said)) = &approval {
-                rows.put_approval(prefix, said, &format!("{sn:x},{}", ixn.said()))?;
-            }
-            Ok(())
-        };
-        stage(batch)
-            .with_context(|| format!("staging event {sn:x} of {controller}"))
-            .map_err(|err| Refusal(format!("{err:#}")))?;
-        self.controller_keys.sn = sn;
-        ixn.said().clone_into(&mut self.controller_keys.said);
+        if let Some((prefix, said)) = &approval {
+            rows.put_approval(prefix, said, &format!("{sn:x},{}", event.said()))?;
+        }
+        self.controller_state = state;
         Ok(Accepted::Added)
     }
 }

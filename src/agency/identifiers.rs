@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::signatures;
 use crate::agency::kels;
+use crate::agency::key_managers::{self, KeyCounts};
 use crate::agency::Failure;
 use crate::keri::event::Event;
 use crate::keri::ilk::Ilk;
@@ -155,7 +156,11 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
         )));
     }
     let sigs = sigs(body)?;
-    let (kind, params) = params(body)?;
+    let counts = KeyCounts {
+        keys: icp.keys().len(),
+        next: icp.next_digests().len(),
+    };
+    let (kind, params) = params(body, counts)?;
     let transferable = icp
         .keys()
         .iter()
@@ -294,11 +299,33 @@ pub fn check_next(
             seen,
         )
         .map_err(|err| invalid(format!("event refused: {err}")))?;
-    if appended == Appended::Accepted {
-        if let Some(update) = body.get(&identifier.kind) {
-            identifier.params = normalise(&identifier.kind, update)?;
+    if let Some(other) = KINDS
+        .into_iter()
+        .find(|kind| *kind != identifier.kind && body.get(kind).is_some())
+    {
+        return Err(invalid(format!(
+            "{other} given for {name}, a {} identifier",
+            identifier.kind
+        )));
+    }
+    let update = body.get(&identifier.kind);
+    if update.is_none() && label == "rot" && identifier.kind != "extern" {
+        return Err(invalid(format!(
+            "required field '{}' missing from body: a rotation of a {0} identifier carries its parameters",
+            identifier.kind
+        )));
+    }
+    if appended.is_new() {
+        let state = kel.record().to_value();
+        if let Some(update) = update {
+            let count = |field: &str| state[field].as_array().map_or(0, Vec::len);
+            let counts = KeyCounts {
+                keys: count("k"),
+                next: count("n"),
+            };
+            identifier.params = key_managers::normalise(&identifier.kind, update, Some(counts))?;
         }
-        identifier.state = kel.record().to_value();
+        identifier.state = state;
     }
     Ok(NextEvent {
         identifier,
@@ -320,11 +347,74 @@ pub fn stage_next(
         sigs,
         appended,
     } = next;
-    if appended == Appended::Accepted {
+    if appended.is_new() {
         stage_event(rows, &event, &sigs, seen)?;
+        if let Appended::Recovered { .. } = appended {
+            rows.remove_events_after(event.prefix(), event.sn())?;
+        }
         rows.put_record(IDENTIFIERS, &identifier.name, &identifier.to_record())?;
     }
     Ok((event, appended))
+}
+
+/// Checks a passcode rotation's `keys` (prefix → re-encrypted parameters): every salty and
+/// randy identifier of the controller, and nothing else; the identifiers with their new
+/// parameters, not yet staged.
+/// Staged rows are included.
+pub fn recrypt(rows: &OwnerWriter<'_>, keys: &Value) -> Result<Vec<Identifier>, Failure> {
+    let Value::Object(entries) = keys else {
+        return Err(invalid(
+            "keys must be an object of identifier prefix to parameters",
+        ));
+    };
+    let mut updated = Vec::with_capacity(entries.len());
+    for (prefix, entry) in entries {
+        let Some(name) = rows.record(PREFIXES, prefix)? else {
+            return Err(invalid(format!(
+                "keys.{prefix}: no identifier of this controller has that prefix"
+            )));
+        };
+        updated.push(recrypt_one(&name, rows.record(IDENTIFIERS, &name)?, entry)?);
+    }
+    for (name, record) in rows.records(IDENTIFIERS, "")? {
+        let identifier = Identifier::from_record(&name, &record)?;
+        if identifier.kind != "extern" && !entries.contains_key(&identifier.prefix) {
+            return Err(invalid(format!(
+                "keys.{} missing: the rotation must re-encrypt every salty and randy identifier ({name} is {})",
+                identifier.prefix, identifier.kind
+            )));
+        }
+    }
+    Ok(updated)
+}
+
+fn recrypt_one(name: &str, record: Option<String>, entry: &Value) -> Result<Identifier, Failure> {
+    let record = record.ok_or_else(|| Failure::NotFound(format!("no identifier named {name}")))?;
+    let mut identifier = Identifier::from_record(name, &record)?;
+    let count = |field: &str| identifier.state[field].as_array().map_or(0, Vec::len);
+    let counts = KeyCounts {
+        keys: count("k"),
+        next: count("n"),
+    };
+    identifier.params = key_managers::recrypted(
+        &identifier.prefix,
+        &identifier.kind,
+        &identifier.params,
+        entry,
+        counts,
+    )?;
+    Ok(identifier)
+}
+
+/// Stages identifiers whose parameters `recrypt` changed.
+pub fn stage_recrypted(
+    rows: &mut OwnerWriter<'_>,
+    identifiers: &[Identifier],
+) -> anyhow::Result<()> {
+    for identifier in identifiers {
+        rows.put_record(IDENTIFIERS, &identifier.name, &identifier.to_record())?;
+    }
+    Ok(())
 }
 
 /// Stages the rename of `name` to `new_name`; the renamed identifier.
@@ -386,168 +476,17 @@ pub fn sigs(body: &Value) -> Result<Vec<Siger>, Failure> {
         .ok_or_else(|| invalid("sigs must be a non-empty list of qb64 indexed signatures"))
 }
 
-/// The one key-manager kind the body carries, with its parameters checked and ordered.
-fn params(body: &Value) -> Result<(&'static str, Value), Failure> {
+/// The one key-manager kind the body carries, with its parameters checked against the
+/// inception's key `counts` and ordered.
+fn params(body: &Value, counts: KeyCounts) -> Result<(&'static str, Value), Failure> {
     let mut given = KINDS.into_iter().filter(|kind| body.get(kind).is_some());
     let (Some(kind), None) = (given.next(), given.next()) else {
         return Err(invalid(
             "the body must carry exactly one of salty, randy or extern",
         ));
     };
-    Ok((kind, normalise(kind, &body[kind])?))
-}
-
-/// Longest key-manager text (`sxlt`, `stem`, `dcode`, each code and each encrypted key), in bytes.
-const MAX_PARAM_LENGTH: usize = 256;
-/// Most entries in a key-manager list (`icodes`, `ncodes`, `prxs`, `nxts`).
-const MAX_PARAM_ENTRIES: usize = 64;
-/// Largest `extern` parameter object, in bytes of compact JSON.
-const MAX_EXTERN: usize = 1024;
-
-/// Checks a kind's parameters (each within its bound) and orders them as KERIA reports them.
-fn normalise(kind: &str, params: &Value) -> Result<Value, Failure> {
-    let Value::Object(fields) = params else {
-        return Err(invalid(format!("{kind} must be an object")));
-    };
-    let too_long = |name: &str| {
-        invalid(format!(
-            "{kind}.{name} is longer than {MAX_PARAM_LENGTH} bytes"
-        ))
-    };
-    let string = |name: &str| -> Result<Value, Failure> {
-        match fields.get(name) {
-            Some(Value::String(text)) if text.len() > MAX_PARAM_LENGTH => Err(too_long(name)),
-            Some(Value::String(text)) => Ok(Value::String(text.clone())),
-            _ => Err(invalid(format!("{kind}.{name} must be a string"))),
-        }
-    };
-    let number = |name: &str| -> Result<Value, Failure> {
-        match fields.get(name) {
-            Some(value) if value.is_u64() => Ok(value.clone()),
-            _ => Err(invalid(format!(
-                "{kind}.{name} must be a non-negative integer"
-            ))),
-        }
-    };
-    let strings = |name: &str| -> Result<Value, Failure> {
-        match fields.get(name) {
-            Some(Value::Array(items)) if items.len() > MAX_PARAM_ENTRIES => Err(invalid(format!(
-                "{kind}.{name} has {} entries; at most {MAX_PARAM_ENTRIES} are accepted",
-                items.len()
-            ))),
-            Some(Value::Array(items))
-                if items.iter().any(|item| {
-                    item.as_str()
-                        .is_some_and(|text| text.len() > MAX_PARAM_LENGTH)
-                }) =>
-            {
-                Err(too_long(name))
-            }
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-                Ok(Value::Array(items.clone()))
-            }
-            _ => Err(invalid(format!("{kind}.{name} must be a list of strings"))),
-        }
-    };
-    let transferable = match fields.get("transferable") {
-        None => Value::Bool(true),
-        Some(Value::Bool(flag)) => Value::Bool(*flag),
-        Some(_) => {
-            return Err(invalid(format!(
-                "{kind}.transferable must be true or false"
-            )))
-        }
-    };
-    let mut out = Map::new();
-    match kind {
-        "salty" => {
-            out.insert("sxlt".into(), string("sxlt")?);
-            out.insert("pidx".into(), number("pidx")?);
-            out.insert("kidx".into(), number("kidx")?);
-            out.insert("stem".into(), string("stem")?);
-            let tier = string("tier")?;
-            if !matches!(tier.as_str(), Some("low" | "med" | "high")) {
-                return Err(invalid("salty.tier must be \"low\", \"med\" or \"high\""));
-            }
-            out.insert("tier".into(), tier);
-            out.insert("dcode".into(), string("dcode")?);
-            out.insert("icodes".into(), strings("icodes")?);
-            out.insert("ncodes".into(), strings("ncodes")?);
-            out.insert("transferable".into(), transferable);
-        }
-        "randy" => {
-            out.insert("prxs".into(), strings("prxs")?);
-            out.insert("nxts".into(), strings("nxts")?);
-        }
-        _ => {
-            // signify-ts 0.4.0 sends what the external module's `params()` gives, which need
-            // not name the module; 0.3.0 sent `extern_type`. Either is kept as sent.
-            if fields.contains_key("extern_type") {
-                string("extern_type")?;
-            }
-            let size = params.to_string().len();
-            if size > MAX_EXTERN {
-                return Err(invalid(format!(
-                    "extern is {size} bytes; at most {MAX_EXTERN} are accepted"
-                )));
-            }
-            out.clone_from(fields);
-        }
-    }
-    Ok(Value::Object(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::normalise;
-    use crate::agency::Failure;
-
-    fn refusal(kind: &str, params: &serde_json::Value) -> String {
-        match normalise(kind, params) {
-            Err(Failure::Invalid(reason)) => reason,
-            other => panic!("{params} was not refused: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn key_manager_parameters_are_bounded_and_the_refusal_names_the_field() {
-        let salty = |field: &str, value: serde_json::Value| {
-            let mut params = json!({"sxlt": "x", "pidx": 0, "kidx": 0, "stem": "signify:aid",
-                "tier": "low", "dcode": "E", "icodes": ["A"], "ncodes": ["A"]});
-            params[field] = value;
-            params
-        };
-        assert!(normalise("salty", &salty("sxlt", json!("x"))).is_ok());
-        let long = "x".repeat(257);
-        for field in ["sxlt", "stem", "dcode"] {
-            let reason = refusal("salty", &salty(field, json!(long)));
-            assert_eq!(reason, format!("salty.{field} is longer than 256 bytes"));
-        }
-        let reason = refusal("salty", &salty("icodes", json!([long])));
-        assert_eq!(reason, "salty.icodes is longer than 256 bytes");
-        let reason = refusal("salty", &salty("ncodes", json!(vec!["A"; 65])));
-        assert_eq!(
-            reason,
-            "salty.ncodes has 65 entries; at most 64 are accepted"
-        );
-        let reason = refusal("randy", &json!({"prxs": vec!["x"; 65], "nxts": []}));
-        assert_eq!(reason, "randy.prxs has 65 entries; at most 64 are accepted");
-        let reason = refusal(
-            "extern",
-            &json!({"extern_type": "x", "pad": long.repeat(4)}),
-        );
-        assert!(reason.starts_with("extern is 1"), "{reason}");
-    }
-
-    #[test]
-    fn extern_parameters_are_kept_as_sent_with_or_without_their_type() {
-        let sent = json!({"pidx": 0, "kidx": 0, "mnemonics": "abandon ability able"});
-        assert_eq!(normalise("extern", &sent).unwrap(), sent);
-        let typed = json!({"extern_type": "bip39_shim", "pidx": 0});
-        assert_eq!(normalise("extern", &typed).unwrap(), typed);
-        let reason = refusal("extern", &json!({"extern_type": 7}));
-        assert!(reason.contains("extern.extern_type"), "{reason}");
-    }
+    Ok((
+        kind,
+        key_managers::normalise(kind, &body[kind], Some(counts))?,
+    ))
 }

@@ -5,7 +5,7 @@
 //! loading reads their rows, releasing drops them: neither touches a file.
 //!
 //! Durable writes are group-committed: handlers stage them into the one open batch
-//! (`stage_boot`, `stage_interaction`), and the service commits the batch once per poll
+//! (`stage_boot`, `stage`, the controller's events), and the service commits the batch once per poll
 //! wake-up (`commit`) before any of those requests is answered. A failed commit keeps nothing
 //! of the batch: agents it created are forgotten, agents it changed are dropped from memory
 //! so that their next use reloads what is durable.
@@ -13,9 +13,11 @@
 pub mod agent;
 pub mod challenges;
 pub mod contacts;
+pub mod controller;
 pub mod exchanges;
 pub mod identifiers;
 pub mod kels;
+pub mod key_managers;
 pub mod notifications;
 pub mod oobis;
 pub mod operations;
@@ -37,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::agency::agent::{Accepted, Agent, KeyParams, NewAgent, Refusal};
+use crate::agency::agent::{Agent, KeyParams, NewAgent};
 use crate::keri::event::Event;
 use crate::keri::primitives::Siger;
 use crate::keri::state::KeyStateRecord;
@@ -195,10 +197,15 @@ impl Agency {
     ) -> Result<KeyStateRecord, BootError> {
         let controller = icp.prefix();
         let staging = open_staging(&mut self.staging, &self.store).map_err(BootError::Storage)?;
+        let poison = |err: anyhow::Error, poisoned: &mut bool| {
+            log::error!("abandoning the batch: {err:#}");
+            *poisoned = true;
+            BootError::Storage(err)
+        };
         match staging.batch.agent_of(controller) {
             Ok(Some(_)) => return Err(BootError::Exists),
             Ok(None) => {}
-            Err(err) => return Err(BootError::Storage(err)),
+            Err(err) => return Err(poison(err, &mut self.poisoned)),
         }
         let new = NewAgent {
             controller_icp: icp,
@@ -208,45 +215,18 @@ impl Agency {
             secrets: &self.secrets,
             first_seen,
         };
-        let (agent, dip) =
-            Agent::create(&mut staging.batch, &new, now).map_err(BootError::Storage)?;
-        let state = KeyStateRecord::from_kel(std::slice::from_ref(&dip), first_seen)
-            .map_err(|err| BootError::Storage(anyhow!("key state of the new agent: {err}")))?;
+        let (agent, dip) = Agent::create(&mut staging.batch, &new, now)
+            .map_err(|err| poison(err, &mut self.poisoned))?;
+        let state =
+            KeyStateRecord::from_kel(std::slice::from_ref(&dip), first_seen).map_err(|err| {
+                poison(
+                    anyhow!("key state of the new agent: {err}"),
+                    &mut self.poisoned,
+                )
+            })?;
         staging.booted.push(agent);
         self.writes += 1;
         Ok(state)
-    }
-
-    /// Stages the controller's interaction event (the delegation approval).
-    pub fn stage_interaction(
-        &mut self,
-        controller: &str,
-        ixn: &Event,
-        sigs: &[Siger],
-        first_seen: &str,
-        now: Instant,
-    ) -> Result<Option<Accepted>, Refusal> {
-        if self
-            .agent(controller, now)
-            .map_err(|err| Refusal(format!("{err:#}")))?
-            .is_none()
-        {
-            return Ok(None);
-        }
-        let staging = open_staging(&mut self.staging, &self.store)
-            .map_err(|err| Refusal(format!("{err:#}")))?;
-        let Some(loaded) = self.loaded.get_mut(controller) else {
-            return Ok(None);
-        };
-        let accepted =
-            loaded
-                .agent
-                .accept_interaction(&mut staging.batch, ixn, sigs, first_seen)?;
-        if accepted == Accepted::Added {
-            staging.touched.push(controller.to_owned());
-            self.writes += 1;
-        }
-        Ok(Some(accepted))
     }
 
     /// Runs `stage` on `controller`'s rows in the open batch. A refusal stages nothing (the
@@ -294,7 +274,11 @@ impl Agency {
         let staged = booted.len() + touched.len();
         let committed = if std::mem::take(&mut self.poisoned) {
             drop(batch);
-            Err(anyhow!("a write of the batch failed"))
+            // A write that failed may have left the store refusing every later one (redb
+            // after an I/O error): it is reopened as after a failed commit.
+            let err = anyhow!("a write of the batch failed");
+            self.store.commit_failed(&err);
+            Err(err)
         } else {
             let committed = batch.commit();
             match &committed {
@@ -317,6 +301,8 @@ impl Agency {
                 Ok(staged)
             }
             Err(err) => {
+                // The store is reopened a pause after the failure, not at once.
+                self.next_recovery = now + store::RECOVERY_PAUSE;
                 for controller in &touched {
                     self.loaded.remove(controller);
                 }
@@ -526,5 +512,115 @@ fn check_passcode(
         (Some(_), Some(_), None) => {
             bail!("the store {path} has a passcode salt but no check value")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+
+    use super::{Agency, BootError, KeyParams, Settings, Urls};
+    use crate::keri::build;
+    use crate::keri::primitives::{Diger, Signer};
+
+    /// The child process that runs this test under a file size limit.
+    const CHILD: &str = "KERIA_TEST_FILE_SIZE_LIMITED";
+
+    fn boot(agency: &mut Agency) -> Result<(), BootError> {
+        let (current, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+        let icp = build::incept(
+            &[current.verfer()],
+            &[Diger::blake3(next.verfer().qb64().as_bytes())],
+        );
+        let sigs = [current.sign_indexed(icp.raw(), 0)];
+        let params = KeyParams {
+            stem: "signify:controller".into(),
+            pidx: 1,
+            tier: "low".into(),
+        };
+        let seen = "2026-11-24T17:18:38.204886+00:00";
+        agency
+            .stage_boot(&icp, &sigs, &params, seen, Instant::now())
+            .map(drop)
+    }
+
+    /// A write that fails inside a batch (the store file may not grow: the kernel's file
+    /// size limit, set for this process alone) poisons it: the commit refuses the batch and
+    /// none of its boots is kept.
+    #[test]
+    fn a_boot_whose_write_fails_poisons_its_batch() {
+        if std::env::var_os(CHILD).is_none() {
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "agency::tests::a_boot_whose_write_fails_poisons_its_batch",
+                ])
+                .env(CHILD, "1")
+                .status()
+                .unwrap();
+            assert!(status.success(), "the file-size-limited run failed");
+            return;
+        }
+        // The kernel signals a write past the limit before failing it; the write's error is
+        // what the store must see.
+        signal_hook::flag::register(
+            signal_hook::consts::SIGXFSZ,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            base: String::new(),
+            name: "keria".into(),
+            store_cache: 64 * 1024,
+            passcode: None,
+            urls: Urls::default(),
+            release_timeout: Duration::from_secs(60),
+        };
+        let mut agency = Agency::open(&settings).unwrap();
+        boot(&mut agency).unwrap();
+        agency.commit(Instant::now()).unwrap();
+        let known = agency.known().unwrap();
+        let size = std::fs::metadata(agency.store_path()).unwrap().len();
+        let limit = getrlimit(Resource::Fsize);
+        setrlimit(
+            Resource::Fsize,
+            Rlimit {
+                current: Some(size),
+                maximum: limit.maximum,
+            },
+        )
+        .unwrap();
+        let mut staged = 0;
+        let failure = loop {
+            match boot(&mut agency) {
+                Ok(()) => staged += 1,
+                Err(BootError::Storage(err)) => break err,
+                Err(BootError::Exists) => panic!("a fresh controller already has an agent"),
+            }
+            assert!(staged < 100_000, "no write failed");
+        };
+        assert!(agency.poisoned, "{failure:#} did not poison the batch");
+        let refused = agency.commit(Instant::now());
+        assert!(refused.is_err(), "a poisoned batch committed");
+        setrlimit(Resource::Fsize, limit).unwrap();
+        assert!(agency.store_failing().is_some());
+        agency.tick(Instant::now() + super::store::RECOVERY_PAUSE);
+        assert!(
+            agency.store_failing().is_none(),
+            "the store was not reopened"
+        );
+        assert_eq!(
+            agency.known().unwrap(),
+            known,
+            "boots of the refused batch were kept"
+        );
+        assert_eq!(agency.loaded(), 1);
+        agency.close(&mut Vec::new()).unwrap();
     }
 }

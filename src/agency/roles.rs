@@ -54,6 +54,55 @@ pub fn add(
             role.role
         )));
     }
+    let signed = signed_by(rows, cid, &reply, body)?;
+    let key = format!("{}.{}.{}", role.cid, role.role, role.eid);
+    rows.put_record(END_ROLES, &key, &to_record(&signed))?;
+    Ok((role, reply))
+}
+
+/// Stages `POST /identifiers/{name}/locschemes` `{rpy, sigs}`: a `/loc/scheme` reply for this
+/// identifier (`eid` = `cid`), signed by its current keys; the location.
+pub fn add_location(
+    rows: &mut OwnerWriter<'_>,
+    cid: &str,
+    body: &Value,
+) -> Result<Location, Failure> {
+    let rpy = body
+        .get("rpy")
+        .ok_or_else(|| Failure::Invalid("required field 'rpy' missing from body".into()))?;
+    let reply = Reply::verify(rpy).map_err(|err| Failure::Invalid(format!("rpy: {err}")))?;
+    let Some(location) = reply.location() else {
+        return Err(Failure::Invalid(
+            "rpy must be a /loc/scheme reply with an {eid, scheme, url}".into(),
+        ));
+    };
+    if location.eid != cid {
+        return Err(Failure::Invalid(format!(
+            "the reply locates {}, not this identifier {cid}",
+            location.eid
+        )));
+    }
+    if !matches!(location.scheme.as_str(), "http" | "https" | "tcp") {
+        return Err(Failure::Invalid(format!(
+            "scheme must be http, https or tcp, not {:?}",
+            location.scheme
+        )));
+    }
+    url::Url::parse(&location.url)
+        .map_err(|err| Failure::Invalid(format!("url {:?}: {err}", location.url)))?;
+    let signed = signed_by(rows, cid, &reply, body)?;
+    let key = format!("{}.{}", location.eid, location.scheme);
+    rows.put_record(LOCATIONS, &key, &to_record(&signed))?;
+    Ok(location)
+}
+
+/// `reply` with the body's `sigs`, checked against `cid`'s current keys and threshold.
+fn signed_by(
+    rows: &OwnerWriter<'_>,
+    cid: &str,
+    reply: &Reply,
+    body: &Value,
+) -> Result<SignedReply, Failure> {
     let sigs: Vec<_> = body["sigs"]
         .as_array()
         .and_then(|sigs| {
@@ -81,9 +130,7 @@ pub fn add(
         }],
         couples: Vec::new(),
     };
-    let key = format!("{}.{}.{}", role.cid, role.role, role.eid);
-    rows.put_record(END_ROLES, &key, &to_record(&signed))?;
-    Ok((role, reply))
+    Ok(signed)
 }
 
 /// Stages an end role or location received in a verified OOBI stream.

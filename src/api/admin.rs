@@ -6,12 +6,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::reply::failure;
 use crate::agency::agent::{Accepted, Agent};
 use crate::agency::identifiers;
-use crate::agency::Agency;
+use crate::agency::{Agency, Failure};
 use crate::keri::datetime::format_datetime;
 use crate::keri::event::Event;
 use crate::keri::json::python_json;
+use crate::keri::kel::SignedEvent;
 use crate::keri::primitives::Siger;
 use crate::server::http::{Request, Response};
 use crate::server::json;
@@ -44,27 +46,35 @@ pub(super) fn agent_state(agency: &mut Agency, controller: &str) -> Response {
     }
 }
 
-/// `PUT /agent/{caid}?type=ixn`: the controller's approval of the agent's delegation.
-pub(super) fn approve(agency: &mut Agency, controller: &str, request: &Request) -> Response {
-    if request.query_param("type") != Some("ixn") {
-        return bad_request("only type=ixn (delegation approval) is supported");
-    }
+/// Longest controller `sxlt` a passcode rotation may send, in bytes.
+const MAX_SXLT: usize = 256;
+
+/// `PUT /agent/{caid}`: with `?type=ixn`, the controller's approval of the agent's
+/// delegation `{ixn, sigs}`; otherwise its passcode rotation `{rot, sigs, sxlt, keys}`. Unsigned
+/// (the event's own signatures authenticate it); 204 once the event is durable.
+pub(super) fn update(agency: &mut Agency, controller: &str, request: &Request) -> Response {
     let body = match json::parse(&request.body) {
         Ok(Value::Object(body)) => body,
         Ok(_) => return bad_request("the body must be a JSON object"),
         Err(err) => return bad_request(&format!("Could not parse JSON body - {err}")),
     };
-    let Some(ixn) = body.get("ixn") else {
-        return bad_request("required field 'ixn' missing from body");
+    let interaction = request.query_param("type") == Some("ixn");
+    let (label, fields): (&str, &[&str]) = if interaction {
+        ("ixn", &["ixn", "sigs"])
+    } else {
+        ("rot", &["rot", "sigs", "sxlt", "keys"])
     };
-    let Some(sigs) = body.get("sigs") else {
-        return bad_request("required field 'sigs' missing from body");
+    if let Some(field) = fields.iter().find(|field| !body.contains_key(**field)) {
+        return bad_request(&format!("required field '{field}' missing from body"));
+    }
+    if let Some(unknown) = body.keys().find(|key| !fields.contains(&key.as_str())) {
+        return bad_request(&format!("unknown field '{unknown}' in the body"));
+    }
+    let event = match Event::verify(&body[label]) {
+        Ok(event) => event,
+        Err(err) => return bad_request(&format!("{label} is not a valid KERI event: {err}")),
     };
-    let ixn = match Event::verify(ixn) {
-        Ok(ixn) => ixn,
-        Err(err) => return bad_request(&format!("ixn is not a valid KERI event: {err}")),
-    };
-    let sigs: Option<Vec<Siger>> = sigs.as_array().and_then(|sigs| {
+    let sigs: Option<Vec<Siger>> = body["sigs"].as_array().and_then(|sigs| {
         sigs.iter()
             .map(|sig| Siger::parse(sig.as_str()?).ok())
             .collect()
@@ -72,23 +82,36 @@ pub(super) fn approve(agency: &mut Agency, controller: &str, request: &Request) 
     let Some(sigs) = sigs.filter(|sigs| !sigs.is_empty()) else {
         return bad_request("sigs must be a non-empty list of qb64 indexed signatures");
     };
+    let signed = SignedEvent {
+        event,
+        sigs,
+        delegation: None,
+    };
+    let sn = signed.event.sn();
     let first_seen = format_datetime(OffsetDateTime::now_utc());
-    match agency.stage_interaction(controller, &ixn, &sigs, &first_seen, Instant::now()) {
+    let now = Instant::now();
+    let staged = if interaction {
+        agency.stage_interaction(controller, signed, &first_seen, now)
+    } else {
+        match body["sxlt"].as_str() {
+            Some(sxlt) if sxlt.len() <= MAX_SXLT => {}
+            Some(_) => return bad_request(&format!("sxlt is longer than {MAX_SXLT} bytes")),
+            None => return bad_request("sxlt must be a string"),
+        }
+        agency.stage_rotation(controller, signed, &body["keys"], &first_seen, now)
+    };
+    match staged {
         Ok(Some(Accepted::Added)) => {
-            log::info!(
-                "controller {controller} approved its agent with event {:x}",
-                ixn.sn()
-            );
+            log::info!("controller {controller} staged its {label} at sequence number {sn:x}");
             Response::empty(204)
         }
         Ok(Some(Accepted::Duplicate)) => Response::empty(204),
         Ok(None) => Response::error(404, "404 Not Found", &format!("no agent for {controller}")),
-        Err(refusal) => {
-            log::info!(
-                "approval refused for controller {controller}: {}",
-                refusal.0
-            );
-            bad_request(&refusal.0)
+        Err(err) => {
+            if let Failure::Invalid(reason) = &err {
+                log::info!("{label} refused for controller {controller}: {reason}");
+            }
+            failure(err)
         }
     }
 }

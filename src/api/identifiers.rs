@@ -14,7 +14,6 @@ use crate::agency::signatures;
 use crate::agency::{identifiers, operations, witnesses};
 use crate::agency::{Agency, Failure};
 use crate::keri::event::Event;
-use crate::keri::kel::Appended;
 use crate::server::http::{Request, Response};
 
 /// `GET /identifiers`, with `Range: aids=S-E` (inclusive) answered 206.
@@ -278,9 +277,9 @@ pub(super) fn event(
     staged_operation(agency, controller, request, 200, |rows, body, seen| {
         let next = identifiers::check_next(rows, name, body, seen)?;
         let (wits, toad) = next.witnesses();
-        if wits.is_empty() || next.appended() != Appended::Accepted {
+        if wits.is_empty() || !next.appended().is_new() {
             let (event, appended) = identifiers::stage_next(rows, next, seen)?;
-            return Ok((event_operation(&event), appended == Appended::Accepted));
+            return Ok((event_operation(&event), appended.is_new()));
         }
         let urls = wits
             .iter()

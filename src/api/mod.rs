@@ -335,7 +335,7 @@ impl Api {
             if !route.signed {
                 return match (route.method, params.as_slice()) {
                     (routes::GET, [controller]) => admin::agent_state(agency, controller),
-                    (routes::PUT, [controller]) => admin::approve(agency, controller, request),
+                    (routes::PUT, [controller]) => admin::update(agency, controller, request),
                     _ => routes::not_served(route),
                 };
             }

@@ -69,9 +69,7 @@ pub(super) fn identifier_oobis(
         return super::identifiers::witness_oobis(agency, controller, name);
     }
     if role != "agent" {
-        return failure(Failure::Invalid(format!(
-            "role {role:?} has no OOBIs here: only role=agent and role=witness are served (no mailboxes)"
-        )));
+        return endpoint_oobis(agency, controller, name, role);
     }
     let listed = agency.read().map_err(Failure::Storage).and_then(|reader| {
         let rows = reader.owner(controller);
@@ -93,6 +91,89 @@ pub(super) fn identifier_oobis(
     match listed {
         Ok(urls) => json_response(200, &json!({"role": role, "oobis": urls})),
         Err(err) => failure(err),
+    }
+}
+
+/// `GET /identifiers/{name}/oobis?role=R` for a role other than agent or witness (a mailbox):
+/// `{url}/oobi/{prefix}/{role}/{eid}` for each endpoint the identifier authorized in that role,
+/// at its http (else https) location; 404 when an endpoint has none.
+fn endpoint_oobis(agency: &Agency, controller: &str, name: &str, role: &str) -> Response {
+    let listed = agency.read().map_err(Failure::Storage).and_then(|reader| {
+        let rows = reader.owner(controller);
+        let identifier = identifiers::find(&rows, name)?;
+        let mut urls = Vec::new();
+        for (granted, _) in roles::end_roles(&rows, &identifier.prefix, Some(role))? {
+            let locations = roles::locations(&rows, &granted.eid)?;
+            let url = ["http", "https"].into_iter().find_map(|scheme| {
+                locations
+                    .iter()
+                    .find(|location| location.scheme == scheme)
+                    .map(|location| location.url.clone())
+            });
+            let Some(url) = url else {
+                return Err(Failure::NotFound(format!(
+                    "unable to query {role} {}, no http endpoint",
+                    granted.eid
+                )));
+            };
+            urls.push(Value::String(format!(
+                "{}/oobi/{}/{role}/{}",
+                url.trim_end_matches('/'),
+                identifier.prefix,
+                granted.eid
+            )));
+        }
+        Ok(urls)
+    });
+    match listed {
+        Ok(urls) => json_response(200, &json!({"role": role, "oobis": urls})),
+        Err(err) => failure(err),
+    }
+}
+
+/// `POST /identifiers/{name}/locschemes` `{rpy, sigs}`: a `/loc/scheme` reply for the
+/// identifier, signed by it; 202 with the done `locscheme.{eid}.{scheme}` operation.
+pub(super) fn add_location(
+    agency: &mut Agency,
+    controller: &str,
+    name: &str,
+    request: &Request,
+) -> Response {
+    let prefix = match agency
+        .read()
+        .map_err(Failure::Storage)
+        .and_then(|reader| identifiers::find(&reader.owner(controller), name))
+    {
+        Ok(identifier) => identifier.prefix,
+        Err(err) => return failure(err),
+    };
+    staged_operation(agency, controller, request, 202, |rows, body, _| {
+        let location = roles::add_location(rows, &prefix, body)?;
+        let described =
+            json!({"eid": location.eid, "scheme": location.scheme, "url": location.url});
+        let operation = operations::done(
+            &format!("locscheme.{}.{}", location.eid, location.scheme),
+            described.clone(),
+            described,
+        );
+        Ok((operation, true))
+    })
+}
+
+/// `GET /endroles/{aid}[/{role}]`: the end roles `aid` granted, as this agent knows them (its
+/// own identifiers' and those resolved from OOBIs), as `{cid, role, eid}`.
+pub(super) fn end_roles_of(
+    agency: &Agency,
+    controller: &str,
+    aid: &str,
+    role: Option<&str>,
+) -> Response {
+    let listed = agency
+        .read()
+        .and_then(|reader| roles::list(&reader.owner(controller), aid, role));
+    match listed {
+        Ok(roles) => json_response(200, &Value::Array(roles)),
+        Err(err) => failure(Failure::Storage(err)),
     }
 }
 

@@ -133,7 +133,10 @@ routes! {
     Admin signed POST "/identifiers/{name}/endroles" 202 EndRoleOperation "Grant an end role (an /end/role/add reply signed by the identifier)";
     Admin signed GET "/identifiers/{name}/endroles/{role}" 200 [EndRole] "The end roles an identifier granted in role";
     Admin signed DELETE "/identifiers/{name}/endroles/{role}/{eid}" 204 - "Withdraw an end role: the identifier's OOBIs stop naming eid";
-    Admin signed GET "/identifiers/{name}/oobis" 200 OOBI "An identifier's OOBI URLs in a role (?role=agent or witness)";
+    Admin signed GET "/identifiers/{name}/oobis" 200 OOBI "An identifier's OOBI URLs in a role (?role=agent, witness or mailbox)";
+    Admin signed POST "/identifiers/{name}/locschemes" 202 Operation "Authorise a location scheme (a /loc/scheme reply signed by the identifier)";
+    Admin signed GET "/endroles/{aid}" 200 [EndRole] "The end roles an identifier granted, as this agent knows them";
+    Admin signed GET "/endroles/{aid}/{role}" 200 [EndRole] "The end roles an identifier granted in role, as this agent knows them";
     Admin signed GET "/identifiers/{name}/registries" 200 [Registry] "An identifier's credential registries";
     Admin signed POST "/identifiers/{name}/registries" 202 RegistryOperation "Incept a credential registry";
     Admin signed POST "/identifiers/{name}/exchanges" 202 Exn "Send an exn message signed by the identifier";
@@ -296,6 +299,13 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         }
         (POST, "/identifiers/{name}/events", [name]) => {
             identifiers::event(agency, controller, name, request, receipting)
+        }
+        (POST, "/identifiers/{name}/locschemes", [name]) => {
+            oobis::add_location(agency, controller, name, request)
+        }
+        (GET, "/endroles/{aid}", [aid]) => oobis::end_roles_of(agency, controller, aid, None),
+        (GET, "/endroles/{aid}/{role}", [aid, role]) => {
+            oobis::end_roles_of(agency, controller, aid, Some(role))
         }
         (POST, "/identifiers/{name}/submit", [name]) => {
             identifiers::submit(agency, controller, name, receipting)

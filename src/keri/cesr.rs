@@ -26,6 +26,12 @@ pub mod code {
     pub const ED25519_SIGNATURE: &str = "0B";
     /// Indexed Ed25519 signature, same index in the current and prior key lists (indexer table).
     pub const ED25519_INDEXED_SIGNATURE: &str = "A";
+    /// Indexed Ed25519 signature by a current key only (index below 64).
+    pub const ED25519_CURRENT_SIGNATURE: &str = "B";
+    /// Indexed Ed25519 signature with a key index and a prior next-key index (below 4096).
+    pub const ED25519_BIG_INDEXED_SIGNATURE: &str = "2A";
+    /// Indexed Ed25519 signature by a current key only (index below 4096).
+    pub const ED25519_BIG_CURRENT_SIGNATURE: &str = "2B";
     /// A sequence number or first-seen ordinal: 16 raw bytes, big-endian, under the salt code.
     pub const SEQUENCE_NUMBER: &str = SALT_128;
     /// An ISO-8601 datetime written as base64 text (`:` as `c`, `.` as `d`, `+` as `p`).

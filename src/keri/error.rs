@@ -149,3 +149,115 @@ impl EventError {
         }
     }
 }
+
+/// Why an event was not accepted into a key event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KelError {
+    /// The event itself, or its signatures, did not verify.
+    Event(EventError),
+    /// A log must start with an inception.
+    NotInception(Ilk),
+    /// An inception can only start a log.
+    LateInception,
+    /// The event belongs to another identifier.
+    Prefix {
+        /// The log's prefix.
+        expected: String,
+        /// The event's prefix.
+        got: String,
+    },
+    /// The identifier committed to no next keys, so it accepts no further events.
+    NonTransferable(String),
+    /// The sequence number is not the next one.
+    Sequence {
+        /// The next sequence number.
+        expected: u64,
+        /// The event's.
+        got: u64,
+    },
+    /// `p` is not the SAID of the latest event.
+    Prior {
+        /// The latest event's SAID.
+        expected: String,
+        /// The event's `p`.
+        got: String,
+    },
+    /// The identifier's configuration forbids interaction events.
+    EstablishmentOnly,
+    /// A delegated identifier rotates with `drt`, any other with `rot`.
+    RotationKind {
+        /// The kind the identifier needs.
+        expected: Ilk,
+        /// The kind received.
+        got: Ilk,
+    },
+    /// The keys that signed a rotation do not fulfil the prior next-key commitment.
+    NextKeys(String),
+    /// A rotation's backer changes do not apply.
+    Backers(String),
+    /// A different event is already accepted at this sequence number.
+    Duplicitous {
+        /// The sequence number.
+        sn: u64,
+        /// The SAID already accepted there.
+        accepted: String,
+        /// The SAID received.
+        got: String,
+    },
+}
+
+impl fmt::Display for KelError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KelError::Event(error) => error.fmt(formatter),
+            KelError::NotInception(ilk) => write!(
+                formatter,
+                "a key event log must start with an inception (icp or dip), not {ilk}"
+            ),
+            KelError::LateInception => {
+                formatter.write_str("an inception can only start a key event log")
+            }
+            KelError::Prefix { expected, got } => {
+                write!(
+                    formatter,
+                    "event of {got} does not belong to the key event log of {expected}"
+                )
+            }
+            KelError::NonTransferable(prefix) => write!(
+                formatter,
+                "{prefix} is non-transferable (no next keys): it accepts no further events"
+            ),
+            KelError::Sequence { expected, got } => {
+                write!(
+                    formatter,
+                    "sequence number s must be {expected:x}, not {got:x}"
+                )
+            }
+            KelError::Prior { expected, got } => write!(
+                formatter,
+                "prior p must be {expected}, the SAID of the latest event, not {got}"
+            ),
+            KelError::EstablishmentOnly => formatter
+                .write_str("configuration trait EO allows only establishment events, not ixn"),
+            KelError::RotationKind { expected, got } => {
+                write!(
+                    formatter,
+                    "this identifier rotates with {expected}, not {got}"
+                )
+            }
+            KelError::NextKeys(reason) | KelError::Backers(reason) => formatter.write_str(reason),
+            KelError::Duplicitous { sn, accepted, got } => write!(
+                formatter,
+                "event {got} at sequence number {sn:x} conflicts with the accepted event {accepted}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KelError {}
+
+impl From<EventError> for KelError {
+    fn from(error: EventError) -> Self {
+        KelError::Event(error)
+    }
+}

@@ -6,9 +6,7 @@
 //! and first-seen times, and tells a duplicate (the accepted event again) from a duplicitous
 //! event (another event at a used sequence number). Nothing here stores anything.
 
-use std::fmt;
-
-use super::error::EventError;
+use super::error::{EventError, KelError};
 use super::event::Event;
 use super::ilk::Ilk;
 use super::primitives::{Cigar, Diger, Siger, Verfer};
@@ -17,118 +15,6 @@ use super::threshold::Threshold;
 
 /// The configuration trait that forbids interaction events.
 const ESTABLISHMENT_ONLY: &str = "EO";
-
-/// Why an event was not accepted into a key event log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KelError {
-    /// The event itself, or its signatures, did not verify.
-    Event(EventError),
-    /// A log must start with an inception.
-    NotInception(Ilk),
-    /// An inception can only start a log.
-    LateInception,
-    /// The event belongs to another identifier.
-    Prefix {
-        /// The log's prefix.
-        expected: String,
-        /// The event's prefix.
-        got: String,
-    },
-    /// The identifier committed to no next keys, so it accepts no further events.
-    NonTransferable(String),
-    /// The sequence number is not the next one.
-    Sequence {
-        /// The next sequence number.
-        expected: u64,
-        /// The event's.
-        got: u64,
-    },
-    /// `p` is not the SAID of the latest event.
-    Prior {
-        /// The latest event's SAID.
-        expected: String,
-        /// The event's `p`.
-        got: String,
-    },
-    /// The identifier's configuration forbids interaction events.
-    EstablishmentOnly,
-    /// A delegated identifier rotates with `drt`, any other with `rot`.
-    RotationKind {
-        /// The kind the identifier needs.
-        expected: Ilk,
-        /// The kind received.
-        got: Ilk,
-    },
-    /// The keys that signed a rotation do not fulfil the prior next-key commitment.
-    NextKeys(String),
-    /// A rotation's backer changes do not apply.
-    Backers(String),
-    /// A different event is already accepted at this sequence number.
-    Duplicitous {
-        /// The sequence number.
-        sn: u64,
-        /// The SAID already accepted there.
-        accepted: String,
-        /// The SAID received.
-        got: String,
-    },
-}
-
-impl fmt::Display for KelError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KelError::Event(error) => error.fmt(formatter),
-            KelError::NotInception(ilk) => write!(
-                formatter,
-                "a key event log must start with an inception (icp or dip), not {ilk}"
-            ),
-            KelError::LateInception => {
-                formatter.write_str("an inception can only start a key event log")
-            }
-            KelError::Prefix { expected, got } => {
-                write!(
-                    formatter,
-                    "event of {got} does not belong to the key event log of {expected}"
-                )
-            }
-            KelError::NonTransferable(prefix) => write!(
-                formatter,
-                "{prefix} is non-transferable (no next keys): it accepts no further events"
-            ),
-            KelError::Sequence { expected, got } => {
-                write!(
-                    formatter,
-                    "sequence number s must be {expected:x}, not {got:x}"
-                )
-            }
-            KelError::Prior { expected, got } => write!(
-                formatter,
-                "prior p must be {expected}, the SAID of the latest event, not {got}"
-            ),
-            KelError::EstablishmentOnly => formatter
-                .write_str("configuration trait EO allows only establishment events, not ixn"),
-            KelError::RotationKind { expected, got } => {
-                write!(
-                    formatter,
-                    "this identifier rotates with {expected}, not {got}"
-                )
-            }
-            KelError::NextKeys(reason) | KelError::Backers(reason) => formatter.write_str(reason),
-            KelError::Duplicitous { sn, accepted, got } => write!(
-                formatter,
-                "event {got} at sequence number {sn:x} conflicts with the accepted event {accepted}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for KelError {}
-
-impl From<EventError> for KelError {
-    fn from(error: EventError) -> Self {
-        KelError::Event(error)
-    }
-}
 
 /// The latest establishment event of a key state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +69,7 @@ impl KeyState {
         if event.ilk().is_establishment() {
             let (keys, threshold) = establishment_keys(event)?;
             let verified = check_signatures(event.raw(), &keys, threshold, sigs)?;
-            self.check_commitment(&keys, &verified)?;
+            self.check_commitment(&keys, sigs, &verified)?;
         } else {
             check_signatures(event.raw(), &self.keys, &self.signing_threshold, sigs)?;
         }
@@ -279,17 +165,29 @@ impl KeyState {
         }
     }
 
-    /// Checks that the signing new `keys` at `verified` indices reveal the prior next keys.
-    fn check_commitment(&self, keys: &[Verfer], verified: &[usize]) -> Result<(), KelError> {
+    /// Checks that the new `keys` whose signatures verified (at `verified` indices) reveal the
+    /// prior next keys: each signature's `ondex` names the prior next-key digest its key must
+    /// hash to (the same index for code `A`; none for a current-only signature), and the
+    /// exposed digests must meet the prior next threshold.
+    fn check_commitment(
+        &self,
+        keys: &[Verfer],
+        sigs: &[Siger],
+        verified: &[usize],
+    ) -> Result<(), KelError> {
         let mut exposed = Vec::with_capacity(verified.len());
         let mut mismatches = Vec::new();
-        for index in verified {
+        for siger in sigs {
+            let (index, ondex) = (siger.index() as usize, siger.ondex().map(|at| at as usize));
+            let Some(ondex) = ondex.filter(|_| verified.contains(&index)) else {
+                continue;
+            };
             let digest = keys
-                .get(*index)
+                .get(index)
                 .map(|key| Diger::blake3(key.qb64().as_bytes()));
-            match (digest, self.next_digests.get(*index)) {
-                (Some(digest), Some(committed)) if digest == *committed => exposed.push(*index),
-                _ => mismatches.push(format!("k[{index}]")),
+            match (digest, self.next_digests.get(ondex)) {
+                (Some(digest), Some(committed)) if digest == *committed => exposed.push(ondex),
+                _ => mismatches.push(format!("k[{index}] against n[{ondex}]")),
             }
         }
         if self.next_threshold.is_satisfied_by(&exposed) {
@@ -299,7 +197,7 @@ impl KeyState {
             String::new()
         } else {
             format!(
-                "; the digest of {} is not the prior n at the same index",
+                "; the digest of {} is not the prior next key digest",
                 mismatches.join(", ")
             )
         };
@@ -336,6 +234,23 @@ impl KeyState {
             added_backers: event.added_backers().to_vec(),
         };
         Ok(next)
+    }
+
+    /// The state as it was after the last of `kept`, the events before a recovery rotation;
+    /// only interaction events follow them, so the keys and commitments are the current ones.
+    fn rewound(&self, kept: &[KelEntry]) -> Self {
+        let mut state = self.clone();
+        if let Some(last) = kept.last() {
+            state.sn = last.signed.event.sn();
+            last.signed.event.said().clone_into(&mut state.said);
+            state.latest_ilk = last.signed.event.ilk();
+        }
+        state.prior = kept
+            .len()
+            .checked_sub(2)
+            .map(|at| kept[at].signed.event.said().to_owned())
+            .unwrap_or_default();
+        state
     }
 
     /// The backers after a rotation removes `br` and then adds `ba`.
@@ -463,8 +378,21 @@ pub struct KelEntry {
 pub enum Appended {
     /// The event is now the latest.
     Accepted,
+    /// A recovery rotation: the event replaced the interaction events from its sequence number
+    /// on (`superseded` of them), which are no longer part of the log.
+    Recovered {
+        /// How many events it superseded.
+        superseded: u64,
+    },
     /// The same event was already accepted at its sequence number; nothing changed.
     Duplicate,
+}
+
+impl Appended {
+    /// Whether the event is new to the log (accepted, or a recovery rotation).
+    pub fn is_new(self) -> bool {
+        !matches!(self, Appended::Duplicate)
+    }
 }
 
 /// A validated key event log and the state it leads to.
@@ -503,23 +431,42 @@ impl Kel {
     }
 
     /// Accepts the next signed event, first seen at `datetime`. The event already accepted at
-    /// its sequence number is a `Duplicate`; a different one there is refused as duplicitous.
+    /// its sequence number is a `Duplicate`. A different one there is refused as duplicitous,
+    /// unless it is a recovery rotation: a rotation after the latest establishment event that
+    /// chains to the event before its sequence number supersedes the interaction events from
+    /// there on (KERI's superseding recovery), checked against the same key state.
     pub fn append(&mut self, signed: SignedEvent, datetime: &str) -> Result<Appended, KelError> {
-        let accepted = usize::try_from(signed.event.sn())
+        let position = usize::try_from(signed.event.sn())
             .ok()
-            .and_then(|sn| self.entries.get(sn))
             .filter(|_| signed.event.prefix() == self.state.prefix);
-        if let Some(accepted) = accepted {
+        let accepted = position.and_then(|sn| self.entries.get(sn).map(|entry| (sn, entry)));
+        if let Some((sn, accepted)) = accepted {
             if accepted.signed.event.said() == signed.event.said() {
                 return Ok(Appended::Duplicate);
             }
-            return Err(KelError::Duplicitous {
-                sn: signed.event.sn(),
-                accepted: accepted.signed.event.said().to_owned(),
-                got: signed.event.said().to_owned(),
-            });
+            let recovery = matches!(signed.event.ilk(), Ilk::Rot | Ilk::Drt)
+                && signed.event.sn() > self.state.establishment.sn;
+            if !recovery {
+                return Err(KelError::Duplicitous {
+                    sn: signed.event.sn(),
+                    accepted: accepted.signed.event.said().to_owned(),
+                    got: signed.event.said().to_owned(),
+                });
+            }
+            let before = self.state.rewound(&self.entries[..sn]);
+            let state = before.apply(&signed.event, &signed.sigs)?;
+            let superseded = (self.entries.len() - sn) as u64;
+            self.entries.truncate(sn);
+            self.state = state;
+            self.push(signed, datetime);
+            return Ok(Appended::Recovered { superseded });
         }
         self.state = self.state.apply(&signed.event, &signed.sigs)?;
+        self.push(signed, datetime);
+        Ok(Appended::Accepted)
+    }
+
+    fn push(&mut self, signed: SignedEvent, datetime: &str) {
         self.entries.push(KelEntry {
             receipts: Vec::new(),
             signed,
@@ -528,7 +475,6 @@ impl Kel {
                 datetime: datetime.to_owned(),
             },
         });
-        Ok(Appended::Accepted)
     }
 
     /// The accepted events, from the inception.
@@ -768,7 +714,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "rotation keys do not satisfy the prior next threshold 1: 0 of the signing keys match \
-             the prior next key digests; the digest of k[0] is not the prior n at the same index"
+             the prior next key digests; the digest of k[0] against n[0] is not the prior next key digest"
         );
         let right = rotation(&state, &[&keys[1]], &json!("1"), &[&keys[3]], &json!("1"));
         assert!(state

@@ -10,9 +10,10 @@
 use std::fmt;
 
 use super::error::EventError;
+use super::error::KelError;
 use super::event::Event;
 use super::ilk::Ilk;
-use super::kel::{Kel, KelError, KeyState, SignedEvent};
+use super::kel::{Kel, KeyState, SignedEvent};
 use super::primitives::{Cigar, Siger, Verfer};
 use super::reply::{EndRole, Location, Reply, ReplyError};
 use super::stream::{self, Attachments, Message, SignatureGroup, StreamError};

@@ -37,8 +37,19 @@ const CIGAR: Layout = Layout {
 };
 const SIGER: Layout = Layout {
     primitive: "indexed Ed25519 signature",
-    codes: &[code::ED25519_INDEXED_SIGNATURE],
+    codes: &[
+        code::ED25519_INDEXED_SIGNATURE,
+        code::ED25519_CURRENT_SIGNATURE,
+    ],
     code_length: 2,
+};
+const BIG_SIGER: Layout = Layout {
+    primitive: "indexed Ed25519 signature",
+    codes: &[
+        code::ED25519_BIG_INDEXED_SIGNATURE,
+        code::ED25519_BIG_CURRENT_SIGNATURE,
+    ],
+    code_length: 6,
 };
 
 /// An Ed25519 public key.
@@ -240,42 +251,139 @@ impl fmt::Debug for Cigar {
     }
 }
 
-/// An indexed Ed25519 signature, as attached to key events.
+/// An indexed Ed25519 signature, as attached to key events: `index` is the signing key's place
+/// in the event's key list, `ondex` its place in the prior next-key digests (None for a
+/// signature by a current key only). Codes `A` (both indices the same, below 64), `B`
+/// (current only), `2A` (two indices) and `2B` (current only, below 4096).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Siger {
     raw: [u8; 64],
     index: u32,
+    ondex: Option<u32>,
 }
 
+/// Length in qb64 characters of a signature with a two-index code (`2A`, `2B`).
+pub const BIG_SIGER_LENGTH: usize = 92;
+
 impl Siger {
-    /// Wraps a raw 64-byte signature by the key at `index` (below 64).
+    /// Wraps a raw 64-byte signature by the key at `index` (below 64), the same index in the
+    /// prior next-key digests.
     pub fn new(raw: [u8; 64], index: u32) -> Result<Self, CesrError> {
         if index >= 64 {
             return Err(SIGER.error(Problem::Index(index)));
         }
-        Ok(Self { raw, index })
+        Ok(Self {
+            raw,
+            index,
+            ondex: Some(index),
+        })
     }
 
-    /// Reads a qb64 indexed Ed25519 signature (code `A` and one index character).
+    /// Wraps a raw signature by the key at `index` that is the prior next key at `ondex`
+    /// (None: a current key only); both below 4096.
+    pub fn dual(raw: [u8; 64], index: u32, ondex: Option<u32>) -> Result<Self, CesrError> {
+        if let Some(out) = [Some(index), ondex]
+            .into_iter()
+            .flatten()
+            .find(|i| *i >= 4096)
+        {
+            return Err(SIGER.error(Problem::Index(out)));
+        }
+        Ok(Self { raw, index, ondex })
+    }
+
+    /// Reads a qb64 indexed Ed25519 signature (`A`, `B`, `2A` or `2B` and its indices).
     pub fn parse(qb64: &str) -> Result<Self, CesrError> {
+        if let Some(rest) = qb64.strip_prefix('2') {
+            if qb64.len() != BIG_SIGER_LENGTH || !qb64.is_ascii() {
+                return Err(BIG_SIGER.error(Problem::Length {
+                    expected: BIG_SIGER_LENGTH,
+                    got: qb64.len(),
+                }));
+            }
+            let current_only = match &rest[..1] {
+                "A" => false,
+                "B" => true,
+                _ => {
+                    return Err(BIG_SIGER.error(Problem::Code {
+                        expected: BIG_SIGER.codes,
+                        got: qb64[..2].to_owned(),
+                    }))
+                }
+            };
+            let number = |text: &str| -> Result<u32, CesrError> {
+                text.bytes().try_fold(0, |value, character| {
+                    base64_value(character)
+                        .map(|digit| value * 64 + digit)
+                        .ok_or_else(|| BIG_SIGER.error(Problem::Base64))
+                })
+            };
+            let index = number(&qb64[2..4])?;
+            let ondex = number(&qb64[4..6])?;
+            let (_, raw) = SIGER.decode::<64>(&format!("AA{}", &qb64[6..]))?;
+            return Ok(Self {
+                raw,
+                index,
+                ondex: (!current_only).then_some(ondex),
+            });
+        }
         let (code, raw) = SIGER.decode::<64>(qb64)?;
         let index = base64_value(code.as_bytes()[1]).ok_or_else(|| SIGER.error(Problem::Base64))?;
-        Ok(Self { raw, index })
+        let ondex = (&code[..1] == code::ED25519_INDEXED_SIGNATURE).then_some(index);
+        Ok(Self { raw, index, ondex })
     }
 
     /// The qb64 text.
     pub fn qb64(&self) -> String {
-        let code = format!(
-            "{}{}",
-            code::ED25519_INDEXED_SIGNATURE,
-            base64_character(self.index)
-        );
-        encode(&code, &self.raw)
+        match self.ondex {
+            Some(ondex) if ondex == self.index && self.index < 64 => {
+                let code = format!(
+                    "{}{}",
+                    code::ED25519_INDEXED_SIGNATURE,
+                    base64_character(self.index)
+                );
+                encode(&code, &self.raw)
+            }
+            None if self.index < 64 => {
+                let code = format!(
+                    "{}{}",
+                    code::ED25519_CURRENT_SIGNATURE,
+                    base64_character(self.index)
+                );
+                encode(&code, &self.raw)
+            }
+            ondex => {
+                let two = |value: u32| {
+                    format!(
+                        "{}{}",
+                        base64_character(value >> 6),
+                        base64_character(value)
+                    )
+                };
+                let small = encode("AA", &self.raw);
+                let code = if ondex.is_some() {
+                    code::ED25519_BIG_INDEXED_SIGNATURE
+                } else {
+                    code::ED25519_BIG_CURRENT_SIGNATURE
+                };
+                format!(
+                    "{code}{}{}{}",
+                    two(self.index),
+                    two(ondex.unwrap_or_default()),
+                    &small[2..]
+                )
+            }
+        }
     }
 
     /// Index of the signing key in the key list.
     pub fn index(&self) -> u32 {
         self.index
+    }
+
+    /// Index of the signing key in the prior next-key digests; None for a current key only.
+    pub fn ondex(&self) -> Option<u32> {
+        self.ondex
     }
 
     /// The raw 64-byte signature.
@@ -351,6 +459,7 @@ impl Signer {
         Siger {
             raw: self.sign(message),
             index,
+            ondex: Some(index),
         }
     }
 

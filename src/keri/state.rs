@@ -7,9 +7,10 @@
 
 use serde_json::{Map, Value};
 
+use super::error::KelError;
 use super::event::Event;
 use super::ilk::Ilk;
-use super::kel::{EstablishmentState, FirstSeen, Kel, KelError, KeyState};
+use super::kel::{EstablishmentState, FirstSeen, Kel, KeyState};
 use super::primitives::{Diger, Verfer};
 use super::threshold::Threshold;
 

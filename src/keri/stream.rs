@@ -16,7 +16,7 @@ use super::cesr::{
     seqner_qb64, CesrError,
 };
 use super::kel::{FirstSeen, KelEntry, SealSource};
-use super::primitives::{Cigar, Diger, Siger, Verfer};
+use super::primitives::{Cigar, Diger, Siger, Verfer, BIG_SIGER_LENGTH};
 use super::serder::version_size;
 
 /// The characters a message starts with: the version string is the first field.
@@ -425,7 +425,14 @@ impl<'b> Reader<'b> {
 
     fn sigs(&mut self, count: usize) -> Result<Vec<Siger>, StreamError> {
         (0..count)
-            .map(|_| self.primitive(SIGNATURE_LENGTH, "a signature", Siger::parse))
+            .map(|_| {
+                let length = if self.bytes.get(self.at) == Some(&b'2') {
+                    BIG_SIGER_LENGTH
+                } else {
+                    SIGNATURE_LENGTH
+                };
+                self.primitive(length, "a signature", Siger::parse)
+            })
             .collect()
     }
 

@@ -245,6 +245,21 @@ impl OwnerWriter<'_> {
         Ok(())
     }
 
+    /// Removes the events of `prefix` after `sn` (superseded by a recovery rotation at `sn`).
+    pub fn remove_events_after(&mut self, prefix: &str, sn: u64) -> Result<()> {
+        let range = (self.owner, prefix, sn + 1)..=(self.owner, prefix, u64::MAX);
+        self.txn
+            .open_table(EVENTS)?
+            .retain_in(range.clone(), |_, _| false)?;
+        self.txn
+            .open_table(SIGNATURES)?
+            .retain_in(range.clone(), |_, _| false)?;
+        self.txn
+            .open_table(FIRST_SEEN)?
+            .retain_in(range, |_, _| false)?;
+        Ok(())
+    }
+
     /// Sets a setting.
     pub fn put_setting(&mut self, name: &str, value: &str) -> Result<()> {
         self.txn

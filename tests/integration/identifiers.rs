@@ -291,7 +291,8 @@ fn replays_are_duplicates_conflicts_are_refused_and_old_keys_stop_after_a_rotati
         &keria,
         "POST",
         events,
-        Some(&json!({"rot": rot.value(), "sigs": [sig(&rot, &k1)]})),
+        Some(&json!({"rot": rot.value(), "sigs": [sig(&rot, &k1)],
+            "salty": serde_json::from_str::<Value>(SALTY).unwrap()})),
     );
     assert_eq!(response.status, 200, "{}", response.body);
     let late = build::interact(&aid, 3, rot.said(), Vec::new());
@@ -332,6 +333,8 @@ fn a_non_transferable_identifier_refuses_rotation() {
     let icp = build::incept(&[basic], &[]);
     let mut body = create_body("once", &icp, &[sig(&icp, &k0)]);
     body["salty"]["transferable"] = json!(false);
+    // As signify-ts sends it: no next codes for no next keys.
+    body["salty"]["ncodes"] = json!([]);
     let response = alice.send(&keria, "POST", "/identifiers", Some(&body));
     assert_eq!(response.status, 202, "{}", response.body);
     assert_eq!(

@@ -9,6 +9,7 @@ mod challenges;
 mod cli_hardening;
 mod close_order;
 mod connect;
+mod controller_kel;
 mod exchanges;
 mod generated;
 mod hardening;

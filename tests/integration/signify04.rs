@@ -52,3 +52,60 @@ fn signify_ts_0_4_boots_connects_and_lists_identifiers() {
     assert_eq!(out["identifiers"]["total"], 0, "{out}");
     assert_eq!(out["identifiers"]["aids"], serde_json::json!([]), "{out}");
 }
+
+/// Runs `rotate.mjs` against a fresh keria; its JSON line.
+fn rotate_with_signify04(mode: &str) -> Value {
+    let keria = Start::new().start();
+    let ports = keria.ports();
+    let admin = format!("http://127.0.0.1:{}", ports.admin);
+    let boot = format!("http://127.0.0.1:{}", ports.boot);
+    let (ok, out) = run(
+        "rotate.mjs",
+        &[
+            &admin,
+            &boot,
+            "signify04-rotate-old-0123",
+            "signify04-rotate-new-4567",
+            mode,
+        ],
+    );
+    assert!(
+        ok,
+        "signify-ts 0.4.0 failed: {out}\nkeria log:\n{}",
+        keria.log()
+    );
+    assert_eq!(out["rotate"]["status"], 204, "{out}");
+    assert!(
+        out["oldKey"]
+            .as_str()
+            .is_some_and(|error| error.contains("401")),
+        "a request signed with the old key was not refused: {out}"
+    );
+    assert_eq!(out["reconnect"]["agent"], out["agent"], "{out}");
+    assert_eq!(out["reconnect"]["controller"], out["controller"], "{out}");
+    assert_eq!(out["after"], out["before"], "{out}");
+    assert_eq!(out["carol"]["sn"], "1", "{out}");
+    out
+}
+
+#[test]
+fn signify_ts_0_4_rotates_the_controller_passcode() {
+    let out = rotate_with_signify04("none");
+    assert_eq!(out["before"], serde_json::json!([]), "{out}");
+}
+
+#[test]
+fn signify_ts_0_4_rotates_the_controller_passcode_with_salty_and_randy_identifiers() {
+    let out = rotate_with_signify04("with-identifiers");
+    let keys = out["sent"]["keys"].as_object().unwrap();
+    assert_eq!(keys.len(), 2, "{out}");
+    for (prefix, sent) in keys {
+        let stored = &out["stored"][prefix];
+        for (field, value) in sent.as_object().unwrap() {
+            assert_eq!(
+                &stored[field], value,
+                "{prefix}.{field} was not stored: {out}"
+            );
+        }
+    }
+}

@@ -325,3 +325,30 @@ fn a_rotation_cuts_a_witness_and_adds_one_that_is_caught_up_first() {
     }
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+#[test]
+fn location_schemes_mailbox_oobis_and_end_roles_by_aid_work_as_signify_ts_uses_them() {
+    let mut keria = Start::new().start();
+    let ports = keria.ports();
+    let admin = format!("http://127.0.0.1:{}", ports.admin);
+    let boot = format!("http://127.0.0.1:{}", ports.boot);
+    let (ok, out) =
+        crate::signify04::run("endpoints.mjs", &[&admin, &boot, "endpoints-passcode-0123"]);
+    assert!(ok, "{out}\n{}", keria.log());
+    let (cid, agent) = (out["cid"].as_str().unwrap(), out["agent"].as_str().unwrap());
+    assert_eq!(
+        out["locscheme"]["name"],
+        format!("locscheme.{cid}.https"),
+        "{out}"
+    );
+    assert_eq!(
+        out["mailboxOobis"],
+        json!([format!("https://mymailbox.com/oobi/{cid}/mailbox/{cid}")])
+    );
+    assert_eq!(
+        out["agentRoles"],
+        json!([{"cid": cid, "role": "agent", "eid": agent}])
+    );
+    assert_eq!(out["endRoles"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
