@@ -54,6 +54,9 @@ fn main() {
     if wants("rotation") {
         controller_rotation(21);
     }
+    if wants("witnessed") {
+        witnessed(20, 100);
+    }
 }
 
 /// A booted controller and a keep-alive connection to its agent.
@@ -525,4 +528,177 @@ fn routes(reads: usize) {
         );
     }
     agency.stop();
+}
+
+/// Witnessed inceptions against the witnesses whose OOBIs `KERIA_BENCH_WITNESSES` lists
+/// (`;`-separated; keri's demo witnesses, or any started with `kli witness start`): `runs`
+/// inceptions (threshold: all of them) from `POST /identifiers` to a done `witness.{prefix}`,
+/// beside each witness's own round trip for the same kind of event posted straight to its
+/// `/receipts` (the slowest of them, in parallel, as the agency's workers post); then `/health`
+/// polled while `concurrent` identifiers are receipted at once.
+fn witnessed(runs: usize, concurrent: usize) {
+    let Ok(oobis) = std::env::var("KERIA_BENCH_WITNESSES") else {
+        println!(
+            "witnessed: skipped (KERIA_BENCH_WITNESSES lists no witness OOBIs; e.g. keri's demo: \
+             http://127.0.0.1:5642/oobi/BBilc4-L3tFUnfM_wJr4S4OJanAv_VmF_dJNN6vkf2Ha/controller;…)"
+        );
+        return;
+    };
+    let oobis: Vec<String> = oobis.split(';').map(ToOwned::to_owned).collect();
+    let witnesses: Vec<(String, u16)> = oobis
+        .iter()
+        .map(|oobi| {
+            let url = url::Url::parse(oobi).unwrap();
+            let aid = url.path_segments().unwrap().nth(1).unwrap().to_owned();
+            (aid, url.port().unwrap())
+        })
+        .collect();
+    let wits: Vec<String> = witnesses.iter().map(|(aid, _)| aid.clone()).collect();
+    let toad = wits.len() as u64;
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let mut client = Client::boot(&agency);
+    for oobi in &oobis {
+        client.resolve(oobi);
+    }
+    let mut direct = direct_round_trips(&witnesses, &wits, runs);
+    let mut through = through_keria(&mut client, &wits, runs);
+    let (direct_p50, through_p50) = (percentile(&mut direct, 0.5), percentile(&mut through, 0.5));
+    println!(
+        "witnessed icp ({} witnesses, threshold {toad}), {runs} runs: the slowest witness's own \
+         round trip p50 {}, p99 {}; POST /identifiers to done p50 {}, p99 {}; difference at p50 {}",
+        wits.len(),
+        ms(direct_p50),
+        ms(percentile(&mut direct, 0.99)),
+        ms(through_p50),
+        ms(percentile(&mut through, 0.99)),
+        ms(through_p50.saturating_sub(direct_p50))
+    );
+    let mut health = health_while_receipting(&agency, &mut client, &wits, concurrent);
+    println!(
+        "GET /health while {concurrent} identifiers are receipted at once ({} answers): p50 {}, p99 {}",
+        health.len(),
+        ms(percentile(&mut health, 0.5)),
+        ms(percentile(&mut health, 0.99))
+    );
+    agency.stop();
+}
+
+/// A fresh witnessed inception posted straight to every witness's `/receipts` at once, `runs`
+/// times: the slowest answer of each.
+fn direct_round_trips(witnesses: &[(String, u16)], wits: &[String], runs: usize) -> Vec<Duration> {
+    let toad = wits.len() as u64;
+    let mut direct = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+        let icp = build::incept_witnessed(&[key.verfer()], &[next_digest(&next)], wits, toad);
+        let attachment = Attachments {
+            controller_sigs: vec![key.sign_indexed(icp.raw(), 0)],
+            ..Attachments::default()
+        }
+        .to_qb64();
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for (aid, port) in witnesses {
+                let (raw, attachment) = (icp.raw(), attachment.as_str());
+                scope.spawn(move || {
+                    let mut stream = TcpStream::connect(("127.0.0.1", *port)).unwrap();
+                    let mut request = format!(
+                        "POST /receipts HTTP/1.1\r\nHost: x\r\nContent-Type: application/cesr+json\r\n\
+                         CESR-ATTACHMENT: {attachment}\r\nCESR-DESTINATION: {aid}\r\n\
+                         Connection: close\r\nContent-Length: {}\r\n\r\n",
+                        raw.len()
+                    )
+                    .into_bytes();
+                    request.extend_from_slice(raw);
+                    let (status, answer) = request_bytes(&mut stream, &request);
+                    assert_eq!(status, 200, "{answer}");
+                });
+            }
+        });
+        direct.push(started.elapsed());
+    }
+    direct
+}
+
+/// `runs` witnessed inceptions through keria: `POST /identifiers`, then the operation polled
+/// until done.
+fn through_keria(client: &mut Client, wits: &[String], runs: usize) -> Vec<Duration> {
+    let toad = wits.len() as u64;
+    let mut through = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+        let icp = build::incept_witnessed(&[key.verfer()], &[next_digest(&next)], wits, toad);
+        let raw = client.prepare(
+            "POST",
+            "/identifiers",
+            Some(&create_body(&format!("witnessed{run}"), &icp, &key)),
+        );
+        let poll = client.prepare(
+            "GET",
+            &format!("/operations/witness.{}", icp.prefix()),
+            None,
+        );
+        let started = Instant::now();
+        let (status, answer, _) = client.send(&raw);
+        assert_eq!(status, 202, "{answer}");
+        loop {
+            let (status, answer, _) = client.send(&poll);
+            assert_eq!(status, 200, "{answer}");
+            let operation: Value = serde_json::from_str(&answer).unwrap();
+            if operation["done"] == true {
+                assert!(operation.get("error").is_none(), "{operation}");
+                break;
+            }
+        }
+        through.push(started.elapsed());
+    }
+    through
+}
+
+/// `/health`'s latencies while `concurrent` witnessed identifiers are receipted at once.
+fn health_while_receipting(
+    agency: &Agency,
+    client: &mut Client,
+    wits: &[String],
+    concurrent: usize,
+) -> Vec<Duration> {
+    let toad = wits.len() as u64;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let mut stream = TcpStream::connect(("127.0.0.1", agency.boot)).unwrap();
+            let mut latencies = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let (status, _) = request(&mut stream, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+                assert_eq!(status, 200);
+                latencies.push(started.elapsed());
+            }
+            latencies
+        });
+        let mut names = Vec::with_capacity(concurrent);
+        for run in 0..concurrent {
+            let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+            let icp = build::incept_witnessed(&[key.verfer()], &[next_digest(&next)], wits, toad);
+            let raw = client.prepare(
+                "POST",
+                "/identifiers",
+                Some(&create_body(&format!("concurrent{run}"), &icp, &key)),
+            );
+            assert_eq!(client.send(&raw).0, 202);
+            names.push(format!("witness.{}", icp.prefix()));
+        }
+        for name in names {
+            let poll = client.prepare("GET", &format!("/operations/{name}"), None);
+            loop {
+                let (_, answer, _) = client.send(&poll);
+                if serde_json::from_str::<Value>(&answer).unwrap()["done"] == true {
+                    break;
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        poller.join().unwrap()
+    })
 }

@@ -12,12 +12,23 @@ use super::serder::{saidify, version, DUMMY};
 
 /// A non-delegated inception with a self-addressing prefix.
 pub fn incept(keys: &[Verfer], next_digests: &[Diger]) -> Event {
-    inception(keys, next_digests, None)
+    inception(keys, next_digests, None, (&[], 0))
+}
+
+/// A non-delegated inception witnessed by `witnesses`, `threshold` of whose receipts make it
+/// valid.
+pub fn incept_witnessed(
+    keys: &[Verfer],
+    next_digests: &[Diger],
+    witnesses: &[String],
+    threshold: u64,
+) -> Event {
+    inception(keys, next_digests, None, (witnesses, threshold))
 }
 
 /// A delegated inception with a self-addressing prefix, delegated by `delegator`.
 pub fn delegated_incept(keys: &[Verfer], next_digests: &[Diger], delegator: &str) -> Event {
-    inception(keys, next_digests, Some(delegator))
+    inception(keys, next_digests, Some(delegator), (&[], 0))
 }
 
 /// A receipt (`rct`) of the event `said` of `prefix` at `sn`: what a witness's signature is
@@ -95,7 +106,12 @@ pub fn rotate(
 
 /// Builds an `icp`, or a `dip` when `delegator` is given, with thresholds as Signify sets
 /// them: a majority of the keys, at least one.
-fn inception(keys: &[Verfer], next_digests: &[Diger], delegator: Option<&str>) -> Event {
+fn inception(
+    keys: &[Verfer],
+    next_digests: &[Diger],
+    delegator: Option<&str>,
+    (witnesses, threshold): (&[String], u64),
+) -> Event {
     let ilk = if delegator.is_some() {
         Ilk::Dip
     } else {
@@ -117,8 +133,8 @@ fn inception(keys: &[Verfer], next_digests: &[Diger], delegator: Option<&str>) -
         "n".into(),
         strings(next_digests.iter().map(Diger::qb64).collect()),
     );
-    map.insert("bt".into(), "0".into());
-    map.insert("b".into(), Value::Array(Vec::new()));
+    map.insert("bt".into(), format!("{threshold:x}").into());
+    map.insert("b".into(), strings(witnesses.to_vec()));
     map.insert("c".into(), Value::Array(Vec::new()));
     map.insert("a".into(), Value::Array(Vec::new()));
     if let Some(delegator) = delegator {
