@@ -142,16 +142,18 @@ pub fn keep(
         roles::keep(rows, signed)?;
     }
     let state = state.ok_or_else(|| anyhow!("the stream holds no key event log for {aid}"))?;
-    // The contact keeps its fields; asked again without an alias (a key-state query), it
-    // keeps the alias it has.
+    // The contact keeps its fields; asked again without an alias (a key-state query, which may
+    // ask the identifier's witnesses rather than its agent), it keeps its alias and its OOBI.
     let mut contact = rows
         .record(CONTACTS, aid)?
         .and_then(|record| serde_json::from_str::<Map<String, Value>>(&record).ok())
         .unwrap_or_default();
     if let Some(alias) = alias {
         contact.insert("alias".into(), alias.into());
+        contact.insert("oobi".into(), url.into());
+    } else {
+        contact.entry("oobi").or_insert_with(|| url.into());
     }
-    contact.insert("oobi".into(), url.into());
     rows.put_record(CONTACTS, aid, &Value::Object(contact).to_string())?;
     Ok(state)
 }

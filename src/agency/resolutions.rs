@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::witnesses::INTRODUCED;
-use super::{oobis, operations, Agency, Failure};
+use super::witnesses::{self, INTRODUCED};
+use super::{kels, oobis, operations, Agency, Failure};
 use crate::keri::datetime::format_datetime;
 use crate::keri::oobi;
 use crate::keri::primitives::Salt;
@@ -153,13 +153,8 @@ impl Resolutions {
         (prefix, sn): (&str, Option<u64>),
         (operation, metadata): (&str, &Value),
     ) -> Option<Result<Value, Failure>> {
-        let contact = agency
-            .read()
-            .and_then(|reader| reader.owner(controller).record(CONTACTS, prefix));
-        let url = match contact {
-            Ok(Some(contact)) => serde_json::from_str::<Value>(&contact).ok()?["oobi"]
-                .as_str()
-                .and_then(|url| url::Url::parse(url).ok())?,
+        let url = match Self::query_url(agency, controller, prefix) {
+            Ok(Some(url)) => url,
             Ok(None) => return None,
             Err(err) => return Some(Err(Failure::Storage(err))),
         };
@@ -174,6 +169,36 @@ impl Resolutions {
             },
         };
         Some(self.fetch(agency, resolving))
+    }
+
+    /// Where a key state is asked for again: a witnessed identifier's first known witness
+    /// (`{url}/oobi/{prefix}`, the log with its receipts, as keri's witnesses serve it), else
+    /// its contact's OOBI (its agent).
+    fn query_url(
+        agency: &Agency,
+        controller: &str,
+        prefix: &str,
+    ) -> anyhow::Result<Option<url::Url>> {
+        let reader = agency.read()?;
+        let rows = reader.owner(controller);
+        if let Some(kel) = kels::load(&rows, prefix)? {
+            for wit in kel.state().backers() {
+                if let Ok((_, url)) =
+                    witnesses::urls(&reader, controller, std::slice::from_ref(wit))?
+                        .map(|mut urls| urls.remove(0))
+                {
+                    return Ok(url.join(&format!("oobi/{prefix}")).ok());
+                }
+            }
+        }
+        Ok(rows
+            .record(CONTACTS, prefix)?
+            .and_then(|contact| serde_json::from_str::<Value>(&contact).ok())
+            .and_then(|contact| {
+                contact["oobi"]
+                    .as_str()
+                    .and_then(|url| url::Url::parse(url).ok())
+            }))
     }
 
     /// Stages `resolving`'s pending operation and queues its fetch.

@@ -130,10 +130,36 @@ pub fn resolve(bytes: &[u8], limit: usize) -> Result<Resolution, OobiError> {
         end_roles: Vec::new(),
         locations: Vec::new(),
     };
-    for (index, message) in messages.into_iter().enumerate() {
+    // Receipts (`rct`, as a witness serves them beside the events) count for the event they
+    // name, wherever they stand in the stream.
+    let mut receipts: Vec<(String, Vec<(Verfer, Cigar)>)> = Vec::new();
+    for message in &messages {
+        if message.value["t"] == "rct" {
+            let key = format!(
+                "{}.{}.{}",
+                message.value["i"].as_str().unwrap_or_default(),
+                message.value["s"].as_str().unwrap_or_default(),
+                message.value["d"].as_str().unwrap_or_default()
+            );
+            receipts.push((key, message.attachments.receipts.clone()));
+        }
+    }
+    for (index, mut message) in messages.into_iter().enumerate() {
+        if message.value["t"] == "rct" {
+            continue;
+        }
         if message.value["t"] == "rpy" {
             resolution.reply(index, message)?;
         } else {
+            let key = format!(
+                "{}.{}.{}",
+                message.value["i"].as_str().unwrap_or_default(),
+                message.value["s"].as_str().unwrap_or_default(),
+                message.value["d"].as_str().unwrap_or_default()
+            );
+            for (_, couples) in receipts.iter().filter(|(named, _)| *named == key) {
+                message.attachments.receipts.extend(couples.iter().cloned());
+            }
             let event =
                 Event::verify(&message.value).map_err(|error| OobiError::Event { index, error })?;
             resolution.event(event, message.attachments)?;

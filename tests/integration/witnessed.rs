@@ -352,3 +352,38 @@ fn location_schemes_mailbox_oobis_and_end_roles_by_aid_work_as_signify_ts_uses_t
     assert_eq!(out["endRoles"].as_array().unwrap().len(), 2, "{out}");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+#[test]
+fn a_rotation_of_a_witnessed_identifier_is_learned_from_its_witnesses() {
+    let witnesses = Witnesses::start(3);
+    let mut keria = introduced_to(&witnesses);
+    let wits: Vec<&str> = witnesses.list().iter().map(|w| w.aid.as_str()).collect();
+    let alice_passcode = "witnessed-query-alice-01";
+    let (ok, alice) = witnessed(
+        &keria,
+        alice_passcode,
+        &json!({"name": "alice", "wits": wits, "toad": 2, "steps": ["create", "endrole"]}),
+    );
+    assert!(ok, "{alice}\n{}", keria.log());
+    let prefix = alice["prefix"].as_str().unwrap();
+    let oobi = alice["agentOobis"][0].as_str().unwrap();
+    let bob_passcode = "witnessed-query-bob-0123";
+    let (ok, bob) = witnessed(&keria, bob_passcode, &json!({"steps": [], "oobis": [oobi]}));
+    assert!(ok, "{bob}");
+    let (ok, rotated) = witnessed(
+        &keria,
+        alice_passcode,
+        &json!({"name": "alice", "steps": ["rotate"], "rotate": {"toad": 2}}),
+    );
+    assert!(ok, "{rotated}\n{}", keria.log());
+    // Bob's agent holds Alice at 0; its query asks her witnesses for the rotation.
+    let (ok, queried) = witnessed(
+        &keria,
+        bob_passcode,
+        &json!({"steps": ["query"], "query": {"prefix": prefix, "sn": "1"}}),
+    );
+    assert!(ok, "{queried}\n{}", keria.log());
+    assert_eq!(queried["queried"]["s"], "1", "{queried}");
+    assert_eq!(queried["queried"]["k"], rotated["state"]["k"], "{queried}");
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}

@@ -70,6 +70,12 @@ async function main() {
                 result = await client.identifiers().rotate(name, options.rotate ?? {});
             } else if (step === 'endrole') {
                 result = await client.identifiers().addEndRole(name, 'agent', client.agent.pre);
+            } else if (step === 'query') {
+                const op = await client.keyStates().query(options.query.prefix, options.query.sn);
+                const done = await wait(client, op, timeout);
+                out.operations.push(done);
+                out.queried = done.response;
+                continue;
             } else if (step === 'await') {
                 const aid = await client.identifiers().get(name);
                 const op = await client.operations().get(`witness.${aid.prefix}`);
@@ -87,7 +93,7 @@ async function main() {
             out.operations.push(await wait(client, op, timeout));
             delete out.operation;
         }
-        if (steps.length === 0) {
+        if (steps.length === 0 || steps.every((step) => step === 'query')) {
             delete out.step;
             out.ok = true;
             emit(out, 0);
