@@ -25,9 +25,11 @@ use url::Url;
 use super::receipts::{self, catchup, event_key, Backlog};
 use super::signatures;
 use super::witnesses;
-use super::{operations, Agency, Failure};
+use super::{operations, roles, Agency, Failure};
 use crate::keri::build;
 use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
+use crate::keri::oobi::SignedReply;
 use crate::keri::primitives::{Cigar, Siger};
 use crate::keri::stream::Attachments;
 use crate::process::fetcher::{FetchOutcome, Post};
@@ -401,17 +403,37 @@ impl Receipting {
             );
         }
         if job.receipts.len() > 1 {
-            self.propagate(key, &job);
+            let introductions = introductions(agency, &key.0, &job);
+            self.propagate(key, &job, &introductions);
         }
     }
 
-    /// Sends each receipting witness the receipts of the others.
-    fn propagate(&mut self, key: &Key, job: &Job) {
+    /// Sends each receipting witness the receipts of the others, after the others' locations
+    /// when it is new to them (`introductions`: an inception's witnesses, a rotation's added
+    /// ones), as keripy's `Receiptor` does.
+    fn propagate(&mut self, key: &Key, job: &Job, introductions: &[(String, SignedReply)]) {
         let rct = build::receipt(job.event.prefix(), job.event.sn(), job.event.said());
+        let new = |wit: &str| {
+            matches!(job.event.ilk(), Ilk::Icp | Ilk::Dip)
+                || job.event.added_backers().iter().any(|added| added == wit)
+        };
         for (wit, _) in &job.receipts {
             let Some((_, url)) = job.urls.iter().find(|(have, _)| have == wit) else {
                 continue;
             };
+            if new(wit) {
+                for (eid, signed) in introductions.iter().filter(|(eid, _)| eid != wit) {
+                    let attachment = Attachments {
+                        signature_groups: signed.groups.clone(),
+                        receipts: signed.couples.clone(),
+                        ..Attachments::default()
+                    }
+                    .to_qb64();
+                    let post = cesr_post(signed.reply.raw(), &attachment, wit);
+                    log::debug!("introducing witness {eid} to {wit}");
+                    self.post(key, wit, Kind::Propagation, url.clone(), post);
+                }
+            }
             let others = Attachments {
                 receipts: job
                     .receipts
@@ -458,6 +480,25 @@ impl Receipting {
         self.posting.insert(id, (key.clone(), wit.to_owned(), kind));
         self.to_post.push((id, url, post));
     }
+}
+
+/// The location replies of `job`'s receipting witnesses, as `controller`'s agent (or the agency,
+/// for its introductions) holds them.
+fn introductions(agency: &Agency, controller: &str, job: &Job) -> Vec<(String, SignedReply)> {
+    let Ok(reader) = agency.read() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (wit, _) in &job.receipts {
+        for owner in [controller, witnesses::INTRODUCED] {
+            let replies = roles::location_replies(&reader.owner(owner), wit).unwrap_or_default();
+            if !replies.is_empty() {
+                found.extend(replies.into_iter().map(|signed| (wit.clone(), signed)));
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// A KERI message posted as KERI agents post one: the body, its attachments in a header.

@@ -208,6 +208,14 @@ pub fn locations(rows: &OwnerReader<'_>, eid: &str) -> Result<Vec<Location>> {
         .collect()
 }
 
+/// The signed location replies of `eid` kept in `rows`.
+pub fn location_replies(rows: &OwnerReader<'_>, eid: &str) -> Result<Vec<SignedReply>> {
+    rows.records(LOCATIONS, &format!("{eid}."))?
+        .iter()
+        .map(|(_, record)| from_record(record))
+        .collect()
+}
+
 /// The agent's location replies for each controller URL, signed by the agent's key under its
 /// inception (`agent_kel`), dated with the agent's inception.
 pub fn agent_locations(
