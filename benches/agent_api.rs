@@ -530,6 +530,11 @@ fn routes(reads: usize) {
     agency.stop();
 }
 
+/// Quiet time between two witnessed inceptions: keria sends each witness the others' receipts
+/// once an event is receipted, and a keri witness handles one request at a time, so a run
+/// started at once would queue behind the previous run's follow-up, not measure an inception.
+const WITNESS_QUIET: Duration = Duration::from_millis(500);
+
 /// Witnessed inceptions against the witnesses whose OOBIs `KERIA_BENCH_WITNESSES` lists
 /// (`;`-separated; keri's demo witnesses, or any started with `kli witness start`): `runs`
 /// inceptions (threshold: all of them) from `POST /identifiers` to a done `witness.{prefix}`,
@@ -590,6 +595,7 @@ fn direct_round_trips(witnesses: &[(String, u16)], wits: &[String], runs: usize)
     let toad = wits.len() as u64;
     let mut direct = Vec::with_capacity(runs);
     for _ in 0..runs {
+        std::thread::sleep(WITNESS_QUIET);
         let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
         let icp = build::incept_witnessed(&[key.verfer()], &[next_digest(&next)], wits, toad);
         let attachment = Attachments {
@@ -627,6 +633,7 @@ fn through_keria(client: &mut Client, wits: &[String], runs: usize) -> Vec<Durat
     let toad = wits.len() as u64;
     let mut through = Vec::with_capacity(runs);
     for run in 0..runs {
+        std::thread::sleep(WITNESS_QUIET);
         let (key, next) = (Signer::random().unwrap(), Signer::random().unwrap());
         let icp = build::incept_witnessed(&[key.verfer()], &[next_digest(&next)], wits, toad);
         let raw = client.prepare(
