@@ -31,6 +31,27 @@ pub fn delegated_incept(keys: &[Verfer], next_digests: &[Diger], delegator: &str
     inception(keys, next_digests, Some(delegator), (&[], 0))
 }
 
+/// The inception of a non-transferable identifier whose prefix is its one key (`B…`), as a
+/// witness incepts itself: no next keys, no backers.
+pub fn incept_basic(key: &Verfer) -> Event {
+    let mut map = Map::new();
+    map.insert("v".into(), version(0).into());
+    map.insert("t".into(), Ilk::Icp.as_str().into());
+    map.insert("d".into(), DUMMY.into());
+    map.insert("i".into(), key.qb64().into());
+    map.insert("s".into(), "0".into());
+    map.insert("kt".into(), "1".into());
+    map.insert("k".into(), Value::Array(vec![key.qb64().into()]));
+    map.insert("nt".into(), "0".into());
+    map.insert("n".into(), Value::Array(Vec::new()));
+    map.insert("bt".into(), "0".into());
+    map.insert("b".into(), Value::Array(Vec::new()));
+    map.insert("c".into(), Value::Array(Vec::new()));
+    map.insert("a".into(), Value::Array(Vec::new()));
+    let (value, _, _) = saidify(map, false);
+    Event::verify(&value).expect("a basic inception built here is well formed")
+}
+
 /// A receipt (`rct`) of the event `said` of `prefix` at `sn`: what a witness's signature is
 /// attached to. Its `d` is the receipted event's SAID, so it is written, not saidified.
 pub fn receipt(prefix: &str, sn: u64, said: &str) -> Vec<u8> {

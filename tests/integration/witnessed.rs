@@ -387,3 +387,164 @@ fn a_rotation_of_a_witnessed_identifier_is_learned_from_its_witnesses() {
     assert_eq!(queried["queried"]["k"], rotated["state"]["k"], "{queried}");
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
+
+/// One HTTP request read from `stream`: its head, lowercased, and its body.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut request = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    let head_end = loop {
+        let read = stream.read(&mut buffer).ok()?;
+        if read == 0 {
+            return None;
+        }
+        request.extend_from_slice(&buffer[..read]);
+        if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    while request.len() < head_end + length {
+        let read = stream.read(&mut buffer).ok()?;
+        if read == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..read]);
+    }
+    Some((head, request[head_end..].to_vec()))
+}
+
+/// How a rogue witness answers a receipt request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rogue {
+    /// Its receipt couple names its key, but another key signed.
+    Forged,
+    /// A true signature, by a non-transferable identifier that is not the witness asked.
+    Stranger,
+}
+
+/// A witness that is not one: it serves a valid OOBI of its own (a non-transferable inception
+/// and a location signed with its receipt couple), then answers every receipt request as
+/// `mode` says. Its (AID, OOBI URL).
+fn rogue_witness(mode: &'static std::sync::Mutex<Rogue>) -> (String, String) {
+    use keria::keri::build;
+    use keria::keri::primitives::{Signer, Verfer};
+    use keria::keri::stream::{self, Attachments};
+    use std::io::Write;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let key = Signer::random().unwrap();
+    let verfer = Verfer::new(*key.verfer().raw(), false);
+    let aid = verfer.qb64();
+    let icp = build::incept_basic(&verfer);
+    let location = keria::keri::reply::loc_scheme(
+        &aid,
+        "http",
+        &format!("http://127.0.0.1:{port}/"),
+        "2024-01-01T00:00:00.000000+00:00",
+    );
+    let oobi = stream::write([
+        (
+            icp.raw(),
+            &Attachments {
+                controller_sigs: vec![key.sign_indexed(icp.raw(), 0)],
+                ..Attachments::default()
+            },
+        ),
+        (
+            location.raw(),
+            &Attachments {
+                receipts: vec![(verfer.clone(), key.sign_cigar(location.raw()))],
+                ..Attachments::default()
+            },
+        ),
+    ]);
+    let url = format!("http://127.0.0.1:{port}/oobi/{aid}/controller");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let Some((head, request_body)) = read_request(&mut stream) else {
+                continue;
+            };
+            let body = if head.starts_with("get /oobi/") {
+                oobi.clone()
+            } else if head.starts_with("post /receipts") {
+                let event: serde_json::Value =
+                    serde_json::from_slice(&request_body).unwrap_or_default();
+                let raw = &request_body[..];
+                let rct = build::receipt(
+                    event["i"].as_str().unwrap_or_default(),
+                    u64::from_str_radix(event["s"].as_str().unwrap_or("0"), 16).unwrap_or(0),
+                    event["d"].as_str().unwrap_or_default(),
+                );
+                let other = Signer::random().unwrap();
+                let couple = match *mode.lock().unwrap() {
+                    Rogue::Forged => (verfer.clone(), other.sign_cigar(raw)),
+                    Rogue::Stranger => (
+                        Verfer::new(*other.verfer().raw(), false),
+                        other.sign_cigar(raw),
+                    ),
+                };
+                stream::write([(
+                    rct.as_slice(),
+                    &Attachments {
+                        receipts: vec![couple],
+                        ..Attachments::default()
+                    },
+                )])
+            } else {
+                Vec::new()
+            };
+            let status = if body.is_empty() {
+                "204 No Content"
+            } else {
+                "200 OK"
+            };
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json+cesr\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    (aid, url)
+}
+
+#[test]
+fn forged_receipts_and_receipts_by_strangers_count_for_nothing() {
+    static MODE: std::sync::Mutex<Rogue> = std::sync::Mutex::new(Rogue::Forged);
+    let (rogue, oobi) = rogue_witness(&MODE);
+    let mut keria = Start::new().args(["--receipt-timeout", "2"]).start();
+    let passcode = "witnessed-rogue-0123456";
+    for (mode, name) in [(Rogue::Forged, "forged"), (Rogue::Stranger, "stranger")] {
+        *MODE.lock().unwrap() = mode;
+        let (ok, out) = witnessed(
+            &keria,
+            passcode,
+            &json!({"name": name, "oobis": [oobi], "wits": [rogue], "toad": 1, "steps": ["create"]}),
+        );
+        assert!(!ok, "{name}: a receipt that does not verify counted: {out}");
+        let error = &out["operation"]["error"];
+        assert_eq!(error["code"], 408, "{name}: {out}");
+        assert!(
+            error["message"].as_str().unwrap().contains(&rogue),
+            "{name}: {out}"
+        );
+    }
+    let log = keria.log();
+    assert!(log.contains("does not verify"), "{log}");
+    assert!(
+        log.contains(&format!("no receipt couple of {rogue}")),
+        "{log}"
+    );
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
