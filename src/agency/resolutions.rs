@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::witnesses::{self, INTRODUCED};
 use super::{kels, oobis, operations, Agency, Failure};
 use crate::keri::datetime::format_datetime;
-use crate::keri::oobi;
+use crate::keri::oobi::{self, OobiError};
 use crate::keri::primitives::Salt;
 use crate::process::fetcher::{FetchFailure, FetchOutcome};
 use crate::store::CONTACTS;
@@ -40,6 +40,8 @@ struct Resolving {
     metadata: Value,
     url: url::Url,
     purpose: Purpose,
+    /// Held in escrow until then: its stream had events short of their witnesses' receipts.
+    escrowed_until: Option<Instant>,
 }
 
 /// The OOBIs being resolved, and the fetches to start.
@@ -58,6 +60,13 @@ pub struct Resolutions {
 /// `LONGEST_INTRODUCTION_PAUSE`, and it is tried again until it resolves.
 const FIRST_INTRODUCTION_PAUSE: Duration = Duration::from_secs(1);
 const LONGEST_INTRODUCTION_PAUSE: Duration = Duration::from_secs(30);
+/// How long a resolution whose stream has events short of their witnesses' receipts is held
+/// and fetched again (their receipting may be under way) before its operation fails.
+pub const ESCROW_TIME: Duration = Duration::from_secs(10);
+/// The pause between two fetches of an escrowed resolution.
+const ESCROW_PAUSE: Duration = Duration::from_millis(500);
+/// Most resolutions held in escrow at once; past that, one fails at once.
+pub const MAX_ESCROWED: usize = 256;
 
 impl Resolutions {
     /// The open batch committed (`true`: its fetches may start) or failed (they are dropped
@@ -90,6 +99,7 @@ impl Resolutions {
                         metadata: Value::Null,
                         url,
                         purpose: Purpose::Introduction { attempts: 0 },
+                        escrowed_until: None,
                     };
                     self.queue(resolving);
                 }
@@ -140,6 +150,7 @@ impl Resolutions {
             metadata: json!({"oobi": text}),
             url,
             purpose: Purpose::Contact { alias },
+            escrowed_until: None,
         };
         self.fetch(agency, resolving)
     }
@@ -167,6 +178,7 @@ impl Resolutions {
                 prefix: prefix.to_owned(),
                 sn,
             },
+            escrowed_until: None,
         };
         Some(self.fetch(agency, resolving))
     }
@@ -229,9 +241,13 @@ impl Resolutions {
                 let name = operation["name"].as_str().unwrap_or_default();
                 let orphaned = operation["done"] == false
                     && (name.starts_with("oobi.") || name.starts_with("query."))
-                    && !self.resolving.values().any(|resolving| {
-                        resolving.operation == name && resolving.controller == controller
-                    });
+                    && !self
+                        .resolving
+                        .values()
+                        .chain(self.waiting.iter().map(|(_, waiting)| waiting))
+                        .any(|resolving| {
+                            resolving.operation == name && resolving.controller == controller
+                        });
                 if !orphaned {
                     return Ok(operation);
                 }
@@ -253,8 +269,18 @@ impl Resolutions {
         let Some(resolving) = self.resolving.remove(&id) else {
             return;
         };
-        let outcome = match outcome {
-            Ok(body) => oobi::resolve(&body.body, MAX_STREAM).map_err(|err| err.to_string()),
+        let resolved = outcome.map(|body| oobi::resolve(&body.body, MAX_STREAM));
+        let outcome = match resolved {
+            Ok(Err(OobiError::Unwitnessed { .. })) if self.escrow(&resolving) => {
+                let mut resolving = resolving;
+                resolving
+                    .escrowed_until
+                    .get_or_insert(Instant::now() + ESCROW_TIME);
+                self.waiting
+                    .push((Instant::now() + ESCROW_PAUSE, resolving));
+                return;
+            }
+            Ok(resolved) => resolved.map_err(|err| err.to_string()),
             Err(FetchFailure::NotStarted(reason)) => Err(format!("not fetched: {reason}")),
             Err(failure) => Err(failure.to_string()),
         };
@@ -267,6 +293,20 @@ impl Resolutions {
 }
 
 impl Resolutions {
+    /// Whether `resolving` may wait in escrow (once more): within its escrow time, and while
+    /// fewer than `MAX_ESCROWED` wait.
+    fn escrow(&self, resolving: &Resolving) -> bool {
+        let held = self
+            .waiting
+            .iter()
+            .filter(|(_, waiting)| waiting.escrowed_until.is_some())
+            .count();
+        let in_time = resolving
+            .escrowed_until
+            .is_none_or(|until| Instant::now() < until);
+        in_time && (resolving.escrowed_until.is_some() || held < MAX_ESCROWED)
+    }
+
     /// Keeps what an introduction's resolution holds, or tries it again after a pause.
     fn introduced(
         &mut self,

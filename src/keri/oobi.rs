@@ -80,6 +80,14 @@ pub enum OobiError {
         /// Why.
         error: ReplyError,
     },
+    /// An event carries fewer verified receipts of its witnesses than its threshold (it may
+    /// still be being receipted).
+    Unwitnessed {
+        prefix: String,
+        sn: u64,
+        receipts: usize,
+        threshold: usize,
+    },
     /// Anything else that did not verify, with the reason.
     Refused(String),
 }
@@ -96,6 +104,16 @@ impl fmt::Display for OobiError {
                 )
             }
             OobiError::Reply { index, error } => write!(formatter, "message {index}: {error}"),
+            OobiError::Unwitnessed {
+                prefix,
+                sn,
+                receipts,
+                threshold,
+            } => write!(
+                formatter,
+                "event {sn:x} of {prefix} carries {receipts} verified receipts of its witnesses, \
+                 fewer than its threshold {threshold}"
+            ),
             OobiError::Refused(reason) => formatter.write_str(reason),
         }
     }
@@ -277,11 +295,12 @@ impl Resolution {
         );
         let threshold = usize::try_from(kel.state().backer_threshold()).unwrap_or(usize::MAX);
         if receipts.len() < threshold {
-            return Err(OobiError::Refused(format!(
-                "event {sn:x} of {prefix} carries {} verified receipts of its witnesses, fewer \
-                 than its threshold {threshold}",
-                receipts.len()
-            )));
+            return Err(OobiError::Unwitnessed {
+                prefix: prefix.clone(),
+                sn,
+                receipts: receipts.len(),
+                threshold,
+            });
         }
         kel.set_receipts(sn, receipts);
         Ok(())

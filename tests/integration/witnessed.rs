@@ -285,8 +285,36 @@ fn agents_of_two_keria_processes_resolve_each_others_witnessed_oobis_only_with_t
         .as_str()
         .unwrap_or_default();
     assert!(error.contains("fewer than its threshold 2"), "{refused}");
+    // Served short of its receipts at first and whole afterwards (its receipting was under
+    // way), the stream waits in escrow and resolves.
+    let late = late_receipts(body, served.body.into_bytes());
+    let (ok, resolved) = witnessed(
+        &bob_keria,
+        "witnessed-dave-01234567",
+        &json!({"steps": [], "oobis": [format!("http://127.0.0.1:{late}/oobi/{prefix}")]}),
+    );
+    assert!(ok, "{resolved}\n{}", bob_keria.log());
     assert_eq!(alice_keria.stop_with(Signal::TERM).code(), Some(0));
     assert_eq!(bob_keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+/// A loopback OOBI server that answers `first` once, then `after` to every later request; its
+/// port.
+fn late_receipts(first: Vec<u8>, after: Vec<u8>) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (served, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            if read_request(&mut stream).is_none() {
+                continue;
+            }
+            let body = if served == 0 { &first } else { &after };
+            let _ = stream.write_all(&crate::oobis::http("200 OK", body));
+        }
+    });
+    port
 }
 
 #[test]
