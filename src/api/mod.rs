@@ -20,6 +20,7 @@ mod operations;
 mod registries;
 mod reply;
 mod routes;
+mod schemas;
 mod spec;
 
 use std::time::{Duration, Instant};
@@ -198,9 +199,10 @@ impl Api {
         self.resolutions.tick(now);
     }
 
-    /// Resolves the configuration's introduction URLs (`iurls`) for every agent.
-    pub fn introduce(&mut self, iurls: &[String]) {
-        self.resolutions.introduce(iurls);
+    /// Resolves the configuration's introduction and data OOBI URLs (`iurls`, `durls`) for
+    /// every agent.
+    pub fn introduce(&mut self, iurls: &[String], durls: &[String]) {
+        self.resolutions.introduce(iurls, durls);
     }
 
     /// The posts of events to their witnesses, to start now.

@@ -124,7 +124,7 @@ impl Service {
             log::info!("OOBI URLs: {source}");
         }
         let mut api = Api::new(&config.api(), advertised(config, port(Port::Http)), backups);
-        api.introduce(&config.urls.iurls);
+        api.introduce(&config.urls.iurls, &config.urls.durls);
         if let Err(err) = api.recover(&agency) {
             log::error!(
                 "reading the messages still to deliver and events still to receipt: {err:#}"
