@@ -42,7 +42,8 @@ fn schemas(keria: &Keria, controller: &Controller) -> Value {
 #[test]
 fn a_controller_resolves_the_qvi_schema_oobi_from_the_vlei_server() {
     let vlei = VleiServer::start();
-    let mut keria = Start::new().start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut keria = Start::new().data_dir(dir.path()).start();
     let alice = Controller::boot(&keria);
     let url = vlei.oobi_url(QVI_SCHEMA);
     let operation = resolve(&keria, &alice, &url);
@@ -61,6 +62,30 @@ fn a_controller_resolves_the_qvi_schema_oobi_from_the_vlei_server() {
     // Schemas are the controller's own.
     let bob = Controller::boot(&keria);
     assert_eq!(schemas(&keria, &bob), json!([]));
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+
+    // And durable.
+    let mut keria = Start::new().data_dir(dir.path()).start();
+    assert_eq!(schemas(&keria, &alice), json!([qvi()]));
+    assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
+}
+
+/// signify-ts 0.4.0 resolves the schema OOBI and reads it back as its integration scripts do.
+#[test]
+fn signify_ts_0_4_resolves_a_schema_oobi_and_reads_the_schema() {
+    let vlei = VleiServer::start();
+    let mut keria = Start::new().start();
+    let ports = keria.ports();
+    let admin = format!("http://127.0.0.1:{}", ports.admin);
+    let boot = format!("http://127.0.0.1:{}", ports.boot);
+    let url = vlei.oobi_url(QVI_SCHEMA);
+    let passcode = "schemas-passcode-00000";
+    let (ok, out) =
+        crate::signify04::run("schemas.mjs", &[&admin, &boot, passcode, &url, QVI_SCHEMA]);
+    assert!(ok, "{out}\nkeria log:\n{}", keria.log());
+    assert_eq!(out["operation"]["response"], json!({"oobi": url}), "{out}");
+    assert_eq!(out["schema"], qvi());
+    assert_eq!(out["schemas"], json!([qvi()]));
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
 }
 
