@@ -1,12 +1,13 @@
 //! OOBIs being resolved: `POST /oobis`, and key-state queries answered by asking an
 //! identifier's agent again through its OOBI.
 //!
-//! Each stages a pending operation and asks for the URL to be fetched off the loop; when the
-//! fetch comes back through the poll, the stream is verified whole (`keri::oobi::resolve`),
-//! and only then are its KELs, replies and the contact staged with the operation's
-//! completion. A data OOBI (`…/oobi/{said}`) answers a credential schema instead: it is kept
-//! once verified (`schemas::read`). An operation whose fetch a restart cut short is failed
-//! when it is next read.
+//! Each stages a pending operation and asks for the URL to be fetched off the loop; the worker
+//! that fetched it also verifies what came (`examine`): the stream whole
+//! (`keri::oobi::resolve`), or for a data OOBI (`…/oobi/{said}`) the credential schema
+//! (`schemas::read`), so that no answer's checks stall the loop. When the result comes back
+//! through the poll, its KELs, replies and contact, or its schema, are staged with the
+//! operation's completion. An operation whose fetch a restart cut short is failed when it is
+//! next read.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -37,7 +38,7 @@ enum Purpose {
 }
 
 /// What a fetched OOBI held, verified.
-enum Resolved {
+pub enum Resolved {
     /// A CESR stream: KELs, replies.
     Stream(oobi::Resolution),
     /// A credential schema (a data OOBI).
@@ -234,28 +235,17 @@ impl Resolutions {
             .collect()
     }
 
-    /// A fetch came back (or could not start): verify the stream, keep it, complete the
+    /// A fetch came back, examined (or could not start): keep what it held, complete the
     /// operation.
-    pub fn fetched(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
+    pub fn fetched(&mut self, agency: &mut Agency, id: u64, outcome: &Result<Resolved, String>) {
         let Some(resolving) = self.resolving.remove(&id) else {
             return;
         };
-        let outcome = match outcome {
-            Ok(body) if schemas::is_schema(body.content_type.as_deref(), &body.body) => {
-                let said = oobis::aid_of(&resolving.url).unwrap_or_default();
-                schemas::read(&body.body, &said).map(Resolved::Schema)
-            }
-            Ok(body) => oobi::resolve(&body.body, MAX_STREAM)
-                .map(Resolved::Stream)
-                .map_err(|err| err.to_string()),
-            Err(FetchFailure::NotStarted(reason)) => Err(format!("not fetched: {reason}")),
-            Err(failure) => Err(failure.to_string()),
-        };
         if let Purpose::Introduction { attempts, data } = resolving.purpose {
-            self.introduced(agency, resolving, (attempts, data), &outcome);
+            self.introduced(agency, resolving, (attempts, data), outcome);
             return;
         }
-        complete(agency, &resolving, &outcome);
+        complete(agency, &resolving, outcome);
     }
 }
 
@@ -301,6 +291,22 @@ impl Resolutions {
                 self.waiting.push((Instant::now() + pause, resolving));
             }
         }
+    }
+}
+
+/// What the fetch of OOBI `url` brought, verified: a CESR stream, or the schema a data OOBI
+/// names; else why not. Run by the worker that fetched it.
+pub fn examine(outcome: FetchOutcome, url: &url::Url) -> Result<Resolved, String> {
+    match outcome {
+        Ok(body) if schemas::is_schema(body.content_type.as_deref(), &body.body) => {
+            let said = oobis::aid_of(url).unwrap_or_default();
+            schemas::read(&body.body, &said).map(Resolved::Schema)
+        }
+        Ok(body) => oobi::resolve(&body.body, MAX_STREAM)
+            .map(Resolved::Stream)
+            .map_err(|err| err.to_string()),
+        Err(FetchFailure::NotStarted(reason)) => Err(format!("not fetched: {reason}")),
+        Err(failure) => Err(failure.to_string()),
     }
 }
 

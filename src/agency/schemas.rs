@@ -17,6 +17,10 @@ use crate::store::{OwnerReader, OwnerWriter, Reader, SCHEMAS};
 /// Largest schema accepted from a data OOBI, in bytes (1 MiB; the vLEI schemas are 3 to 9 KiB).
 pub const MAX_SCHEMA: usize = 1 << 20;
 
+/// Largest compiled form of one `pattern` of a schema, in bytes: a pattern built to be costly
+/// to compile (`\w{1000}`) is refused rather than compiled.
+const MAX_PATTERN: usize = 256 << 10;
+
 /// The media type of a schema served by a data OOBI.
 const SCHEMA_TYPE: &str = "application/schema+json";
 
@@ -59,7 +63,7 @@ pub fn read(body: &[u8], said: &str) -> Result<Schema, String> {
         ));
     }
     let value = Value::Object(map);
-    jsonschema::validator_for(&value)
+    compile(&value)
         .map_err(|err| format!("the schema {said} is not a valid JSON Schema: {err}"))?;
     Ok(Schema {
         said: declared,
@@ -111,7 +115,7 @@ pub fn validate(schema: &Value, attributes: &Value) -> Result<(), Vec<String>> {
     if let Some(draft) = schema.get("$schema") {
         described.insert("$schema".into(), draft.clone());
     }
-    let validator = jsonschema::validator_for(&Value::Object(described))
+    let validator = compile(&Value::Object(described))
         .map_err(|err| vec![format!("the schema is not a valid JSON Schema: {err}")])?;
     let errors: Vec<String> = validator
         .iter_errors(attributes)
@@ -122,6 +126,13 @@ pub fn validate(schema: &Value, attributes: &Value) -> Result<(), Vec<String>> {
     } else {
         Err(errors)
     }
+}
+
+/// `schema` compiled, in the draft its `$schema` names, its patterns bounded.
+fn compile(schema: &Value) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
+    jsonschema::options()
+        .with_pattern_options(jsonschema::PatternOptions::fancy_regex().size_limit(MAX_PATTERN))
+        .build(schema)
 }
 
 #[cfg(test)]
@@ -170,6 +181,28 @@ mod tests {
         let raw = Value::Object(bad).to_string();
         let refused = read(raw.as_bytes(), &said).unwrap_err();
         assert!(refused.contains("not a valid JSON Schema"), "{refused}");
+    }
+
+    /// Patterns that would take seconds each to compile are refused at once.
+    #[test]
+    fn a_schema_with_a_costly_pattern_is_refused_quickly() {
+        let mut costly = serde_json::Map::new();
+        costly.insert("$id".into(), "".into());
+        costly.insert(
+            "$schema".into(),
+            "http://json-schema.org/draft-07/schema#".into(),
+        );
+        costly.insert(
+            "properties".into(),
+            json!({"a": {"type": "string", "pattern": "^\\w{5000}[a-z]{300}$"}}),
+        );
+        let said = crate::keri::schema::said(&costly);
+        costly.insert("$id".into(), said.clone().into());
+        let raw = Value::Object(costly).to_string();
+        let started = std::time::Instant::now();
+        let refused = read(raw.as_bytes(), &said).unwrap_err();
+        assert!(refused.contains("not a valid JSON Schema"), "{refused}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     /// A QVI credential's attributes as GLEIF issues them, and what the schema refuses.

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::agency::outbox::Outbox;
 use crate::agency::receipting::Receipting;
-use crate::agency::resolutions::Resolutions;
+use crate::agency::resolutions::{Resolutions, Resolved};
 use crate::agency::Agency;
 use crate::agency::Urls;
 use crate::api::metrics::Metrics;
@@ -225,8 +225,8 @@ impl Api {
         self.outbox.finished(agency, id, outcome);
     }
 
-    /// An OOBI fetch came back (or could not start).
-    pub fn resolved(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
+    /// An OOBI fetch came back, examined by its worker (or could not start).
+    pub fn resolved(&mut self, agency: &mut Agency, id: u64, outcome: &Result<Resolved, String>) {
         self.resolutions.fetched(agency, id, outcome);
     }
 
