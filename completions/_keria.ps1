@@ -63,7 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'keria' -ScriptBlock {
             [CompletionResult]::new('--release-timeout', '--release-timeout', [CompletionResultType]::ParameterName, 'Seconds an idle agent stays loaded before it is released')
             [CompletionResult]::new('--curls', '--curls', [CompletionResultType]::ParameterName, 'Controller URLs ('';''-separated) kept in each agent''s configuration')
             [CompletionResult]::new('--iurls', '--iurls', [CompletionResultType]::ParameterName, 'Introduction OOBI URLs ('';''-separated) kept in each agent''s configuration')
-            [CompletionResult]::new('--durls', '--durls', [CompletionResultType]::ParameterName, 'Data OOBI URLs ('';''-separated) kept in each agent''s configuration')
+            [CompletionResult]::new('--durls', '--durls', [CompletionResultType]::ParameterName, 'Data OOBI URLs ('';''-separated): credential schemas resolved at start for every agent')
             [CompletionResult]::new('--signature-window', '--signature-window', [CompletionResultType]::ParameterName, 'Seconds a signed request''s "created" may differ from the server clock')
             [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest request body accepted, in bytes (413 above)')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503')

@@ -59,7 +59,7 @@ set edit:completion:arg-completer[keria] = {|@words|
             cand --release-timeout 'Seconds an idle agent stays loaded before it is released'
             cand --curls 'Controller URLs ('';''-separated) kept in each agent''s configuration'
             cand --iurls 'Introduction OOBI URLs ('';''-separated) kept in each agent''s configuration'
-            cand --durls 'Data OOBI URLs ('';''-separated) kept in each agent''s configuration'
+            cand --durls 'Data OOBI URLs ('';''-separated): credential schemas resolved at start for every agent'
             cand --signature-window 'Seconds a signed request''s "created" may differ from the server clock'
             cand --max-body 'Largest request body accepted, in bytes (413 above)'
             cand --max-connections 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503'

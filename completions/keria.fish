@@ -56,7 +56,7 @@ complete -c keria -n "__fish_keria_using_subcommand start" -l shutdown-timeout -
 complete -c keria -n "__fish_keria_using_subcommand start" -l release-timeout -d 'Seconds an idle agent stays loaded before it is released' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l curls -d 'Controller URLs (\';\'-separated) kept in each agent\'s configuration' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l iurls -d 'Introduction OOBI URLs (\';\'-separated) kept in each agent\'s configuration' -r
-complete -c keria -n "__fish_keria_using_subcommand start" -l durls -d 'Data OOBI URLs (\';\'-separated) kept in each agent\'s configuration' -r
+complete -c keria -n "__fish_keria_using_subcommand start" -l durls -d 'Data OOBI URLs (\';\'-separated): credential schemas resolved at start for every agent' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l signature-window -d 'Seconds a signed request\'s "created" may differ from the server clock' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l max-body -d 'Largest request body accepted, in bytes (413 above)' -r
 complete -c keria -n "__fish_keria_using_subcommand start" -l max-connections -d 'Most connections open at once. The boot port keeps a quarter of them (at most 64) for itself, so /health answers while admin and http, which share the rest, are full; a full port closes its longest-idle kept-alive connection, else answers a fast 503' -r

@@ -331,7 +331,7 @@ pub struct StartArgs {
     /// Introduction OOBI URLs (';'-separated) kept in each agent's configuration.
     #[arg(long, env = "KERIA_IURLS", value_name = "URLS", value_parser = url_list)]
     pub iurls: Option<UrlList>,
-    /// Data OOBI URLs (';'-separated) kept in each agent's configuration.
+    /// Data OOBI URLs (';'-separated): credential schemas resolved at start for every agent.
     #[arg(long, env = "KERIA_DURLS", value_name = "URLS", value_parser = url_list)]
     pub durls: Option<UrlList>,
     /// Seconds a signed request's "created" may differ from the server clock.

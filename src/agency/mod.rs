@@ -27,6 +27,7 @@ pub mod receipts;
 pub mod registries;
 pub mod resolutions;
 pub mod roles;
+pub mod schemas;
 mod settings;
 pub mod signatures;
 pub mod witnesses;

@@ -1,16 +1,20 @@
 //! OOBIs being resolved: `POST /oobis`, and key-state queries answered by asking an
 //! identifier's agent again through its OOBI.
 //!
-//! Each stages a pending operation and asks for the URL to be fetched off the loop; when the
-//! fetch comes back through the poll, the stream is verified whole (`keri::oobi::resolve`),
-//! and only then are its KELs, replies and the contact staged with the operation's
-//! completion. An operation whose fetch a restart cut short is failed when it is next read.
+//! Each stages a pending operation and asks for the URL to be fetched off the loop; the worker
+//! that fetched it also verifies what came (`examine`): the stream whole
+//! (`keri::oobi::resolve`), or for a data OOBI (`…/oobi/{said}`) the credential schema
+//! (`schemas::read`), so that no answer's checks stall the loop. When the result comes back
+//! through the poll, its KELs, replies and contact, or its schema, are staged with the
+//! operation's completion. An operation whose fetch a restart cut short is failed when it is
+//! next read.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::schemas::{self, Schema};
 use super::witnesses::{self, INTRODUCED};
 use super::{kels, oobis, operations, Agency, Failure};
 use crate::keri::datetime::format_datetime;
@@ -26,11 +30,36 @@ const MAX_STREAM: usize = 4 << 20;
 enum Purpose {
     /// `POST /oobis`: the contact named `alias` (if any).
     Contact { alias: Option<String> },
-    /// The configuration's `iurls`, resolved for every agent (kept under `INTRODUCED`); a
-    /// failure is tried again after a pause, the `attempts`-th time.
-    Introduction { attempts: u32 },
+    /// The configuration's `iurls` (`data`: its `durls`), resolved for every agent (kept under
+    /// `INTRODUCED`); a failure is tried again after a pause, the `attempts`-th time.
+    Introduction { attempts: u32, data: bool },
     /// `POST /queries`: the key state at sequence number `sn` or later (any, if None).
     Query { prefix: String, sn: Option<u64> },
+}
+
+/// What a fetched OOBI held, verified.
+pub enum Resolved {
+    /// A CESR stream: KELs, replies.
+    Stream(oobi::Resolution),
+    /// A credential schema (a data OOBI).
+    Schema(Schema),
+}
+
+/// Why a fetched OOBI was not resolved.
+pub enum Unresolved {
+    /// Events of the stream are short of their witnesses' receipts: their receipting may be
+    /// under way, so the resolution may wait in escrow.
+    Unwitnessed(String),
+    /// Anything else, with the reason.
+    Refused(String),
+}
+
+impl Unresolved {
+    fn reason(&self) -> &str {
+        match self {
+            Self::Unwitnessed(reason) | Self::Refused(reason) => reason,
+        }
+    }
 }
 
 /// An OOBI being fetched.
@@ -87,10 +116,11 @@ impl Resolutions {
         std::mem::take(&mut self.to_fetch)
     }
 
-    /// Resolves each of the configuration's `iurls` for every agent (at start); what they
-    /// hold (witnesses' locations, above all) is kept under `INTRODUCED`.
-    pub fn introduce(&mut self, iurls: &[String]) {
-        for text in iurls {
+    /// Resolves each of the configuration's `iurls` and `durls` for every agent (at start);
+    /// what they hold (witnesses' locations, credential schemas) is kept under `INTRODUCED`.
+    pub fn introduce(&mut self, iurls: &[String], durls: &[String]) {
+        let urls = iurls.iter().map(|url| (url, false));
+        for (text, data) in urls.chain(durls.iter().map(|url| (url, true))) {
             match oobi_url(text) {
                 Ok(url) => {
                     let resolving = Resolving {
@@ -98,7 +128,7 @@ impl Resolutions {
                         operation: String::new(),
                         metadata: Value::Null,
                         url,
-                        purpose: Purpose::Introduction { attempts: 0 },
+                        purpose: Purpose::Introduction { attempts: 0, data },
                         escrowed_until: None,
                     };
                     self.queue(resolving);
@@ -263,29 +293,23 @@ impl Resolutions {
             .collect()
     }
 
-    /// A fetch came back (or could not start): verify the stream, keep it, complete the
+    /// A fetch came back, examined (or could not start): keep what it held, complete the
     /// operation.
-    pub fn fetched(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
-        let Some(resolving) = self.resolving.remove(&id) else {
+    pub fn fetched(&mut self, agency: &mut Agency, id: u64, outcome: Result<Resolved, Unresolved>) {
+        let Some(mut resolving) = self.resolving.remove(&id) else {
             return;
         };
-        let resolved = outcome.map(|body| oobi::resolve(&body.body, MAX_STREAM));
-        let outcome = match resolved {
-            Ok(Err(OobiError::Unwitnessed { .. })) if self.escrow(&resolving) => {
-                let mut resolving = resolving;
-                resolving
-                    .escrowed_until
-                    .get_or_insert(Instant::now() + ESCROW_TIME);
-                self.waiting
-                    .push((Instant::now() + ESCROW_PAUSE, resolving));
-                return;
-            }
-            Ok(resolved) => resolved.map_err(|err| err.to_string()),
-            Err(FetchFailure::NotStarted(reason)) => Err(format!("not fetched: {reason}")),
-            Err(failure) => Err(failure.to_string()),
-        };
-        if let Purpose::Introduction { attempts } = resolving.purpose {
-            self.introduced(agency, resolving, attempts, &outcome);
+        if matches!(outcome, Err(Unresolved::Unwitnessed(_))) && self.escrow(&resolving) {
+            resolving
+                .escrowed_until
+                .get_or_insert(Instant::now() + ESCROW_TIME);
+            self.waiting
+                .push((Instant::now() + ESCROW_PAUSE, resolving));
+            return;
+        }
+        let outcome = outcome.map_err(|unresolved| unresolved.reason().to_owned());
+        if let Purpose::Introduction { attempts, data } = resolving.purpose {
+            self.introduced(agency, resolving, (attempts, data), &outcome);
             return;
         }
         complete(agency, &resolving, &outcome);
@@ -312,45 +336,65 @@ impl Resolutions {
         &mut self,
         agency: &mut Agency,
         mut resolving: Resolving,
-        attempts: u32,
-        outcome: &Result<oobi::Resolution, String>,
+        (attempts, data): (u32, bool),
+        outcome: &Result<Resolved, String>,
     ) {
         let aid = oobis::aid_of(&resolving.url).unwrap_or_default();
         let seen = format_datetime(time::OffsetDateTime::now_utc());
-        let kept = outcome
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|resolution| {
-                agency
-                    .stage(INTRODUCED, |rows| {
-                        Ok(oobis::keep(
-                            rows,
-                            resolution,
-                            &aid,
-                            resolving.url.as_str(),
-                            None,
-                            &seen,
-                        )?)
-                    })
-                    .map_err(|err| format!("{err:?}"))
-            });
+        let kept = outcome.as_ref().map_err(Clone::clone).and_then(|resolved| {
+            agency
+                .stage(INTRODUCED, |rows| match resolved {
+                    Resolved::Stream(resolution) => {
+                        oobis::keep(rows, resolution, &aid, resolving.url.as_str(), None, &seen)
+                            .map(drop)
+                            .map_err(Failure::Storage)
+                    }
+                    Resolved::Schema(schema) => Ok(schemas::keep(rows, schema)?),
+                })
+                .map_err(|err| format!("{err:?}"))
+        });
+        let kind = if data { "data OOBI" } else { "introduction" };
         match kept {
-            Ok(_) => log::info!("introduction {} resolved for every agent", resolving.url),
+            Ok(()) => log::info!("{kind} {} resolved for every agent", resolving.url),
             Err(reason) => {
                 let pause = FIRST_INTRODUCTION_PAUSE
                     .saturating_mul(1 << attempts.min(16))
                     .min(LONGEST_INTRODUCTION_PAUSE);
                 log::warn!(
-                    "introduction {} not resolved: {reason}; trying again in {}s",
+                    "{kind} {} not resolved: {reason}; trying again in {}s",
                     resolving.url,
                     pause.as_secs()
                 );
                 resolving.purpose = Purpose::Introduction {
                     attempts: attempts + 1,
+                    data,
                 };
                 self.waiting.push((Instant::now() + pause, resolving));
             }
         }
+    }
+}
+
+/// What the fetch of OOBI `url` brought, verified: a CESR stream, or the schema a data OOBI
+/// names; else why not. Run by the worker that fetched it.
+pub fn examine(outcome: FetchOutcome, url: &url::Url) -> Result<Resolved, Unresolved> {
+    match outcome {
+        Ok(body) if schemas::is_schema(body.content_type.as_deref(), &body.body) => {
+            let said = oobis::aid_of(url).unwrap_or_default();
+            schemas::read(&body.body, &said)
+                .map(Resolved::Schema)
+                .map_err(Unresolved::Refused)
+        }
+        Ok(body) => oobi::resolve(&body.body, MAX_STREAM)
+            .map(Resolved::Stream)
+            .map_err(|err| match err {
+                OobiError::Unwitnessed { .. } => Unresolved::Unwitnessed(err.to_string()),
+                err => Unresolved::Refused(err.to_string()),
+            }),
+        Err(FetchFailure::NotStarted(reason)) => {
+            Err(Unresolved::Refused(format!("not fetched: {reason}")))
+        }
+        Err(failure) => Err(Unresolved::Refused(failure.to_string())),
     }
 }
 
@@ -375,11 +419,7 @@ fn oobi_url(text: &str) -> Result<url::Url, Failure> {
 }
 
 /// Stages what a verified resolution holds, and its operation's completion.
-fn complete(
-    agency: &mut Agency,
-    resolving: &Resolving,
-    outcome: &Result<oobi::Resolution, String>,
-) {
+fn complete(agency: &mut Agency, resolving: &Resolving, outcome: &Result<Resolved, String>) {
     let aid = oobis::aid_of(&resolving.url).unwrap_or_default();
     let seen = format_datetime(time::OffsetDateTime::now_utc());
     let name = resolving.operation.as_str();
@@ -387,7 +427,21 @@ fn complete(
     let staged = agency.stage(&resolving.controller, |rows| {
         let operation = match outcome {
             Err(reason) => operations::failed(name, metadata, 400, reason),
-            Ok(resolution) => {
+            Ok(Resolved::Schema(schema)) => match &resolving.purpose {
+                Purpose::Contact { .. } | Purpose::Introduction { .. } => {
+                    schemas::keep(rows, schema)?;
+                    // KERIA's answer for an OOBI that names no identifier.
+                    let response = json!({"oobi": metadata["oobi"]});
+                    operations::done(name, metadata, response)
+                }
+                Purpose::Query { prefix, .. } => operations::failed(
+                    name,
+                    metadata,
+                    400,
+                    &format!("the OOBI of {prefix} serves a schema, not its key state"),
+                ),
+            },
+            Ok(Resolved::Stream(resolution)) => {
                 let alias = match &resolving.purpose {
                     Purpose::Contact { alias } => alias.as_deref(),
                     Purpose::Query { .. } | Purpose::Introduction { .. } => None,

@@ -20,13 +20,14 @@ mod operations;
 mod registries;
 mod reply;
 mod routes;
+mod schemas;
 mod spec;
 
 use std::time::{Duration, Instant};
 
 use crate::agency::outbox::Outbox;
 use crate::agency::receipting::Receipting;
-use crate::agency::resolutions::Resolutions;
+use crate::agency::resolutions::{Resolutions, Resolved, Unresolved};
 use crate::agency::Agency;
 use crate::agency::Urls;
 use crate::api::metrics::Metrics;
@@ -198,9 +199,10 @@ impl Api {
         self.resolutions.tick(now);
     }
 
-    /// Resolves the configuration's introduction URLs (`iurls`) for every agent.
-    pub fn introduce(&mut self, iurls: &[String]) {
-        self.resolutions.introduce(iurls);
+    /// Resolves the configuration's introduction and data OOBI URLs (`iurls`, `durls`) for
+    /// every agent.
+    pub fn introduce(&mut self, iurls: &[String], durls: &[String]) {
+        self.resolutions.introduce(iurls, durls);
     }
 
     /// The posts of events to their witnesses, to start now.
@@ -223,8 +225,13 @@ impl Api {
         self.outbox.finished(agency, id, outcome);
     }
 
-    /// An OOBI fetch came back (or could not start).
-    pub fn resolved(&mut self, agency: &mut Agency, id: u64, outcome: FetchOutcome) {
+    /// An OOBI fetch came back, examined by its worker (or could not start).
+    pub fn resolved(
+        &mut self,
+        agency: &mut Agency,
+        id: u64,
+        outcome: Result<Resolved, Unresolved>,
+    ) {
         self.resolutions.fetched(agency, id, outcome);
     }
 

@@ -1,5 +1,4 @@
-//! Credential registries, `GET`/`POST /identifiers/{name}/registries`, and the credential
-//! schemas the agent holds, `GET /schema`.
+//! Credential registries, `GET`/`POST /identifiers/{name}/registries`.
 //!
 //! A registry's inception is complete as soon as its anchoring event is durable (registries
 //! here have no backers to wait for), so its `registry.{regk}` operation is done at once and
@@ -50,9 +49,4 @@ pub(super) fn list(agency: &Agency, controller: &str, name: &str) -> Response {
         Ok(all) => json_response(200, &Value::Array(all)),
         Err(err) => failure(err),
     }
-}
-
-/// `GET /schema`: the credential schemas the agent holds; none are loaded, so `[]`.
-pub(super) fn schemas() -> Response {
-    json_response(200, &json!([]))
 }

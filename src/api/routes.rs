@@ -7,7 +7,7 @@ use super::exchanges;
 use super::oobis;
 use super::{
     challenges, contacts, identifiers, keystate, method_not_allowed, not_found, notifications,
-    operations, registries,
+    operations, registries, schemas,
 };
 use crate::agency::outbox::Outbox;
 use crate::agency::receipting::Receipting;
@@ -157,7 +157,8 @@ routes! {
     Admin signed GET "/events" 200 [KeyEventRecord] "An identifier's KEL with attachments (?pre=)";
     Admin signed POST "/queries" 202 QueryOperation "Ask for an identifier's key state at a sequence number";
     Admin signed GET "/config" 200 AgentConfig "The agency's introduction OOBI URLs";
-    Admin signed GET "/schema" 200 [Schema] "Credential schemas loaded (none)";
+    Admin signed GET "/schema" 200 [Schema] "Credential schemas held: resolved from data OOBIs, and the configuration's durls";
+    Admin signed GET "/schema/{said}" 200 Schema "One credential schema, by SAID";
     Admin signed GET "/escrows/rpy" 200 [Rpy] "Escrowed replies (none: unknown signers are refused)";
     Admin signed POST "/exchanges/query" 200 [ExchangeResource] "Exchange messages sent and received, filtered";
     Admin signed GET "/exchanges/{said}" 200 ExchangeResource "One exchange message";
@@ -345,7 +346,8 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         (GET, "/events", []) => keystate::events(agency, controller, request),
         (POST, "/queries", []) => keystate::query(agency, controller, request, resolutions),
         (GET, "/config", []) => keystate::config(urls),
-        (GET, "/schema", []) => registries::schemas(),
+        (GET, "/schema", []) => schemas::list(agency, controller),
+        (GET, "/schema/{said}", [said]) => schemas::get(agency, controller, said),
         (GET, "/escrows/rpy", []) => keystate::reply_escrows(),
         (POST, "/exchanges/query", []) => exchanges::query(agency, controller, request),
         (GET, "/exchanges/{said}", [said]) => exchanges::get(agency, controller, said),

@@ -33,7 +33,7 @@ const SCHEMAS: &[(&str, &str)] = &[
     ("LocScheme", "type: object\nproperties:\n  scheme: {type: string}\n  url: {type: string}\nrequired: [scheme, url]"),
     ("KeyEventRecord", "type: object\nproperties:\n  ked: {type: object}\n  atc: {type: string}"),
     ("AgentConfig", "type: object\nproperties:\n  iurls: {type: array, items: {type: string}}"),
-    ("Schema", "type: object"),
+    ("Schema", "type: object\ndescription: a JSON Schema whose $id is its SAID\nproperties:\n  '$id': {type: string}\n  '$schema': {type: string}\nrequired: ['$id']\nadditionalProperties: true"),
     ("Rpy", "type: object"),
     ("Notification", "type: object\nproperties:\n  i: {type: string}\n  dt: {type: string}\n  r: {type: boolean}\n  a: {type: object}"),
 ];

@@ -15,7 +15,7 @@
 //! - `routed`: what replies and exchanges share; `reply`: `rpy` messages; `stream`: CESR
 //!   streams of messages and attachments; `exchange`: peer-to-peer `exn` messages; `oobi`: an
 //!   agent's OOBI stream, written and verified; `tel`: the inception (`vcp`) of a credential
-//!   registry's transaction event log.
+//!   registry's transaction event log; `schema`: credential schemas and their SAIDs (`$id`).
 //! - `json`: JSON written as Python's `json.dumps` writes it; `datetime`: timestamps as
 //!   Python's `isoformat` writes them.
 
@@ -33,6 +33,7 @@ pub mod oobi;
 pub mod primitives;
 pub mod reply;
 mod routed;
+pub mod schema;
 pub mod seal;
 mod serder;
 mod signatures;

@@ -17,6 +17,7 @@ use mio::{Events, Interest, Poll};
 
 use super::tokens::{Outcome, Purpose, SIGNAL, WORKERS};
 
+use crate::agency::resolutions::{self, Unresolved};
 use crate::agency::Agency;
 use crate::agency::Urls;
 use crate::api::{Api, Backups};
@@ -124,7 +125,7 @@ impl Service {
             log::info!("OOBI URLs: {source}");
         }
         let mut api = Api::new(&config.api(), advertised(config, port(Port::Http)), backups);
-        api.introduce(&config.urls.iurls);
+        api.introduce(&config.urls.iurls, &config.urls.durls);
         if let Err(err) = api.recover(&agency) {
             log::error!(
                 "reading the messages still to deliver and events still to receipt: {err:#}"
@@ -207,10 +208,23 @@ impl Service {
         let failure = |outcome: Outcome| match outcome {
             Outcome::Fetched(fetched) => fetched,
             Outcome::Panicked(message) => Err(FetchFailure::Panicked(message)),
-            Outcome::Backup(_) => Err(FetchFailure::NotStarted("not a fetch".to_owned())),
+            Outcome::Backup(_) | Outcome::Resolved(_) => {
+                Err(FetchFailure::NotStarted("not a fetch".to_owned()))
+            }
         };
         match purpose {
-            Purpose::Resolution(id) => self.api.resolved(&mut self.agency, id, failure(outcome)),
+            Purpose::Resolution(id) => {
+                let examined = match outcome {
+                    Outcome::Resolved(examined) => examined,
+                    Outcome::Panicked(message) => Err(Unresolved::Refused(
+                        FetchFailure::Panicked(message).to_string(),
+                    )),
+                    Outcome::Fetched(_) | Outcome::Backup(_) => {
+                        Err(Unresolved::Refused("not an OOBI resolution".to_owned()))
+                    }
+                };
+                self.api.resolved(&mut self.agency, id, examined);
+            }
             Purpose::Delivery(id) => {
                 self.api
                     .delivered(&mut self.agency, id, &failure(outcome).map(|_| ()));
@@ -219,7 +233,7 @@ impl Service {
             Purpose::Backup => self.api.backup_finished(match outcome {
                 Outcome::Backup(copied) => Ok(copied),
                 Outcome::Panicked(message) => Err(format!("the backup panicked: {message}")),
-                Outcome::Fetched(_) => Err("not a backup".to_owned()),
+                Outcome::Fetched(_) | Outcome::Resolved(_) => Err("not a backup".to_owned()),
             }),
         }
     }
@@ -229,14 +243,17 @@ impl Service {
     fn start_work(&mut self) {
         for (id, url) in self.api.take_fetches() {
             let label = format!("GET {url}");
-            let started = self.fetcher.get(url).and_then(|work| {
-                let work: Work<Outcome> = Box::new(move || Outcome::Fetched(work()));
+            let fetched = url.clone();
+            let started = self.fetcher.get(url.clone()).and_then(|work| {
+                let work: Work<Outcome> =
+                    Box::new(move || Outcome::Resolved(resolutions::examine(work(), &fetched)));
                 self.workers
                     .submit(Purpose::Resolution(id), label, work)
                     .map_err(|busy| FetchFailure::NotStarted(busy.to_string()))
             });
             if let Err(failure) = started {
-                self.api.resolved(&mut self.agency, id, Err(failure));
+                let examined = resolutions::examine(Err(failure), &url);
+                self.api.resolved(&mut self.agency, id, examined);
             }
         }
         for (id, url, post) in self.api.take_posts() {

@@ -6,6 +6,7 @@
 
 use mio::Token;
 
+use crate::agency::resolutions::{Resolved, Unresolved};
 use crate::process::fetcher::FetchOutcome;
 use crate::store::copy::Copied;
 
@@ -30,6 +31,8 @@ pub(super) enum Purpose {
 /// What a worker job gives back.
 pub(super) enum Outcome {
     Fetched(FetchOutcome),
+    /// An OOBI fetched and examined (`resolutions::examine`).
+    Resolved(Result<Resolved, Unresolved>),
     Backup(anyhow::Result<Copied>),
     /// The job panicked, with its message.
     Panicked(String),

@@ -90,4 +90,7 @@ tables! {
     /// (owner, "{prefix}.{sn, 32 hex digits}") → an event still being receipted by its
     /// witnesses (JSON): SAID, witnesses, threshold, their URLs, its operation.
     pub RECEIPTING: Records = "receipting";
+    /// (owner, schema SAID) → a credential schema resolved from a data OOBI (its JSON, as
+    /// served): the controller's own, or the configuration's `durls` under `INTRODUCED`.
+    pub SCHEMAS: Records = "schemas";
 }

@@ -25,6 +25,7 @@ mod oobis;
 mod peers;
 mod registries;
 mod routes;
+mod schemas;
 mod signify;
 mod signify04;
 mod store_failure;
