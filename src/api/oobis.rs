@@ -11,6 +11,16 @@ use crate::agency::{identifiers, oobis, operations, roles};
 use crate::agency::{Agency, Failure, Urls};
 use crate::server::http::{Request, Response};
 
+/// The prefix of `controller`'s identifier `name`, or the answer that it has none.
+fn prefix_of(agency: &Agency, controller: &str, name: &str) -> Result<String, Response> {
+    agency
+        .read()
+        .map_err(Failure::Storage)
+        .and_then(|reader| identifiers::find(&reader.owner(controller), name))
+        .map(|identifier| identifier.prefix)
+        .map_err(failure)
+}
+
 /// `POST /identifiers/{name}/endroles` `{rpy, sigs}`: 202 with the `endrole…` operation.
 pub(super) fn add_end_role(
     agency: &mut Agency,
@@ -18,13 +28,9 @@ pub(super) fn add_end_role(
     name: &str,
     request: &Request,
 ) -> Response {
-    let prefix = match agency
-        .read()
-        .map_err(Failure::Storage)
-        .and_then(|reader| identifiers::find(&reader.owner(controller), name))
-    {
-        Ok(identifier) => identifier.prefix,
-        Err(err) => return failure(err),
+    let prefix = match prefix_of(agency, controller, name) {
+        Ok(prefix) => prefix,
+        Err(response) => return response,
     };
     staged_operation(agency, controller, request, 202, |rows, body, _| {
         let (role, reply) = roles::add(rows, &prefix, body)?;
@@ -139,13 +145,9 @@ pub(super) fn add_location(
     name: &str,
     request: &Request,
 ) -> Response {
-    let prefix = match agency
-        .read()
-        .map_err(Failure::Storage)
-        .and_then(|reader| identifiers::find(&reader.owner(controller), name))
-    {
-        Ok(identifier) => identifier.prefix,
-        Err(err) => return failure(err),
+    let prefix = match prefix_of(agency, controller, name) {
+        Ok(prefix) => prefix,
+        Err(response) => return response,
     };
     staged_operation(agency, controller, request, 202, |rows, body, _| {
         let location = roles::add_location(rows, &prefix, body)?;
@@ -224,13 +226,9 @@ pub(super) fn remove_end_role(
     role: &str,
     eid: &str,
 ) -> Response {
-    let prefix = match agency
-        .read()
-        .map_err(Failure::Storage)
-        .and_then(|reader| identifiers::find(&reader.owner(controller), name))
-    {
-        Ok(identifier) => identifier.prefix,
-        Err(err) => return failure(err),
+    let prefix = match prefix_of(agency, controller, name) {
+        Ok(prefix) => prefix,
+        Err(response) => return response,
     };
     match agency.stage(controller, |rows| {
         Ok(roles::remove(rows, &prefix, role, eid)?)

@@ -25,17 +25,27 @@ fn witness_oobis_resolve_with_their_receipt_couples() {
 
 /// keria started with the witnesses' OOBIs as its introduction URLs, once it has resolved them.
 fn introduced_to(witnesses: &Witnesses) -> Keria {
-    let iurls: Vec<&str> = witnesses
-        .list()
-        .iter()
-        .map(|witness| witness.oobi_url.as_str())
-        .collect();
-    let keria = Start::new().args(["--iurls", &iurls.join(";")]).start();
+    introduced_with(witnesses, Start::new())
+}
+
+/// `start` with the witnesses' OOBIs as its introduction URLs, once it has resolved them.
+fn introduced_with(witnesses: &Witnesses, start: Start) -> Keria {
+    let keria = start.args(["--iurls", &iurls(witnesses)]).start();
     for witness in witnesses.list() {
         let line = format!("introduction {} resolved for every agent", witness.oobi_url);
         assert!(keria.wait_for_log(&line).is_some(), "{}", keria.log());
     }
     keria
+}
+
+/// The witnesses' OOBIs, `;`-separated.
+fn iurls(witnesses: &Witnesses) -> String {
+    let iurls: Vec<&str> = witnesses
+        .list()
+        .iter()
+        .map(|witness| witness.oobi_url.as_str())
+        .collect();
+    iurls.join(";")
 }
 
 /// Runs `witnessed.mjs` against `keria` with `options`.
@@ -159,18 +169,7 @@ fn with_one_witness_down_the_operation_completes_at_the_threshold() {
 #[test]
 fn with_every_witness_down_the_operation_fails_naming_them_and_submit_completes_it() {
     let mut witnesses = Witnesses::start(2);
-    let iurls: Vec<&str> = witnesses
-        .list()
-        .iter()
-        .map(|w| w.oobi_url.as_str())
-        .collect();
-    let mut keria = Start::new()
-        .args(["--iurls", &iurls.join(";"), "--receipt-timeout", "2"])
-        .start();
-    for witness in witnesses.list() {
-        let line = format!("introduction {} resolved for every agent", witness.oobi_url);
-        assert!(keria.wait_for_log(&line).is_some(), "{}", keria.log());
-    }
+    let mut keria = introduced_with(&witnesses, Start::new().args(["--receipt-timeout", "2"]));
     witnesses.stop_one(0);
     witnesses.stop_one(1);
     let wits: Vec<String> = witnesses.list().iter().map(|w| w.aid.clone()).collect();
@@ -201,17 +200,8 @@ fn with_every_witness_down_the_operation_fails_naming_them_and_submit_completes_
 #[test]
 fn receipting_cut_short_by_sigkill_resumes_after_the_restart() {
     let mut witnesses = Witnesses::start(2);
-    let iurls: Vec<&str> = witnesses
-        .list()
-        .iter()
-        .map(|w| w.oobi_url.as_str())
-        .collect();
-    let iurls = iurls.join(";");
-    let mut keria = Start::new().args(["--iurls", &iurls]).start();
-    for witness in witnesses.list() {
-        let line = format!("introduction {} resolved for every agent", witness.oobi_url);
-        assert!(keria.wait_for_log(&line).is_some(), "{}", keria.log());
-    }
+    let iurls = iurls(&witnesses);
+    let mut keria = introduced_with(&witnesses, Start::new());
     witnesses.stop_one(0);
     witnesses.stop_one(1);
     let wits: Vec<String> = witnesses.list().iter().map(|w| w.aid.clone()).collect();
