@@ -13,6 +13,7 @@ use url::Url;
 use crate::agency::Agency;
 use crate::keri::exchange::Exchange;
 use crate::process::fetcher::{FetchFailure, Post};
+use crate::process::workers::retry_pause;
 use crate::store::{OwnerWriter, OUTBOX};
 
 /// The content type KERI agents post one message with, its attachments in `CESR-ATTACHMENT`.
@@ -157,9 +158,7 @@ impl Outbox {
                 );
             }
             Err(reason) => {
-                let pause = FIRST_PAUSE
-                    .saturating_mul(1 << (attempts - 1).min(16))
-                    .min(LONGEST_PAUSE);
+                let pause = retry_pause(FIRST_PAUSE, LONGEST_PAUSE, attempts);
                 log::warn!(
                     "exn {said} not delivered to {recipient}: {reason}; post {} of {MAX_ATTEMPTS} in {}s",
                     attempts + 1,

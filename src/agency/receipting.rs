@@ -33,6 +33,7 @@ use crate::keri::oobi::SignedReply;
 use crate::keri::primitives::{Cigar, Siger};
 use crate::keri::stream::Attachments;
 use crate::process::fetcher::{FetchOutcome, Post};
+use crate::process::workers::retry_pause;
 use crate::store::{OwnerWriter, Reader, RECEIPTING, RECEIPTS};
 
 /// How long an event's witnesses have to reach its threshold before its operation fails, by
@@ -344,9 +345,7 @@ impl Receipting {
         };
         let failures = job.failures.entry(wit.clone()).or_insert(0);
         *failures += 1;
-        let pause = FIRST_PAUSE
-            .saturating_mul(1 << (*failures - 1).min(16))
-            .min(LONGEST_PAUSE);
+        let pause = retry_pause(FIRST_PAUSE, LONGEST_PAUSE, *failures);
         log::info!(
             "witness {wit} has not receipted {} event {:x}: {reason}; asking again in {}ms",
             key.1,

@@ -21,6 +21,7 @@ use crate::keri::datetime::format_datetime;
 use crate::keri::oobi::{self, OobiError};
 use crate::keri::primitives::Salt;
 use crate::process::fetcher::{FetchFailure, FetchOutcome};
+use crate::process::workers::retry_pause;
 use crate::store::CONTACTS;
 
 /// Largest OOBI stream accepted (the fetcher refuses larger bodies first).
@@ -225,10 +226,7 @@ impl Resolutions {
         let rows = reader.owner(controller);
         if let Some(kel) = kels::load(&rows, prefix)? {
             for wit in kel.state().backers() {
-                if let Ok((_, url)) =
-                    witnesses::urls(&reader, controller, std::slice::from_ref(wit))?
-                        .map(|mut urls| urls.remove(0))
-                {
+                if let Some(url) = witnesses::url(&reader, controller, wit)? {
                     return Ok(url.join(&format!("oobi/{prefix}")).ok());
                 }
             }
@@ -357,9 +355,11 @@ impl Resolutions {
         match kept {
             Ok(()) => log::info!("{kind} {} resolved for every agent", resolving.url),
             Err(reason) => {
-                let pause = FIRST_INTRODUCTION_PAUSE
-                    .saturating_mul(1 << attempts.min(16))
-                    .min(LONGEST_INTRODUCTION_PAUSE);
+                let pause = retry_pause(
+                    FIRST_INTRODUCTION_PAUSE,
+                    LONGEST_INTRODUCTION_PAUSE,
+                    attempts + 1,
+                );
                 log::warn!(
                     "{kind} {} not resolved: {reason}; trying again in {}s",
                     resolving.url,

@@ -30,25 +30,29 @@ pub fn urls(
 ) -> Result<Result<Vec<(String, Url)>, String>> {
     let mut found = Vec::with_capacity(wits.len());
     for wit in wits {
-        let mut url = None;
-        for owner in [controller, INTRODUCED] {
-            let locations = roles::locations(&reader.owner(owner), wit)?;
-            url = ["http", "https"].into_iter().find_map(|scheme| {
-                locations
-                    .iter()
-                    .find(|location| location.scheme == scheme)
-                    .and_then(|location| Url::parse(&location.url).ok())
-            });
-            if url.is_some() {
-                break;
-            }
-        }
-        match url {
+        match url(reader, controller, wit)? {
             Some(url) => found.push((wit.clone(), url)),
             None => return Ok(Err(wit.clone())),
         }
     }
     Ok(Ok(found))
+}
+
+/// The http (else https) URL of `wit` as `controller`'s agent knows it, if it does.
+pub fn url(reader: &Reader, controller: &str, wit: &str) -> Result<Option<Url>> {
+    for owner in [controller, INTRODUCED] {
+        let locations = roles::locations(&reader.owner(owner), wit)?;
+        let url = ["http", "https"].into_iter().find_map(|scheme| {
+            locations
+                .iter()
+                .find(|location| location.scheme == scheme)
+                .and_then(|location| Url::parse(&location.url).ok())
+        });
+        if url.is_some() {
+            return Ok(url);
+        }
+    }
+    Ok(None)
 }
 
 /// Reads a witness's answer to a receipt request: an `rct` of exactly `event`, signed by

@@ -267,10 +267,9 @@ pub(super) fn event(
     let known: Vec<(String, Url)> = candidates
         .iter()
         .filter_map(|wit| {
-            witnesses::urls(&reader, controller, std::slice::from_ref(wit))
+            witnesses::url(&reader, controller, wit)
                 .ok()?
-                .ok()?
-                .pop()
+                .map(|url| (wit.clone(), url))
         })
         .collect();
     drop(reader);

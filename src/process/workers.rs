@@ -14,7 +14,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use mio::{Registry, Token, Waker};
@@ -23,6 +23,14 @@ use mio::{Registry, Token, Waker};
 pub const WORKERS: usize = 4;
 /// Jobs that may wait for a worker before `submit` answers `Busy`.
 pub const QUEUE: usize = 64;
+
+/// The pause before work that failed `failures` times (from 1) is tried again: `first`,
+/// doubling with each failure, at most `longest`.
+pub fn retry_pause(first: Duration, longest: Duration, failures: u32) -> Duration {
+    first
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(longest)
+}
 
 /// A job: runs on a worker, its outcome comes back through `drain`.
 pub type Work<Out> = Box<dyn FnOnce() -> Out + Send>;
@@ -405,6 +413,16 @@ mod tests {
             close_by(workers, Instant::now() + PATIENCE),
             (Ok(()), Vec::new())
         );
+    }
+
+    #[test]
+    fn a_retry_pause_doubles_from_the_first_up_to_the_longest() {
+        let (first, longest) = (Duration::from_millis(250), Duration::from_secs(4));
+        let pauses: Vec<u128> = (1..=7)
+            .map(|failures| super::retry_pause(first, longest, failures).as_millis())
+            .collect();
+        assert_eq!(pauses, [250, 500, 1000, 2000, 4000, 4000, 4000]);
+        assert_eq!(super::retry_pause(first, longest, u32::MAX), longest);
     }
 
     #[test]

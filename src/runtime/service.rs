@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use mio::{Events, Interest, Poll};
+use url::Url;
 
 use super::tokens::{Outcome, Purpose, SIGNAL, WORKERS};
 
@@ -22,7 +23,7 @@ use crate::agency::Agency;
 use crate::agency::Urls;
 use crate::api::{Api, Backups};
 use crate::config::StartConfig;
-use crate::process::fetcher::{FetchFailure, FetchLimits, Fetcher};
+use crate::process::fetcher::{FetchFailure, FetchLimits, Fetcher, Post};
 use crate::process::logging::LogFile;
 use crate::process::notify::Notifier;
 use crate::process::signals::Signals;
@@ -257,26 +258,12 @@ impl Service {
             }
         }
         for (id, url, post) in self.api.take_posts() {
-            let label = format!("POST {url}");
-            let started = self.fetcher.post(url, post).and_then(|work| {
-                let work: Work<Outcome> = Box::new(move || Outcome::Fetched(work()));
-                self.workers
-                    .submit(Purpose::Delivery(id), label, work)
-                    .map_err(|busy| FetchFailure::NotStarted(busy.to_string()))
-            });
-            if let Err(failure) = started {
+            if let Err(failure) = self.submit_post(Purpose::Delivery(id), url, post) {
                 self.api.delivered(&mut self.agency, id, &Err(failure));
             }
         }
         for (id, url, post) in self.api.take_receipt_posts() {
-            let label = format!("POST {url}");
-            let started = self.fetcher.post(url, post).and_then(|work| {
-                let work: Work<Outcome> = Box::new(move || Outcome::Fetched(work()));
-                self.workers
-                    .submit(Purpose::Receipt(id), label, work)
-                    .map_err(|busy| FetchFailure::NotStarted(busy.to_string()))
-            });
-            if let Err(failure) = started {
+            if let Err(failure) = self.submit_post(Purpose::Receipt(id), url, post) {
                 self.api.receipted(&mut self.agency, id, Err(failure));
             }
         }
@@ -293,6 +280,16 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// Hands a POST to the workers; its outcome comes back as `Outcome::Fetched` for `purpose`.
+    fn submit_post(&mut self, purpose: Purpose, url: Url, post: Post) -> Result<(), FetchFailure> {
+        let label = format!("POST {url}");
+        let work = self.fetcher.post(url, post)?;
+        let work: Work<Outcome> = Box::new(move || Outcome::Fetched(work()));
+        self.workers
+            .submit(purpose, label, work)
+            .map_err(|busy| FetchFailure::NotStarted(busy.to_string()))
     }
 
     /// One tock: timeouts, idle agents, the watchdog.
