@@ -282,11 +282,18 @@ pub struct WitnessDemo {
     pub witnesses: Vec<Witness>,
     process: PeerProcess,
     _home: tempfile::TempDir,
+    /// Held while the demo runs: other runs on this machine (another test run,
+    /// `tests/peers/signify-ts-scripts`) wait for the fixed ports on the same lock.
+    _ports: std::fs::File,
 }
 
 impl WitnessDemo {
     /// Starts the demo and waits until all six serve their OOBIs.
     pub fn start() -> Self {
+        let ports = std::fs::File::create(std::env::temp_dir().join("keria-fixed-ports.lock"))
+            .expect("create the fixed ports' lock file");
+        rustix::fs::flock(&ports, rustix::fs::FlockOperation::LockExclusive)
+            .expect("take the fixed ports' lock");
         let venv = keri_venv();
         let home = peers::private_home();
         let mut command = peers::sandboxed(&venv, "kli", home.path());
@@ -315,6 +322,7 @@ impl WitnessDemo {
             witnesses,
             process,
             _home: home,
+            _ports: ports,
         }
     }
 
