@@ -560,7 +560,7 @@ fn witnessed(runs: usize, concurrent: usize) {
         .collect();
     let wits: Vec<String> = witnesses.iter().map(|(aid, _)| aid.clone()).collect();
     let toad = wits.len() as u64;
-    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    let agency = Agency::external().unwrap_or_else(|| Agency::spawn(tempfile::tempdir().unwrap()));
     agency.wait_healthy();
     let mut client = Client::boot(&agency);
     for oobi in &oobis {
