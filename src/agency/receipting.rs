@@ -12,6 +12,10 @@
 //! threshold met), each receipting witness is sent the others' receipts, as keripy's
 //! `Receiptor` does, and the event leaves `RECEIPTING`.
 //!
+//! A job staged with an empty operation name completes no operation (a delegated event's
+//! `delegation` operation waits for its delegator too); an event not (yet) in its KEL, as a
+//! delegated event before its approval, is kept in its `RECEIPTING` record.
+//!
 //! Bounds: at most `MAX_JOBS` events receipting at once (a further witnessed event is refused
 //! with 503 until some finish), each for at most the deadline.
 
@@ -34,7 +38,7 @@ use crate::keri::primitives::{Cigar, Siger};
 use crate::keri::stream::Attachments;
 use crate::process::fetcher::{FetchOutcome, Post};
 use crate::process::workers::retry_pause;
-use crate::store::{OwnerWriter, Reader, RECEIPTING, RECEIPTS};
+use crate::store::{OwnerWriter, Reader, StoredEvent, RECEIPTING, RECEIPTS};
 
 /// How long an event's witnesses have to reach its threshold before its operation fails, by
 /// default (`--receipt-timeout`).
@@ -139,20 +143,32 @@ impl Receipting {
                 json!({"pre": event.prefix(), "sn": event.sn()}),
             )
         });
-        let record = json!({
+        let mut record = json!({
             "said": event.said(),
             "toad": toad,
             "operation": operation,
             "metadata": metadata,
             "urls": urls.iter().map(|(wit, url)| json!([wit, url.as_str()])).collect::<Vec<_>>(),
         });
+        let stored = rows.kel(event.prefix())?;
+        let in_kel = usize::try_from(event.sn())
+            .ok()
+            .and_then(|sn| stored.get(sn))
+            .is_some_and(|stored| stored.raw == event.raw());
+        if !in_kel {
+            // A delegated event is receipted before it enters the KEL: it is kept here.
+            record["event"] = String::from_utf8_lossy(event.raw()).into();
+            record["sigs"] = signatures::join(sigs).into();
+        }
         rows.put_record(
             RECEIPTING,
             &event_key(event.prefix(), event.sn()),
             &record.to_string(),
         )?;
         let pending = operations::pending(&operation, metadata.clone());
-        operations::stage(rows, &pending)?;
+        if !operation.is_empty() {
+            operations::stage(rows, &pending)?;
+        }
         let attachment = Attachments {
             controller_sigs: sigs.to_vec(),
             ..Attachments::default()
@@ -168,9 +184,7 @@ impl Receipting {
                 urls,
                 receipts: Vec::new(),
                 failures: HashMap::new(),
-                catchup: catchup(&rows.kel(event.prefix())?, event, |name| {
-                    rows.record(RECEIPTS, name)
-                })?,
+                catchup: catchup(&stored, event, |name| rows.record(RECEIPTS, name))?,
                 operation,
                 metadata,
                 deadline: Instant::now() + self.deadline,
@@ -304,7 +318,7 @@ impl Receipting {
         }
         let record = receipts::receipts_record(job.event.said(), &job.receipts);
         let reached = job.receipts.len() >= job.toad && !job.done;
-        let done = reached.then(|| {
+        let done = (reached && !job.operation.is_empty()).then(|| {
             operations::done(
                 &job.operation,
                 job.metadata.clone(),
@@ -362,7 +376,7 @@ impl Receipting {
             return;
         };
         self.waiting.retain(|(_, waiting, _)| waiting != key);
-        let failed = (!job.done).then(|| {
+        let failed = (!job.done && !job.operation.is_empty()).then(|| {
             let missing = job.missing().join(", ");
             log::warn!(
                 "{} event {:x}: {} of {} receipts by the deadline, below its threshold {}; missing {missing}",
@@ -527,11 +541,18 @@ fn recover_job(
         .and_then(|(prefix, sn)| Some((prefix, u64::from_str_radix(sn, 16).ok()?)))
         .ok_or_else(|| anyhow!("receipting key {name}"))?;
     let rows = reader.owner(controller);
-    let stored = rows
-        .kel(prefix)?
-        .into_iter()
-        .nth(usize::try_from(sn)?)
-        .ok_or_else(|| anyhow!("no event {sn:x} of {prefix} is stored"))?;
+    let stored = match (value["event"].as_str(), value["sigs"].as_str()) {
+        (Some(raw), Some(sigs)) => StoredEvent {
+            raw: raw.as_bytes().to_vec(),
+            sigs: sigs.to_owned(),
+            first_seen: String::new(),
+        },
+        _ => rows
+            .kel(prefix)?
+            .into_iter()
+            .nth(usize::try_from(sn)?)
+            .ok_or_else(|| anyhow!("no event {sn:x} of {prefix} is stored"))?,
+    };
     let event = Event::parse(&stored.raw).map_err(|err| anyhow!("stored event: {err}"))?;
     if value["said"] != event.said() {
         return Err(anyhow!(
