@@ -27,6 +27,18 @@ pub const MAX_ATTEMPTS: u32 = 10;
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
 
+/// A KERI message posted as KERI agents post one: the body, its attachments in a header.
+pub fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
+    Post {
+        headers: vec![
+            ("Content-Type".to_owned(), CESR_JSON.to_owned()),
+            ("CESR-ATTACHMENT".to_owned(), attachment.to_owned()),
+            ("CESR-DESTINATION".to_owned(), destination.to_owned()),
+        ],
+        body: raw.to_vec(),
+    }
+}
+
 /// A message for one recipient, as kept in the store.
 struct Delivery {
     controller: String,
@@ -228,14 +240,11 @@ impl Outbox {
                 body: text("stream").into_bytes(),
             }
         } else {
-            Post {
-                headers: vec![
-                    ("Content-Type".to_owned(), CESR_JSON.to_owned()),
-                    ("CESR-ATTACHMENT".to_owned(), text("attachment")),
-                    ("CESR-DESTINATION".to_owned(), text("recipient")),
-                ],
-                body: text("exn").into_bytes(),
-            }
+            cesr_post(
+                text("exn").as_bytes(),
+                &text("attachment"),
+                &text("recipient"),
+            )
         };
         delivery.attempts += 1;
         self.posting.insert(id, delivery);

@@ -7,14 +7,11 @@
 //! A witness answers 200 with its receipt (an `rct` with its receipt couple), which counts only
 //! if it verifies against the event; 202 means it escrowed the event, and an outage or a
 //! refusal is tried again, with a pause that grows from `FIRST_PAUSE` to `LONGEST_PAUSE`, until
-//! the deadline (`--receipt-timeout`). Then the operation fails (408) naming the witnesses that did not receipt, unless
-//! the threshold was met. Once every witness has receipted (or the deadline passed with the
-//! threshold met), each receipting witness is sent the others' receipts, as keripy's
-//! `Receiptor` does, and the event leaves `RECEIPTING`.
-//!
-//! A job staged with an empty operation name completes no operation (a delegated event's
-//! `delegation` operation waits for its delegator too); an event not (yet) in its KEL, as a
-//! delegated event before its approval, is kept in its `RECEIPTING` record.
+//! the deadline (`--receipt-timeout`). Then the operation fails (408) naming the witnesses that
+//! did not receipt, unless the threshold was met. Once every witness has receipted (or the
+//! deadline passed with the threshold met), each receipting witness is sent the others'
+//! receipts, as keripy's `Receiptor` does, and the event leaves `RECEIPTING`. A delegated event
+//! waiting for its delegator: no operation (an empty name), the event kept in its record.
 //!
 //! Bounds: at most `MAX_JOBS` events receipting at once (a further witnessed event is refused
 //! with 503 until some finish), each for at most the deadline.
@@ -26,6 +23,7 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 use url::Url;
 
+use super::outbox::cesr_post;
 use super::receipts::{self, catchup, event_key, Backlog};
 use super::signatures;
 use super::witnesses;
@@ -48,8 +46,6 @@ const FIRST_PAUSE: Duration = Duration::from_millis(250);
 const LONGEST_PAUSE: Duration = Duration::from_secs(4);
 /// Most events receipting at once, over every agent.
 pub const MAX_JOBS: usize = 4096;
-/// The content type a KERI message is posted with, its attachments in `CESR-ATTACHMENT`.
-const CESR_JSON: &str = "application/cesr+json";
 
 /// An event: (controller, prefix, sequence number).
 type Key = (String, String, u64);
@@ -151,12 +147,11 @@ impl Receipting {
             "urls": urls.iter().map(|(wit, url)| json!([wit, url.as_str()])).collect::<Vec<_>>(),
         });
         let stored = rows.kel(event.prefix())?;
-        let in_kel = usize::try_from(event.sn())
-            .ok()
-            .and_then(|sn| stored.get(sn))
-            .is_some_and(|stored| stored.raw == event.raw());
-        if !in_kel {
-            // A delegated event is receipted before it enters the KEL: it is kept here.
+        let position = usize::try_from(event.sn()).unwrap_or(usize::MAX);
+        if stored
+            .get(position)
+            .is_none_or(|stored| stored.raw != event.raw())
+        {
             record["event"] = String::from_utf8_lossy(event.raw()).into();
             record["sigs"] = signatures::join(sigs).into();
         }
@@ -512,18 +507,6 @@ fn introductions(agency: &Agency, controller: &str, job: &Job) -> Vec<(String, S
         }
     }
     found
-}
-
-/// A KERI message posted as KERI agents post one: the body, its attachments in a header.
-fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
-    Post {
-        headers: vec![
-            ("Content-Type".to_owned(), CESR_JSON.to_owned()),
-            ("CESR-ATTACHMENT".to_owned(), attachment.to_owned()),
-            ("CESR-DESTINATION".to_owned(), destination.to_owned()),
-        ],
-        body: raw.to_vec(),
-    }
 }
 
 /// A job from its `RECEIPTING` record, its event and signatures from the KEL, and the
