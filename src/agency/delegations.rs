@@ -56,6 +56,8 @@ struct Job {
     next: Instant,
     /// A query of the delegator's log is under way.
     querying: bool,
+    /// A query came back: what it kept is looked at once committed (at the next tick).
+    recheck: bool,
     /// Unix seconds after which the operation fails.
     deadline: u64,
 }
@@ -237,6 +239,7 @@ impl Delegations {
                 delegator: delegator.to_owned(),
                 next: Instant::now(),
                 querying: false,
+                recheck: false,
                 deadline,
             },
         ));
@@ -272,6 +275,7 @@ impl Delegations {
                             delegator: pending.delegator,
                             next: Instant::now(),
                             querying: false,
+                            recheck: false,
                             deadline: pending.deadline,
                         },
                     );
@@ -280,6 +284,16 @@ impl Delegations {
             }
         }
         Ok(())
+    }
+
+    /// An event of `delegator` may have approved events waiting here (it was just accepted by
+    /// this agency): they look at its log at the next tick rather than after their pause.
+    pub fn nudge(&mut self, delegator: &str) {
+        for job in self.jobs.values_mut() {
+            if job.delegator == delegator {
+                job.next = Instant::now();
+            }
+        }
     }
 
     /// How many delegated events wait.
@@ -295,6 +309,18 @@ impl Delegations {
     /// One tock: each event whose pause has ended looks at its delegator's log as held here;
     /// approved, it is accepted; past its deadline, it fails; else the log is asked for again.
     pub fn tick(&mut self, agency: &mut Agency, resolutions: &mut Resolutions, now: Instant) {
+        let rechecks: Vec<Key> = self
+            .jobs
+            .iter()
+            .filter(|(_, job)| job.recheck)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in rechecks {
+            if let Some(job) = self.jobs.get_mut(&key) {
+                job.recheck = false;
+            }
+            self.settle(agency, &key);
+        }
         let due: Vec<Key> = self
             .jobs
             .iter()
@@ -318,20 +344,14 @@ impl Delegations {
     }
 
     /// Queries of delegators' logs that came back (controller, delegator): the events waiting
-    /// for them look again at once.
-    pub fn anchored(&mut self, agency: &mut Agency, queried: Vec<(String, String)>) {
+    /// for them look again at the next tick, once what the query kept is committed.
+    pub fn anchored(&mut self, queried: Vec<(String, String)>) {
         for (controller, delegator) in queried {
-            let keys: Vec<Key> = self
-                .jobs
-                .iter()
-                .filter(|((owner, _), job)| *owner == controller && job.delegator == delegator)
-                .map(|(key, _)| key.clone())
-                .collect();
-            for key in keys {
-                if let Some(job) = self.jobs.get_mut(&key) {
+            for ((owner, _), job) in &mut self.jobs {
+                if *owner == controller && job.delegator == delegator {
                     job.querying = false;
+                    job.recheck = true;
                 }
-                self.settle(agency, &key);
             }
         }
     }

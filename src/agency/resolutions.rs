@@ -333,10 +333,36 @@ impl Resolutions {
             return;
         };
         if let Purpose::Anchor { prefix } = &resolving.purpose {
-            anchored(agency, &resolving, prefix, outcome);
+            keep_quietly(agency, &resolving, prefix, &outcome);
             self.anchored
                 .push((resolving.controller.clone(), prefix.clone()));
             return;
+        }
+        if let Purpose::Query { prefix, sn } = &resolving.purpose {
+            // A query short of its sequence number (or whose source could not answer yet: a
+            // witness serves nothing before the event is fully witnessed) asks again, as long
+            // as an escrowed resolution may, keeping what came.
+            let short = match &outcome {
+                Err(_) => true,
+                Ok(Resolved::Stream(resolution)) => sn.is_some_and(|sn| {
+                    resolution
+                        .kels
+                        .iter()
+                        .find(|kel| kel.state().prefix() == prefix)
+                        .is_none_or(|kel| kel.state().sn() < sn)
+                }),
+                Ok(Resolved::Schema(_)) => false,
+            };
+            if short && self.escrow(&resolving) {
+                let prefix = prefix.clone();
+                keep_quietly(agency, &resolving, &prefix, &outcome);
+                resolving
+                    .escrowed_until
+                    .get_or_insert(Instant::now() + ESCROW_TIME);
+                self.waiting
+                    .push((Instant::now() + ESCROW_PAUSE, resolving));
+                return;
+            }
         }
         if matches!(outcome, Err(Unresolved::Unwitnessed(_))) && self.escrow(&resolving) {
             resolving
@@ -459,12 +485,13 @@ fn oobi_url(text: &str) -> Result<url::Url, Failure> {
     Ok(url)
 }
 
-/// Keeps what a delegator's log asked for again holds (no contact, no operation).
-fn anchored(
+/// Keeps what a log asked for again holds (no contact, no operation): a delegator's, for its
+/// anchor, or a query's not yet at its sequence number.
+fn keep_quietly(
     agency: &mut Agency,
     resolving: &Resolving,
     prefix: &str,
-    outcome: Result<Resolved, Unresolved>,
+    outcome: &Result<Resolved, Unresolved>,
 ) {
     let seen = format_datetime(time::OffsetDateTime::now_utc());
     match outcome {
@@ -482,20 +509,14 @@ fn anchored(
                 .map_err(|err| Failure::Invalid(format!("{err:#}")))
             });
             if let Err(err) = kept {
-                log::info!(
-                    "the log of delegator {prefix} from {}: {err:?}",
-                    resolving.url
-                );
+                log::info!("the log of {prefix} from {}: {err:?}", resolving.url);
             }
         }
         Ok(Resolved::Schema(_)) => {
-            log::info!(
-                "{} serves a schema, not delegator {prefix}'s log",
-                resolving.url
-            );
+            log::info!("{} serves a schema, not the log of {prefix}", resolving.url);
         }
         Err(unresolved) => log::debug!(
-            "the log of delegator {prefix} from {}: {}",
+            "the log of {prefix} from {}: {}",
             resolving.url,
             unresolved.reason()
         ),

@@ -281,6 +281,21 @@ pub(super) fn approve(
     })
 }
 
+/// Delegated events waiting here for identifier `name` of `controller` look at its log at the
+/// next tick: its next event may approve them.
+pub(super) fn nudge(agency: &Agency, controller: &str, name: &str, delegations: &mut Delegations) {
+    if delegations.is_empty() {
+        return;
+    }
+    let found = agency
+        .read()
+        .map_err(Failure::Storage)
+        .and_then(|reader| identifiers::find(&reader.owner(controller), name));
+    if let Ok(identifier) = found {
+        delegations.nudge(identifier.prefix());
+    }
+}
+
 /// Sends `event`'s `/delegate/request` to `delegator`'s agent, on behalf of `controller`'s
 /// identifier: staged for a delegator served here, else posted through the outbox. A delegator
 /// with no known agent is not asked (its controller approves out of band); the delegate still

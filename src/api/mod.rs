@@ -242,7 +242,7 @@ impl Api {
         self.resolutions.fetched(agency, id, outcome);
         let anchored = self.resolutions.take_anchored();
         if !anchored.is_empty() {
-            self.delegations.anchored(agency, anchored);
+            self.delegations.anchored(anchored);
         }
     }
 

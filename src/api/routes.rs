@@ -408,7 +408,13 @@ fn delegation(signed: &mut Signed<'_>, route: &'static Route, params: &[&str]) -
             delegations::rotate(agency, controller, name, request, &mut context)
         }
         (POST, "/identifiers/{name}/delegation", [name]) => {
+            delegations::nudge(agency, controller, name, context.delegations);
             delegations::approve(agency, controller, name, request, context.receipting)
+        }
+        (POST, "/identifiers/{name}/events", [name]) => {
+            // An interaction may approve delegated events waiting here.
+            delegations::nudge(agency, controller, name, context.delegations);
+            return None;
         }
         _ => return None,
     })
