@@ -499,7 +499,7 @@ fn keep_quietly(
             let kept = agency.stage(&resolving.controller, |rows| {
                 oobis::keep(
                     rows,
-                    &resolution,
+                    resolution,
                     prefix,
                     resolving.url.as_str(),
                     None,
