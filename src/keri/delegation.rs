@@ -104,6 +104,7 @@ mod tests {
     use crate::keri::kel::SignedEvent;
     use crate::keri::primitives::Signer;
     use crate::keri::seal::Seal;
+    use crate::keri::serder::saidify;
 
     const SEEN: &str = "2026-12-04T18:00:00.000000+00:00";
 
@@ -150,5 +151,101 @@ mod tests {
         assert!(requested(&other)
             .unwrap_err()
             .contains("is not delegated by"));
+    }
+
+    /// A delegated rotation of `prefix` after `prior`, to `key` committing to `next`.
+    fn delegated_rotation(prefix: &str, prior: &str, key: &Signer, next: &Diger) -> Event {
+        let rot = crate::keri::build::rotate(
+            prefix,
+            1,
+            prior,
+            &[key.verfer()],
+            std::slice::from_ref(next),
+        );
+        let mut map = rot.value().as_object().unwrap().clone();
+        map.insert("t".into(), "drt".into());
+        let (value, _, _) = saidify(map, false);
+        Event::verify(&value).unwrap()
+    }
+
+    #[test]
+    fn a_resolved_dip_and_drt_are_accepted_only_with_their_delegators_anchors() {
+        use crate::keri::oobi;
+        let gator_key = Signer::from_seed(&[11; 32]);
+        let digest = |signer: &Signer| Diger::blake3(signer.verfer().qb64().as_bytes());
+        let icp = incept(
+            &[gator_key.verfer()],
+            &[digest(&Signer::from_seed(&[12; 32]))],
+        );
+        let (first, second, third) = (
+            Signer::from_seed(&[13; 32]),
+            Signer::from_seed(&[14; 32]),
+            Signer::from_seed(&[15; 32]),
+        );
+        let dip = delegated_incept(&[first.verfer()], &[digest(&second)], icp.prefix());
+        let drt = delegated_rotation(dip.prefix(), dip.said(), &second, &digest(&third));
+        let anchor_dip = interact(
+            icp.prefix(),
+            1,
+            icp.said(),
+            vec![Seal::event(dip.prefix(), 0, dip.said())],
+        );
+        let anchor_drt = interact(
+            icp.prefix(),
+            2,
+            anchor_dip.said(),
+            vec![Seal::event(drt.prefix(), 1, drt.said())],
+        );
+        let mut gator = Kel::incept(signed(icp.clone(), &gator_key), SEEN).unwrap();
+        for event in [&anchor_dip, &anchor_drt] {
+            gator
+                .append(signed(event.clone(), &gator_key), SEEN)
+                .unwrap();
+        }
+        let delegate_kel = |drt_source: SealSource| {
+            let mut delegate = Kel::incept(
+                SignedEvent {
+                    delegation: anchoring(&gator, &dip),
+                    ..signed(dip.clone(), &first)
+                },
+                SEEN,
+            )
+            .unwrap();
+            delegate
+                .append(
+                    SignedEvent {
+                        delegation: Some(drt_source),
+                        ..signed(drt.clone(), &second)
+                    },
+                    SEEN,
+                )
+                .unwrap();
+            delegate
+        };
+        let approved = anchoring(&gator, &drt).unwrap();
+        assert_eq!(approved.sn, 2);
+        let stream = oobi::write(&[&gator, &delegate_kel(approved.clone())], &[]);
+        let resolution = oobi::resolve(&stream, 1 << 20).unwrap();
+        let delegate = &resolution.kels[1];
+        assert_eq!(delegate.state().sn(), 1);
+        assert_eq!(delegate.state().delegator(), Some(icp.prefix()));
+        // A seal source naming the delegator's event that anchors another event is refused.
+        let elsewhere = SealSource {
+            sn: 1,
+            said: anchor_dip.said().to_owned(),
+        };
+        let stream = oobi::write(&[&gator, &delegate_kel(elsewhere)], &[]);
+        let refused = oobi::resolve(&stream, 1 << 20).unwrap_err();
+        assert!(
+            refused.to_string().contains("does not anchor it"),
+            "{refused}"
+        );
+        // Without the delegator's log in the stream, nothing is accepted.
+        let stream = oobi::write(&[&delegate_kel(approved)], &[]);
+        let refused = oobi::resolve(&stream, 1 << 20).unwrap_err();
+        assert!(
+            refused.to_string().contains("is not in the stream"),
+            "{refused}"
+        );
     }
 }
