@@ -493,33 +493,22 @@ fn keep_quietly(
     prefix: &str,
     outcome: &Result<Resolved, Unresolved>,
 ) {
+    let url = resolving.url.as_str();
     let seen = format_datetime(time::OffsetDateTime::now_utc());
-    match outcome {
-        Ok(Resolved::Stream(resolution)) => {
-            let kept = agency.stage(&resolving.controller, |rows| {
-                oobis::keep(
-                    rows,
-                    resolution,
-                    prefix,
-                    resolving.url.as_str(),
-                    None,
-                    &seen,
-                )
-                .map(drop)
-                .map_err(|err| Failure::Invalid(format!("{err:#}")))
-            });
-            if let Err(err) = kept {
-                log::info!("the log of {prefix} from {}: {err:?}", resolving.url);
-            }
-        }
-        Ok(Resolved::Schema(_)) => {
-            log::info!("{} serves a schema, not the log of {prefix}", resolving.url);
-        }
-        Err(unresolved) => log::debug!(
-            "the log of {prefix} from {}: {}",
-            resolving.url,
-            unresolved.reason()
-        ),
+    let reason = match outcome {
+        Ok(Resolved::Stream(resolution)) => agency
+            .stage(&resolving.controller, |rows| {
+                oobis::keep(rows, resolution, prefix, url, None, &seen)
+                    .map(drop)
+                    .map_err(|err| Failure::Invalid(format!("{err:#}")))
+            })
+            .err()
+            .map(|err| format!("{err:?}")),
+        Ok(Resolved::Schema(_)) => Some("a schema".to_owned()),
+        Err(unresolved) => Some(unresolved.reason().to_owned()),
+    };
+    if let Some(reason) = reason {
+        log::debug!("the log of {prefix} from {url} is not kept: {reason}");
     }
 }
 
