@@ -59,7 +59,8 @@ fn main() {
         witnessed(20, 100);
     }
     if wants("delegation") {
-        delegation(21);
+        delegation(21, false);
+        delegation(21, true);
     }
 }
 
@@ -384,15 +385,19 @@ fn oobi_resolution(runs: usize) {
     agency.stop();
 }
 
-/// A delegator's approvals of `runs` delegated inceptions, between two agents of one agency:
-/// from the delegator's `POST /identifiers/{name}/delegation` (the anchoring `ixn`) until the
-/// delegate's `delegation.{prefix}` operation is done, which waits for the delegate's agent
-/// to query the delegator's log (every `delegations::QUERY_PAUSE`) and find the anchor.
-fn delegation(runs: usize) {
+/// A delegator's approvals of `runs` delegated inceptions, between two agents of one agency
+/// (or, `apart`, of two): from the delegator's `POST /identifiers/{name}/delegation` (the
+/// anchoring `ixn`) until the delegate's `delegation.{prefix}` operation is done. The delegate's
+/// agent finds the anchor by asking for the delegator's log again: at once when the approval
+/// is accepted by the same agency, else at its next query (every `delegations::QUERY_PAUSE`).
+fn delegation(runs: usize, apart: bool) {
     let agency = Agency::spawn(tempfile::tempdir().unwrap());
     agency.wait_healthy();
+    let other = apart.then(|| Agency::spawn(tempfile::tempdir().unwrap()));
+    let gate_agency = other.as_ref().unwrap_or(&agency);
+    gate_agency.wait_healthy();
     let mut gator = Client::boot(&agency);
-    let mut gate = Client::boot(&agency);
+    let mut gate = Client::boot(gate_agency);
     let (icp, key, url) = gator.identifier(&agency, "gator");
     gate.resolve(&url);
     let mut prior = icp.said().to_owned();
@@ -422,6 +427,8 @@ fn delegation(runs: usize) {
                 &format!("/operations/delegation.{}", dip.prefix()),
                 None,
             );
+            // The approvals land at phases spread over the delegate's query pause.
+            std::thread::sleep(Duration::from_millis(100 + (run as u64 * 24) % 500));
             let started = Instant::now();
             let (status, answer, _) = gator.send(&approve);
             assert_eq!(status, 200, "{answer}");
@@ -437,13 +444,21 @@ fn delegation(runs: usize) {
             }
         })
         .collect();
+    let between = if apart {
+        "agents of two agencies"
+    } else {
+        "two agents of one agency"
+    };
     print(
         &format!(
-            "delegation approval between two agents of one agency ({runs} runs, the delegator's \
-             anchoring ixn → the delegate's operation done; query pause 500 ms)"
+            "delegation approval between {between} ({runs} runs, the delegator's anchoring ixn \
+             → the delegate's operation done; query pause 500 ms)"
         ),
         &mut latencies,
     );
+    if let Some(other) = other {
+        other.stop();
+    }
     agency.stop();
 }
 
