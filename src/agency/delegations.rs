@@ -138,17 +138,9 @@ fn unix_now() -> u64 {
 }
 
 /// The delegated event of `prefix` still waiting for its delegator, if any: (its type, sn,
-/// SAID). An identifier with one takes no other event.
-pub fn pending(rows: &OwnerReader<'_>, prefix: &str) -> Result<Option<(Ilk, u64, String)>> {
-    pending_in(&rows.records(DELEGATING, &format!("{prefix}."))?)
-}
-
-/// `pending`, in the open batch.
-pub fn pending_staged(rows: &OwnerWriter<'_>, prefix: &str) -> Result<Option<(Ilk, u64, String)>> {
-    pending_in(&rows.records(DELEGATING, &format!("{prefix}."))?)
-}
-
-fn pending_in(records: &[(String, String)]) -> Result<Option<(Ilk, u64, String)>> {
+/// SAID).
+fn waiting(rows: &OwnerWriter<'_>, prefix: &str) -> Result<Option<(Ilk, u64, String)>> {
+    let records = rows.records(DELEGATING, &format!("{prefix}."))?;
     let Some((_, record)) = records.first() else {
         return Ok(None);
     };
@@ -177,7 +169,7 @@ pub fn refuse_while_pending(rows: &OwnerWriter<'_>, name: &str) -> Result<(), Fa
         return Ok(());
     };
     let prefix = prefix.as_str();
-    if let Some((ilk, sn, said)) = pending_staged(rows, prefix)? {
+    if let Some((ilk, sn, said)) = waiting(rows, prefix)? {
         return Err(Failure::Invalid(format!(
             "{name} waits for its delegator's approval of its {ilk} {said} (sequence number \
              {sn:x}): it takes no other event until then"
@@ -294,11 +286,6 @@ impl Delegations {
                 job.next = Instant::now();
             }
         }
-    }
-
-    /// How many delegated events wait.
-    pub fn len(&self) -> usize {
-        self.jobs.len()
     }
 
     /// Whether none waits.
