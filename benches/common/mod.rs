@@ -15,13 +15,14 @@ use std::time::{Duration, Instant};
 use keria::keri::primitives::Signer;
 use keria::signify::passcode::{inception_from_keys, Tier};
 
-/// A running agency on fixed loopback ports in a temp dir.
+/// A running agency on loopback ports: keria spawned on a temp dir, or (`external`) one that
+/// was started outside the benchmark.
 pub struct Agency {
-    child: Child,
+    child: Option<Child>,
     pub admin: u16,
     pub http: u16,
     pub boot: u16,
-    dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
 }
 
 pub fn free_port() -> u16 {
@@ -35,6 +36,31 @@ pub fn free_port() -> u16 {
 impl Agency {
     pub fn spawn(dir: tempfile::TempDir) -> Self {
         Self::spawn_in(dir)
+    }
+
+    /// The agency already listening on the loopback ports `KERIA_BENCH_AGENCY` names
+    /// (`admin,http,boot`, e.g. `3901,3902,3903`), to measure another agency with the same
+    /// client; `None` when the variable is unset.
+    pub fn external() -> Option<Self> {
+        let ports = std::env::var("KERIA_BENCH_AGENCY").ok()?;
+        let ports: Vec<u16> = ports
+            .split(',')
+            .map(|port| {
+                port.trim()
+                    .parse()
+                    .expect("KERIA_BENCH_AGENCY: admin,http,boot")
+            })
+            .collect();
+        let [admin, http, boot] = ports[..] else {
+            panic!("KERIA_BENCH_AGENCY names three ports: admin,http,boot");
+        };
+        Some(Self {
+            child: None,
+            admin,
+            http,
+            boot,
+            dir: None,
+        })
     }
 
     /// Spawns keria on the data dir `dir` holds.
@@ -68,11 +94,11 @@ impl Agency {
             .spawn()
             .unwrap();
         Self {
-            child,
+            child: Some(child),
             admin,
             http,
             boot,
-            dir,
+            dir: Some(dir),
         }
     }
 
@@ -91,11 +117,18 @@ impl Agency {
     }
 
     pub fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).unwrap()
+        let child = self
+            .child
+            .as_ref()
+            .expect("an external agency's pid is not known");
+        i32::try_from(child.id()).unwrap()
     }
 
     /// SIGTERM, then the time until the process has exited.
     pub fn stop(self) -> Duration {
+        if self.child.is_none() {
+            return Duration::ZERO;
+        }
         self.stop_keeping_dir().0
     }
 
@@ -107,10 +140,10 @@ impl Agency {
             rustix::process::Signal::TERM,
         )
         .unwrap();
-        let status = self.child.wait().unwrap();
+        let status = self.child.as_mut().expect("spawned").wait().unwrap();
         let elapsed = started.elapsed();
         assert!(status.success(), "keria exited with {status}");
-        (elapsed, self.dir)
+        (elapsed, self.dir.take().expect("spawned"))
     }
 
     pub fn rss_kib(&self) -> u64 {
