@@ -7,7 +7,8 @@
 //! of one agency (delivered and verified when its answer comes), and the http port's intake
 //! of verified `exn` messages; the signed reads of contacts, filtered operations, OOBIs by alias
 //! and location schemes; a controller's passcode rotation (`PUT /agent/{caid}`) that
-//! re-encrypts 100 identifiers' parameters.
+//! re-encrypts 100 identifiers' parameters; a delegator's approval of a delegated inception,
+//! from its anchoring `ixn` to the delegate's operation done.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -56,6 +57,10 @@ fn main() {
     }
     if wants("witnessed") {
         witnessed(20, 100);
+    }
+    if wants("delegation") {
+        delegation(21, false);
+        delegation(21, true);
     }
 }
 
@@ -377,6 +382,83 @@ fn oobi_resolution(runs: usize) {
         ),
         &mut latencies,
     );
+    agency.stop();
+}
+
+/// A delegator's approvals of `runs` delegated inceptions, between two agents of one agency
+/// (or, `apart`, of two): from the delegator's `POST /identifiers/{name}/delegation` (the
+/// anchoring `ixn`) until the delegate's `delegation.{prefix}` operation is done. The delegate's
+/// agent finds the anchor by asking for the delegator's log again: at once when the approval
+/// is accepted by the same agency, else at its next query (every `delegations::QUERY_PAUSE`).
+fn delegation(runs: usize, apart: bool) {
+    let agency = Agency::spawn(tempfile::tempdir().unwrap());
+    agency.wait_healthy();
+    let other = apart.then(|| Agency::spawn(tempfile::tempdir().unwrap()));
+    let gate_agency = other.as_ref().unwrap_or(&agency);
+    gate_agency.wait_healthy();
+    let mut gator = Client::boot(&agency);
+    let mut gate = Client::boot(gate_agency);
+    let (icp, key, url) = gator.identifier(&agency, "gator");
+    gate.resolve(&url);
+    let mut prior = icp.said().to_owned();
+    let mut latencies: Vec<Duration> = (0..runs)
+        .map(|run| {
+            let (current, next) = (Signer::random().unwrap(), Signer::random().unwrap());
+            let dip =
+                build::delegated_incept(&[current.verfer()], &[next_digest(&next)], icp.prefix());
+            let raw = gate.prepare(
+                "POST",
+                "/identifiers",
+                Some(&create_body(&format!("gate{run}"), &dip, &current)),
+            );
+            let (status, answer, _) = gate.send(&raw);
+            assert_eq!(status, 202, "{answer}");
+            let ixn = build::interact(
+                icp.prefix(),
+                run as u64 + 1,
+                &prior,
+                vec![Seal::event(dip.prefix(), 0, dip.said())],
+            );
+            ixn.said().clone_into(&mut prior);
+            let body = json!({"ixn": ixn.value(), "sigs": [key.sign_indexed(ixn.raw(), 0).qb64()]});
+            let approve = gator.prepare("POST", "/identifiers/gator/delegation", Some(&body));
+            let poll = gate.prepare(
+                "GET",
+                &format!("/operations/delegation.{}", dip.prefix()),
+                None,
+            );
+            // The approvals land at phases spread over the delegate's query pause.
+            std::thread::sleep(Duration::from_millis(100 + (run as u64 * 24) % 500));
+            let started = Instant::now();
+            let (status, answer, _) = gator.send(&approve);
+            assert_eq!(status, 200, "{answer}");
+            loop {
+                let (status, answer, _) = gate.send(&poll);
+                assert_eq!(status, 200, "{answer}");
+                let operation: Value = serde_json::from_str(&answer).unwrap();
+                if operation["done"] == true {
+                    assert!(operation.get("error").is_none(), "{operation}");
+                    break started.elapsed();
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+        .collect();
+    let between = if apart {
+        "agents of two agencies"
+    } else {
+        "two agents of one agency"
+    };
+    print(
+        &format!(
+            "delegation approval between {between} ({runs} runs, the delegator's anchoring ixn \
+             → the delegate's operation done; query pause 500 ms)"
+        ),
+        &mut latencies,
+    );
+    if let Some(other) = other {
+        other.stop();
+    }
     agency.stop();
 }
 

@@ -149,9 +149,9 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
         return Err(invalid("group (multisig) identifiers are not supported"));
     }
     let icp = event(body, "icp")?;
-    if icp.ilk() != Ilk::Icp {
+    if !icp.ilk().is_inception() {
         return Err(invalid(format!(
-            "icp must be an inception event (t \"icp\"), not {:?}",
+            "icp must be an inception event (t \"icp\" or \"dip\"), not {:?}",
             icp.ilk().as_str()
         )));
     }
@@ -203,7 +203,11 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
         transferable,
         state: kel.record().to_value(),
     };
-    stage_event(rows, &icp, &sigs, seen)?;
+    // A delegated inception waits for its delegator's approval before it enters the KEL
+    // (`delegations` keeps it until then); the identifier's record already shows it.
+    if icp.ilk() != Ilk::Dip {
+        stage_event(rows, &icp, &sigs, seen)?;
+    }
     rows.put_record(IDENTIFIERS, name, &identifier.to_record())?;
     rows.put_record(PREFIXES, &identifier.prefix, name)?;
     rows.claim(&identifier.prefix)?;
@@ -274,7 +278,9 @@ pub fn check_next(
         .find(|label| body.get(label).is_some())
         .ok_or_else(|| invalid("the body must carry an ixn or a rot event"))?;
     let event = event(body, label)?;
-    if event.ilk().as_str() != label {
+    // A delegated identifier's rotation (`drt`) comes as a `rot`, as Signify sends it.
+    let delegated_rotation = label == "rot" && event.ilk() == Ilk::Drt;
+    if event.ilk().as_str() != label && !delegated_rotation {
         return Err(invalid(format!(
             "{label} must be a {label} event, not {:?}",
             event.ilk().as_str()
@@ -355,6 +361,18 @@ pub fn stage_next(
         rows.put_record(IDENTIFIERS, &identifier.name, &identifier.to_record())?;
     }
     Ok((event, appended))
+}
+
+/// Stages a checked delegated rotation's new parameters and key state in the identifier's
+/// record, not the event: it enters the KEL once its delegator approves it (`delegations`).
+/// The record as it was before, to put back if the approval never comes.
+pub fn stage_pending(rows: &mut OwnerWriter<'_>, next: &NextEvent) -> Result<String, Failure> {
+    let name = &next.identifier.name;
+    let prior = rows
+        .record(IDENTIFIERS, name)?
+        .ok_or_else(|| Failure::NotFound(format!("no identifier named {name}")))?;
+    rows.put_record(IDENTIFIERS, name, &next.identifier.to_record())?;
+    Ok(prior)
 }
 
 /// Checks a passcode rotation's `keys` (prefix → re-encrypted parameters): every salty and

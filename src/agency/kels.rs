@@ -8,11 +8,12 @@ use anyhow::{anyhow, bail, Result};
 use super::receipts;
 use super::signatures;
 use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
 use crate::keri::kel::{FirstSeen, Kel, KelEntry, SealSource, SignedEvent};
 use crate::store::{OwnerReader, StoredEvent, RECEIPTS};
 
-/// The KEL of `prefix` held in `rows`, verified, with where a delegated inception was
-/// approved; None when none is held.
+/// The KEL of `prefix` held in `rows`, verified, with where each delegated establishment event
+/// was approved; None when none is held.
 pub fn load(rows: &OwnerReader<'_>, prefix: &str) -> Result<Option<Kel>> {
     let stored = rows.kel(prefix)?;
     if stored.is_empty() {
@@ -20,6 +21,24 @@ pub fn load(rows: &OwnerReader<'_>, prefix: &str) -> Result<Option<Kel>> {
     }
     let delegation = delegation(rows, prefix, &stored[0])?;
     let mut kel = replay(&stored, prefix, delegation)?;
+    // Each delegated rotation with where its delegator approved it.
+    let rotations: Vec<(u64, String)> = kel
+        .entries()
+        .iter()
+        .skip(1)
+        .filter(|entry| entry.signed.event.ilk() == Ilk::Drt)
+        .map(|entry| {
+            (
+                entry.signed.event.sn(),
+                entry.signed.event.said().to_owned(),
+            )
+        })
+        .collect();
+    for (sn, said) in rotations {
+        if let Some(source) = rows.approval(prefix, &said)?.and_then(|text| source(&text)) {
+            kel.set_delegation(sn, source);
+        }
+    }
     for (key, record) in rows.records(RECEIPTS, &format!("{prefix}."))? {
         let sn = key
             .rsplit_once('.')
@@ -47,13 +66,23 @@ pub fn delegation(
         .map_err(|err| anyhow!("stored event of {prefix}: {err}"))?
         .said()
         .to_owned();
-    Ok(rows.approval(prefix, &said)?.and_then(|approval| {
-        let (sn, said) = approval.split_once(',')?;
-        Some(SealSource {
-            sn: u64::from_str_radix(sn, 16).ok()?,
-            said: said.to_owned(),
-        })
-    }))
+    Ok(rows
+        .approval(prefix, &said)?
+        .and_then(|approval| source(&approval)))
+}
+
+/// A stored approval `"sn,SAID"` as a seal source.
+fn source(approval: &str) -> Option<SealSource> {
+    let (sn, said) = approval.split_once(',')?;
+    Some(SealSource {
+        sn: u64::from_str_radix(sn, 16).ok()?,
+        said: said.to_owned(),
+    })
+}
+
+/// A seal source as an approval is stored: `"sn,SAID"`.
+pub fn approval_text(source: &SealSource) -> String {
+    format!("{:x},{}", source.sn, source.said)
 }
 
 /// The KEL of `prefix` from its stored events; `delegation` is where a delegated

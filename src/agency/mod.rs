@@ -14,6 +14,8 @@ pub mod agent;
 pub mod challenges;
 pub mod contacts;
 pub mod controller;
+pub mod delegables;
+pub mod delegations;
 pub mod exchanges;
 pub mod identifiers;
 pub mod kels;

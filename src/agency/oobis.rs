@@ -3,7 +3,9 @@
 //!
 //! Served: `GET /oobi/{aid}/agent/{eid}` gives the identifier's KEL, the controller's KEL, the
 //! agent's delegated inception (anchored by the controller's approval), the agent's location
-//! for each controller URL (signed by the agent) and the identifier's end-role reply.
+//! for each controller URL (signed by the agent) and the identifier's end-role reply; a
+//! delegated identifier's log comes after its delegators' logs, each event with its seal
+//! source.
 //! Resolved: everything in a fetched stream is verified by `keri::oobi::resolve` before
 //! `keep` stages any of it; a KEL that conflicts with one already known is refused whole.
 
@@ -49,8 +51,12 @@ pub fn serve(
     };
     let mut logs: Vec<Kel> = Vec::new();
     if aid != controller && aid != agent.prefix() {
-        // With where it was approved (delegated) and its witnesses' receipts.
-        logs.extend(kels::load(rows, aid)?);
+        // With where it was approved (delegated) and its witnesses' receipts, after its
+        // delegators' logs, so that a resolver verifies the whole chain.
+        if let Some(kel) = kels::load(rows, aid)? {
+            delegators(rows, &kel, &mut logs, MAX_DELEGATION_DEPTH)?;
+            logs.push(kel);
+        }
     }
     logs.push(kels::replay(&rows.kel(controller)?, controller, None)?);
     let agent_kel = agent_kel(rows, agent)?;
@@ -61,6 +67,24 @@ pub fn serve(
     replies.extend(end_role.as_ref());
     let logs: Vec<&Kel> = logs.iter().collect();
     Ok(Some(oobi::write(&logs, &replies)))
+}
+
+/// Longest chain of delegators served before a delegated identifier's log.
+const MAX_DELEGATION_DEPTH: usize = 8;
+
+/// Pushes the logs of `kel`'s delegators as held here, the root first, each once.
+fn delegators(rows: &OwnerReader<'_>, kel: &Kel, logs: &mut Vec<Kel>, depth: usize) -> Result<()> {
+    let Some(delegator) = kel.state().delegator() else {
+        return Ok(());
+    };
+    if depth == 0 || logs.iter().any(|held| held.state().prefix() == delegator) {
+        return Ok(());
+    }
+    if let Some(delegator_kel) = kels::load(rows, delegator)? {
+        delegators(rows, &delegator_kel, logs, depth - 1)?;
+        logs.push(delegator_kel);
+    }
+    Ok(())
 }
 
 /// The agent's delegated inception, with where its controller approved it.

@@ -18,12 +18,26 @@ use crate::store::{OwnerWriter, OUTBOX};
 
 /// The content type KERI agents post one message with, its attachments in `CESR-ATTACHMENT`.
 pub const CESR_JSON: &str = "application/cesr+json";
+/// The content type of a whole CESR stream: messages, each followed by its attachments.
+pub const CESR_STREAM: &str = "application/cesr";
 /// Posts of one message to one recipient before it is dropped (each post is itself tried
 /// three times by its job when the connection fails).
 pub const MAX_ATTEMPTS: u32 = 10;
 /// The pause after the first failed post; it doubles after each, up to `LONGEST_PAUSE`.
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
+
+/// A KERI message posted as KERI agents post one: the body, its attachments in a header.
+pub fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
+    Post {
+        headers: vec![
+            ("Content-Type".to_owned(), CESR_JSON.to_owned()),
+            ("CESR-ATTACHMENT".to_owned(), attachment.to_owned()),
+            ("CESR-DESTINATION".to_owned(), destination.to_owned()),
+        ],
+        body: raw.to_vec(),
+    }
+}
 
 /// A message for one recipient, as kept in the store.
 struct Delivery {
@@ -77,6 +91,37 @@ impl Outbox {
             "url": url.as_str(),
             "exn": String::from_utf8_lossy(exn.raw()),
             "attachment": attachment,
+            "recipient": recipient,
+        });
+        rows.put_record(OUTBOX, &key, &record.to_string())?;
+        if let Some(post) = self.queue(
+            Delivery {
+                controller: controller.to_owned(),
+                key,
+                attempts: 0,
+            },
+            &record,
+        ) {
+            self.staged.push(post);
+        }
+        Ok(())
+    }
+
+    /// Stages a whole CESR `stream` for `recipient`'s agent at `url` (messages that introduce
+    /// an `exn`'s sender before it, such as a `/delegate/request`), named `key` (the exn's
+    /// SAID), and queues its first post, as `application/cesr`.
+    pub fn send_stream(
+        &mut self,
+        rows: &mut OwnerWriter<'_>,
+        (controller, url): (&str, &Url),
+        said: &str,
+        stream: &[u8],
+        recipient: &str,
+    ) -> Result<()> {
+        let key = format!("{said}.{recipient}");
+        let record = json!({
+            "url": url.as_str(),
+            "stream": String::from_utf8_lossy(stream),
             "recipient": recipient,
         });
         rows.put_record(OUTBOX, &key, &record.to_string())?;
@@ -186,13 +231,20 @@ impl Outbox {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let post = Post {
-            headers: vec![
-                ("Content-Type".to_owned(), CESR_JSON.to_owned()),
-                ("CESR-ATTACHMENT".to_owned(), text("attachment")),
-                ("CESR-DESTINATION".to_owned(), text("recipient")),
-            ],
-            body: text("exn").into_bytes(),
+        let post = if record["stream"].is_string() {
+            Post {
+                headers: vec![
+                    ("Content-Type".to_owned(), CESR_STREAM.to_owned()),
+                    ("CESR-DESTINATION".to_owned(), text("recipient")),
+                ],
+                body: text("stream").into_bytes(),
+            }
+        } else {
+            cesr_post(
+                text("exn").as_bytes(),
+                &text("attachment"),
+                &text("recipient"),
+            )
         };
         delivery.attempts += 1;
         self.posting.insert(id, delivery);

@@ -7,10 +7,11 @@
 //! A witness answers 200 with its receipt (an `rct` with its receipt couple), which counts only
 //! if it verifies against the event; 202 means it escrowed the event, and an outage or a
 //! refusal is tried again, with a pause that grows from `FIRST_PAUSE` to `LONGEST_PAUSE`, until
-//! the deadline (`--receipt-timeout`). Then the operation fails (408) naming the witnesses that did not receipt, unless
-//! the threshold was met. Once every witness has receipted (or the deadline passed with the
-//! threshold met), each receipting witness is sent the others' receipts, as keripy's
-//! `Receiptor` does, and the event leaves `RECEIPTING`.
+//! the deadline (`--receipt-timeout`). Then the operation fails (408) naming the witnesses that
+//! did not receipt, unless the threshold was met. Once every witness has receipted (or the
+//! deadline passed with the threshold met), each receipting witness is sent the others'
+//! receipts, as keripy's `Receiptor` does, and the event leaves `RECEIPTING`. A delegated event
+//! waiting for its delegator: no operation (an empty name), the event kept in its record.
 //!
 //! Bounds: at most `MAX_JOBS` events receipting at once (a further witnessed event is refused
 //! with 503 until some finish), each for at most the deadline.
@@ -22,6 +23,7 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 use url::Url;
 
+use super::outbox::cesr_post;
 use super::receipts::{self, catchup, event_key, Backlog};
 use super::signatures;
 use super::witnesses;
@@ -34,7 +36,7 @@ use crate::keri::primitives::{Cigar, Siger};
 use crate::keri::stream::Attachments;
 use crate::process::fetcher::{FetchOutcome, Post};
 use crate::process::workers::retry_pause;
-use crate::store::{OwnerWriter, Reader, RECEIPTING, RECEIPTS};
+use crate::store::{OwnerWriter, Reader, StoredEvent, RECEIPTING, RECEIPTS};
 
 /// How long an event's witnesses have to reach its threshold before its operation fails, by
 /// default (`--receipt-timeout`).
@@ -44,8 +46,6 @@ const FIRST_PAUSE: Duration = Duration::from_millis(250);
 const LONGEST_PAUSE: Duration = Duration::from_secs(4);
 /// Most events receipting at once, over every agent.
 pub const MAX_JOBS: usize = 4096;
-/// The content type a KERI message is posted with, its attachments in `CESR-ATTACHMENT`.
-const CESR_JSON: &str = "application/cesr+json";
 
 /// An event: (controller, prefix, sequence number).
 type Key = (String, String, u64);
@@ -139,20 +139,31 @@ impl Receipting {
                 json!({"pre": event.prefix(), "sn": event.sn()}),
             )
         });
-        let record = json!({
+        let mut record = json!({
             "said": event.said(),
             "toad": toad,
             "operation": operation,
             "metadata": metadata,
             "urls": urls.iter().map(|(wit, url)| json!([wit, url.as_str()])).collect::<Vec<_>>(),
         });
+        let stored = rows.kel(event.prefix())?;
+        let position = usize::try_from(event.sn()).unwrap_or(usize::MAX);
+        if stored
+            .get(position)
+            .is_none_or(|stored| stored.raw != event.raw())
+        {
+            record["event"] = String::from_utf8_lossy(event.raw()).into();
+            record["sigs"] = signatures::join(sigs).into();
+        }
         rows.put_record(
             RECEIPTING,
             &event_key(event.prefix(), event.sn()),
             &record.to_string(),
         )?;
         let pending = operations::pending(&operation, metadata.clone());
-        operations::stage(rows, &pending)?;
+        if !operation.is_empty() {
+            operations::stage(rows, &pending)?;
+        }
         let attachment = Attachments {
             controller_sigs: sigs.to_vec(),
             ..Attachments::default()
@@ -168,9 +179,7 @@ impl Receipting {
                 urls,
                 receipts: Vec::new(),
                 failures: HashMap::new(),
-                catchup: catchup(&rows.kel(event.prefix())?, event, |name| {
-                    rows.record(RECEIPTS, name)
-                })?,
+                catchup: catchup(&stored, event, |name| rows.record(RECEIPTS, name))?,
                 operation,
                 metadata,
                 deadline: Instant::now() + self.deadline,
@@ -304,7 +313,7 @@ impl Receipting {
         }
         let record = receipts::receipts_record(job.event.said(), &job.receipts);
         let reached = job.receipts.len() >= job.toad && !job.done;
-        let done = reached.then(|| {
+        let done = (reached && !job.operation.is_empty()).then(|| {
             operations::done(
                 &job.operation,
                 job.metadata.clone(),
@@ -362,7 +371,7 @@ impl Receipting {
             return;
         };
         self.waiting.retain(|(_, waiting, _)| waiting != key);
-        let failed = (!job.done).then(|| {
+        let failed = (!job.done && !job.operation.is_empty()).then(|| {
             let missing = job.missing().join(", ");
             log::warn!(
                 "{} event {:x}: {} of {} receipts by the deadline, below its threshold {}; missing {missing}",
@@ -500,18 +509,6 @@ fn introductions(agency: &Agency, controller: &str, job: &Job) -> Vec<(String, S
     found
 }
 
-/// A KERI message posted as KERI agents post one: the body, its attachments in a header.
-fn cesr_post(raw: &[u8], attachment: &str, destination: &str) -> Post {
-    Post {
-        headers: vec![
-            ("Content-Type".to_owned(), CESR_JSON.to_owned()),
-            ("CESR-ATTACHMENT".to_owned(), attachment.to_owned()),
-            ("CESR-DESTINATION".to_owned(), destination.to_owned()),
-        ],
-        body: raw.to_vec(),
-    }
-}
-
 /// A job from its `RECEIPTING` record, its event and signatures from the KEL, and the
 /// receipts already kept.
 fn recover_job(
@@ -527,11 +524,18 @@ fn recover_job(
         .and_then(|(prefix, sn)| Some((prefix, u64::from_str_radix(sn, 16).ok()?)))
         .ok_or_else(|| anyhow!("receipting key {name}"))?;
     let rows = reader.owner(controller);
-    let stored = rows
-        .kel(prefix)?
-        .into_iter()
-        .nth(usize::try_from(sn)?)
-        .ok_or_else(|| anyhow!("no event {sn:x} of {prefix} is stored"))?;
+    let stored = match (value["event"].as_str(), value["sigs"].as_str()) {
+        (Some(raw), Some(sigs)) => StoredEvent {
+            raw: raw.as_bytes().to_vec(),
+            sigs: sigs.to_owned(),
+            first_seen: String::new(),
+        },
+        _ => rows
+            .kel(prefix)?
+            .into_iter()
+            .nth(usize::try_from(sn)?)
+            .ok_or_else(|| anyhow!("no event {sn:x} of {prefix} is stored"))?,
+    };
     let event = Event::parse(&stored.raw).map_err(|err| anyhow!("stored event: {err}"))?;
     if value["said"] != event.said() {
         return Err(anyhow!(

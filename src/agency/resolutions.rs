@@ -36,6 +36,9 @@ enum Purpose {
     Introduction { attempts: u32, data: bool },
     /// `POST /queries`: the key state at sequence number `sn` or later (any, if None).
     Query { prefix: String, sn: Option<u64> },
+    /// A delegator's log, asked again for its approval of a delegated event (`delegations`):
+    /// no operation; what it holds is kept, and the query's end reported (`take_anchored`).
+    Anchor { prefix: String },
 }
 
 /// What a fetched OOBI held, verified.
@@ -84,6 +87,8 @@ pub struct Resolutions {
     to_fetch: Vec<(u64, url::Url)>,
     /// Introductions waiting for their next attempt.
     waiting: Vec<(Instant, Resolving)>,
+    /// Delegators' logs asked again that came back (controller, delegator), kept or not.
+    anchored: Vec<(String, String)>,
 }
 
 /// The pause after an introduction's first failed resolution; it doubles, up to
@@ -214,6 +219,36 @@ impl Resolutions {
         Some(self.fetch(agency, resolving))
     }
 
+    /// Asks for `prefix`'s log again, as a key-state query does, for `controller`'s pending
+    /// delegation (`Purpose::Anchor`); whether there was anywhere to ask.
+    pub fn anchor_query(
+        &mut self,
+        agency: &Agency,
+        controller: &str,
+        prefix: &str,
+    ) -> anyhow::Result<bool> {
+        let Some(url) = Self::query_url(agency, controller, prefix)? else {
+            return Ok(false);
+        };
+        self.queue(Resolving {
+            controller: controller.to_owned(),
+            operation: String::new(),
+            metadata: Value::Null,
+            url,
+            purpose: Purpose::Anchor {
+                prefix: prefix.to_owned(),
+            },
+            escrowed_until: None,
+        });
+        Ok(true)
+    }
+
+    /// The delegators' logs asked for again whose fetch has ended since the last call:
+    /// (controller, delegator).
+    pub fn take_anchored(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.anchored)
+    }
+
     /// Where a key state is asked for again: a witnessed identifier's first known witness
     /// (`{url}/oobi/{prefix}`, the log with its receipts, as keri's witnesses serve it), else
     /// its contact's OOBI (its agent).
@@ -297,6 +332,38 @@ impl Resolutions {
         let Some(mut resolving) = self.resolving.remove(&id) else {
             return;
         };
+        if let Purpose::Anchor { prefix } = &resolving.purpose {
+            keep_quietly(agency, &resolving, prefix, &outcome);
+            self.anchored
+                .push((resolving.controller.clone(), prefix.clone()));
+            return;
+        }
+        if let Purpose::Query { prefix, sn } = &resolving.purpose {
+            // A query short of its sequence number (or whose source could not answer yet: a
+            // witness serves nothing before the event is fully witnessed) asks again, as long
+            // as an escrowed resolution may, keeping what came.
+            let short = match &outcome {
+                Err(_) => true,
+                Ok(Resolved::Stream(resolution)) => sn.is_some_and(|sn| {
+                    resolution
+                        .kels
+                        .iter()
+                        .find(|kel| kel.state().prefix() == prefix)
+                        .is_none_or(|kel| kel.state().sn() < sn)
+                }),
+                Ok(Resolved::Schema(_)) => false,
+            };
+            if short && self.escrow(&resolving) {
+                let prefix = prefix.clone();
+                keep_quietly(agency, &resolving, &prefix, &outcome);
+                resolving
+                    .escrowed_until
+                    .get_or_insert(Instant::now() + ESCROW_TIME);
+                self.waiting
+                    .push((Instant::now() + ESCROW_PAUSE, resolving));
+                return;
+            }
+        }
         if matches!(outcome, Err(Unresolved::Unwitnessed(_))) && self.escrow(&resolving) {
             resolving
                 .escrowed_until
@@ -418,6 +485,33 @@ fn oobi_url(text: &str) -> Result<url::Url, Failure> {
     Ok(url)
 }
 
+/// Keeps what a log asked for again holds (no contact, no operation): a delegator's, for its
+/// anchor, or a query's not yet at its sequence number.
+fn keep_quietly(
+    agency: &mut Agency,
+    resolving: &Resolving,
+    prefix: &str,
+    outcome: &Result<Resolved, Unresolved>,
+) {
+    let url = resolving.url.as_str();
+    let seen = format_datetime(time::OffsetDateTime::now_utc());
+    let reason = match outcome {
+        Ok(Resolved::Stream(resolution)) => agency
+            .stage(&resolving.controller, |rows| {
+                oobis::keep(rows, resolution, prefix, url, None, &seen)
+                    .map(drop)
+                    .map_err(|err| Failure::Invalid(format!("{err:#}")))
+            })
+            .err()
+            .map(|err| format!("{err:?}")),
+        Ok(Resolved::Schema(_)) => Some("a schema".to_owned()),
+        Err(unresolved) => Some(unresolved.reason().to_owned()),
+    };
+    if let Some(reason) = reason {
+        log::debug!("the log of {prefix} from {url} is not kept: {reason}");
+    }
+}
+
 /// Stages what a verified resolution holds, and its operation's completion.
 fn complete(agency: &mut Agency, resolving: &Resolving, outcome: &Result<Resolved, String>) {
     let aid = oobis::aid_of(&resolving.url).unwrap_or_default();
@@ -428,7 +522,9 @@ fn complete(agency: &mut Agency, resolving: &Resolving, outcome: &Result<Resolve
         let operation = match outcome {
             Err(reason) => operations::failed(name, metadata, 400, reason),
             Ok(Resolved::Schema(schema)) => match &resolving.purpose {
-                Purpose::Contact { .. } | Purpose::Introduction { .. } => {
+                Purpose::Contact { .. }
+                | Purpose::Introduction { .. }
+                | Purpose::Anchor { .. } => {
                     schemas::keep(rows, schema)?;
                     // KERIA's answer for an OOBI that names no identifier.
                     let response = json!({"oobi": metadata["oobi"]});
@@ -444,14 +540,16 @@ fn complete(agency: &mut Agency, resolving: &Resolving, outcome: &Result<Resolve
             Ok(Resolved::Stream(resolution)) => {
                 let alias = match &resolving.purpose {
                     Purpose::Contact { alias } => alias.as_deref(),
-                    Purpose::Query { .. } | Purpose::Introduction { .. } => None,
+                    Purpose::Query { .. }
+                    | Purpose::Introduction { .. }
+                    | Purpose::Anchor { .. } => None,
                 };
                 match oobis::keep(rows, resolution, &aid, resolving.url.as_str(), alias, &seen) {
                     Err(err) => operations::failed(name, metadata, 400, &format!("{err:#}")),
                     Ok(state) => match &resolving.purpose {
-                        Purpose::Contact { .. } | Purpose::Introduction { .. } => {
-                            operations::done(name, metadata, state)
-                        }
+                        Purpose::Contact { .. }
+                        | Purpose::Introduction { .. }
+                        | Purpose::Anchor { .. } => operations::done(name, metadata, state),
                         Purpose::Query { prefix, sn } => {
                             // The contact's OOBI names `prefix`: `state` is its key state now.
                             let held = state["s"]

@@ -21,7 +21,7 @@ use crate::server::http::{Request, Response};
 use crate::store::{OwnerReader, Reader};
 
 /// Where a recipient is reached.
-enum Route {
+pub(super) enum Route {
     /// Served by this agency, for this controller.
     Local(String),
     /// An agent elsewhere, at this URL.
@@ -76,7 +76,11 @@ fn outgoing(body: &Value) -> Result<Outgoing, Failure> {
 }
 
 /// How `recipient` is reached: served here, or an agent URL known from its resolved OOBI.
-fn route(reader: &Reader, rows: &OwnerReader<'_>, recipient: &str) -> Result<Route, Failure> {
+pub(super) fn route(
+    reader: &Reader,
+    rows: &OwnerReader<'_>,
+    recipient: &str,
+) -> Result<Route, Failure> {
     if rows.kel(recipient)?.is_empty() {
         return Err(Failure::Invalid(format!(
             "attempt to send to unknown AID={recipient}: resolve its OOBI first"

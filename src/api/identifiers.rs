@@ -11,10 +11,12 @@ use super::operations::event_operation;
 use super::reply::{failure, json_body, json_response, staged_operation};
 use crate::agency::receipting::Receipting;
 use crate::agency::signatures;
-use crate::agency::{identifiers, operations, witnesses};
+use crate::agency::{delegables, delegations, identifiers, operations, witnesses};
 use crate::agency::{Agency, Failure};
 use crate::keri::event::Event;
+use crate::keri::ilk::Ilk;
 use crate::server::http::{Request, Response};
+use crate::store::OwnerWriter;
 
 /// `GET /identifiers`, with `Range: aids=S-E` (inclusive) answered 206.
 pub(super) fn list(agency: &Agency, controller: &str, request: &Request) -> Response {
@@ -107,7 +109,7 @@ pub(super) fn create(
 
 /// Where each of `wits` is reached, as `controller`'s agent knows it; a 400 naming the first
 /// witness it does not know.
-fn known_witnesses(
+pub(super) fn known_witnesses(
     agency: &Agency,
     controller: &str,
     wits: &[String],
@@ -245,7 +247,25 @@ pub(super) fn event(
     request: &Request,
     receipting: &mut Receipting,
 ) -> Response {
-    // The witnesses the event may leave: the current ones and those a rotation adds.
+    let known = match event_witnesses(agency, controller, name, request) {
+        Ok(known) => known,
+        Err(err) => return failure(err),
+    };
+    staged_operation(agency, controller, request, 200, |rows, body, seen| {
+        let (_, operation, new) =
+            stage_next_event(rows, controller, (name, body, seen), &known, receipting)?;
+        Ok((operation, new))
+    })
+}
+
+/// Where the witnesses the next event of `name` in `request` may leave are reached, as far as
+/// `controller`'s agent knows: the current ones and those a rotation adds.
+pub(super) fn event_witnesses(
+    agency: &Agency,
+    controller: &str,
+    name: &str,
+    request: &Request,
+) -> Result<Vec<(String, Url)>, Failure> {
     let mut candidates = agency
         .read()
         .ok()
@@ -260,42 +280,64 @@ pub(super) fn event(
                 .filter_map(|wit| wit.as_str().map(ToOwned::to_owned)),
         );
     }
-    let reader = match agency.read() {
-        Ok(reader) => reader,
-        Err(err) => return failure(Failure::Storage(err)),
-    };
-    let known: Vec<(String, Url)> = candidates
+    let reader = agency.read().map_err(Failure::Storage)?;
+    Ok(candidates
         .iter()
         .filter_map(|wit| {
             witnesses::url(&reader, controller, wit)
                 .ok()?
                 .map(|url| (wit.clone(), url))
         })
-        .collect();
-    drop(reader);
-    staged_operation(agency, controller, request, 200, |rows, body, seen| {
-        let next = identifiers::check_next(rows, name, body, seen)?;
-        let (wits, toad) = next.witnesses();
-        if wits.is_empty() || !next.appended().is_new() {
-            let (event, appended) = identifiers::stage_next(rows, next, seen)?;
-            return Ok((event_operation(&event), appended.is_new()));
+        .collect())
+}
+
+/// The URLs of `wits` among `known`; a 400 naming the first that is not.
+pub(super) fn witness_urls(
+    wits: &[String],
+    known: &[(String, Url)],
+) -> Result<Vec<(String, Url)>, Failure> {
+    wits.iter()
+        .map(|wit| {
+            known
+                .iter()
+                .find(|(have, _)| have == wit)
+                .cloned()
+                .ok_or_else(|| Failure::Invalid(format!("unknown witness {wit}")))
+        })
+        .collect()
+}
+
+/// Checks and stages the next `ixn` or `rot` of `name` in `body` (first seen at `seen`), with
+/// its receipting by the witnesses at `known`; the event, its operation, and whether that
+/// operation is new (to be staged). An interaction's seals approve the delegated events they
+/// name (`delegables`); an identifier whose delegated event waits takes none.
+pub(super) fn stage_next_event(
+    rows: &mut OwnerWriter<'_>,
+    controller: &str,
+    (name, body, seen): (&str, &Value, &str),
+    known: &[(String, Url)],
+    receipting: &mut Receipting,
+) -> Result<(Event, Value, bool), Failure> {
+    delegations::refuse_while_pending(rows, name)?;
+    let next = identifiers::check_next(rows, name, body, seen)?;
+    let (wits, toad) = next.witnesses();
+    if wits.is_empty() || !next.appended().is_new() {
+        let (event, appended) = identifiers::stage_next(rows, next, seen)?;
+        if appended.is_new() && event.ilk() == Ilk::Ixn {
+            delegables::approve(rows, &event, None)?;
         }
-        let urls = wits
-            .iter()
-            .map(|wit| {
-                known
-                    .iter()
-                    .find(|(have, _)| have == wit)
-                    .cloned()
-                    .ok_or_else(|| Failure::Invalid(format!("unknown witness {wit}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        receipting.check_room()?;
-        let (event, sigs) = (next.event().clone(), next.sigs().to_vec());
-        identifiers::stage_next(rows, next, seen)?;
-        let operation = receipting.stage(rows, controller, (&event, &sigs), (urls, toad), None)?;
-        Ok((operation, false))
-    })
+        let operation = event_operation(&event);
+        return Ok((event, operation, appended.is_new()));
+    }
+    let urls = witness_urls(&wits, known)?;
+    receipting.check_room()?;
+    let (event, sigs) = (next.event().clone(), next.sigs().to_vec());
+    identifiers::stage_next(rows, next, seen)?;
+    let operation = receipting.stage(rows, controller, (&event, &sigs), (urls, toad), None)?;
+    if event.ilk() == Ilk::Ixn {
+        delegables::approve(rows, &event, None)?;
+    }
+    Ok((event, operation, false))
 }
 
 /// `aids=S-E` → (S, E), inclusive, S ≤ E.

@@ -7,15 +7,18 @@
 //! routed to the agent serving its destination (`CESR-DESTINATION`, else the message's
 //! recipient `rp`). Only `exn` messages are taken, each from a sender whose key event log the
 //! destination's agent holds, signed by its current keys; key events and replies are learned
-//! by resolving OOBIs, and are refused here. Every message of a request is checked before any
-//! is stored: one refusal (400, with the reason) stores nothing. 204 once stored.
+//! by resolving OOBIs, and are refused here, except in a `/delegate/request` (the sender's
+//! KELs that introduce it and the delegated event, before the exn: `delegations`). Every
+//! message of a request is checked before any is stored: one refusal (400, with the reason)
+//! stores nothing. 204 once stored.
 
+use super::delegations;
 use super::reply::{failure, now};
 use crate::agency::exchanges;
 use crate::agency::outbox::CESR_JSON;
 use crate::agency::{Agency, Failure};
 use crate::keri::exchange::Exchange;
-use crate::keri::stream::{self, SignatureGroup};
+use crate::keri::stream::{self, Message, SignatureGroup};
 use crate::server::http::{Request, Response};
 
 /// Most messages one request may carry.
@@ -32,7 +35,15 @@ struct Routed {
 
 /// `POST /` or `PUT /`: 204 once every message is stored; nothing is stored on a refusal.
 pub(super) fn receive(agency: &mut Agency, request: &Request) -> Response {
-    let routed = match check(agency, request) {
+    let messages = match read(request) {
+        Ok(messages) => messages,
+        Err(response) => return response,
+    };
+    if delegations::is_request(&messages) {
+        let destination = request.header("cesr-destination");
+        return delegations::receive_request(agency, messages, destination);
+    }
+    let routed = match check(agency, request, messages) {
         Ok(routed) => routed,
         Err(response) => return response,
     };
@@ -57,8 +68,8 @@ fn refused(reason: &str) -> Response {
     Response::error(400, "400 Bad Request", reason)
 }
 
-/// Reads and checks every message of the request, against what is durable.
-fn check(agency: &Agency, request: &Request) -> Result<Vec<Routed>, Response> {
+/// The request's messages, each with its attachments.
+fn read(request: &Request) -> Result<Vec<Message>, Response> {
     let content_type = request
         .header("content-type")
         .unwrap_or_default()
@@ -101,6 +112,15 @@ fn check(agency: &Agency, request: &Request) -> Result<Vec<Routed>, Response> {
             messages.len()
         )));
     }
+    Ok(messages)
+}
+
+/// Checks every message of the request, against what is durable.
+fn check(
+    agency: &Agency,
+    request: &Request,
+    messages: Vec<Message>,
+) -> Result<Vec<Routed>, Response> {
     let destination = request.header("cesr-destination");
     let reader = agency
         .read()

@@ -103,8 +103,24 @@ pub(super) fn query(
         Ok(known) => known,
         Err(err) => return failure(Failure::Storage(err)),
     };
+    // `anchor` (a seal `{i, s, d}`): the key state once the log holds an event anchoring it.
+    let anchor = body.get("anchor").filter(|anchor| anchor.is_object());
+    if let Some(anchor) = anchor {
+        metadata["anchor"] = anchor.clone();
+    }
+    let anchored = |kel: &crate::keri::kel::Kel| {
+        anchor.is_none_or(|anchor| {
+            kel.entries().iter().any(|entry| {
+                entry.signed.event.seals().iter().any(|seal| {
+                    seal.prefix() == anchor["i"].as_str()
+                        && seal.sn().map(|sn| format!("{sn:x}")).as_deref() == anchor["s"].as_str()
+                        && seal.said() == anchor["d"].as_str()
+                })
+            })
+        })
+    };
     let operation = match known {
-        Some(kel) if sn.is_none_or(|sn| kel.state().sn() >= sn) => {
+        Some(kel) if sn.is_none_or(|sn| kel.state().sn() >= sn) && anchored(&kel) => {
             operations::done(&name, metadata, kel.record().to_value())
         }
         known => {

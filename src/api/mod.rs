@@ -8,6 +8,7 @@ mod backup;
 mod boot;
 mod challenges;
 mod contacts;
+mod delegations;
 mod exchanges;
 mod health;
 mod identifiers;
@@ -25,6 +26,7 @@ mod spec;
 
 use std::time::{Duration, Instant};
 
+use crate::agency::delegations::Delegations;
 use crate::agency::outbox::Outbox;
 use crate::agency::receipting::Receipting;
 use crate::agency::resolutions::{Resolutions, Resolved, Unresolved};
@@ -62,6 +64,8 @@ pub struct Api {
     outbox: Outbox,
     /// Events being receipted by their witnesses.
     receipting: Receipting,
+    /// Delegated events waiting for their delegators' approval.
+    delegations: Delegations,
     /// Answers waiting for the open batch to commit.
     deferred: Vec<(Ticket, Response, Pending)>,
     /// Answers whose batch has committed (or failed), not yet sent.
@@ -105,6 +109,7 @@ impl Api {
             resolutions: Resolutions::default(),
             outbox: Outbox::default(),
             receipting: Receipting::new(config.receipt_timeout),
+            delegations: Delegations::default(),
             deferred: Vec::new(),
             answered: Vec::new(),
             metrics: Metrics::new(),
@@ -188,7 +193,8 @@ impl Api {
     /// events it left receipting.
     pub fn recover(&mut self, agency: &Agency) -> anyhow::Result<()> {
         self.outbox.recover(agency)?;
-        self.receipting.recover(agency)
+        self.receipting.recover(agency)?;
+        self.delegations.recover(agency)
     }
 
     /// One tock: the posts whose pause has ended are queued again; receipting past its
@@ -197,6 +203,7 @@ impl Api {
         self.outbox.tick(agency, now);
         self.receipting.tick(agency, now);
         self.resolutions.tick(now);
+        self.delegations.tick(agency, &mut self.resolutions, now);
     }
 
     /// Resolves the configuration's introduction and data OOBI URLs (`iurls`, `durls`) for
@@ -233,6 +240,10 @@ impl Api {
         outcome: Result<Resolved, Unresolved>,
     ) {
         self.resolutions.fetched(agency, id, outcome);
+        let anchored = self.resolutions.take_anchored();
+        if !anchored.is_empty() {
+            self.delegations.anchored(anchored);
+        }
     }
 
     /// The job of the backup a request asked for, to hand to the workers.
@@ -262,6 +273,7 @@ impl Api {
         self.resolutions.committed(committed.is_ok());
         self.outbox.committed(committed.is_ok());
         self.receipting.committed(committed.is_ok());
+        self.delegations.committed(committed.is_ok());
         for (ticket, response, pending) in deferred {
             let response = if committed.is_ok() {
                 response
@@ -352,11 +364,12 @@ impl Api {
                 return method_not_allowed(allow);
             }
         }
-        let (urls, resolutions, outbox, receipting) = (
+        let (urls, resolutions, outbox, receipting, delegations) = (
             &self.urls,
             &mut self.resolutions,
             &mut self.outbox,
             &mut self.receipting,
+            &mut self.delegations,
         );
         admin::signed(
             agency,
@@ -371,6 +384,7 @@ impl Api {
                     resolutions,
                     outbox,
                     receipting,
+                    delegations,
                 })
             },
         )

@@ -3,12 +3,14 @@
 //! cannot be served without being listed; the metrics' route templates and the OpenAPI
 //! description (`spec`) are read from it too. The signed admin routes are dispatched here.
 
+use super::delegations::{self, Context};
 use super::exchanges;
 use super::oobis;
 use super::{
     challenges, contacts, identifiers, keystate, method_not_allowed, not_found, notifications,
     operations, registries, schemas,
 };
+use crate::agency::delegations::Delegations;
 use crate::agency::outbox::Outbox;
 use crate::agency::receipting::Receipting;
 use crate::agency::resolutions::Resolutions;
@@ -129,6 +131,7 @@ routes! {
     Admin signed PUT "/identifiers/{name}" 200 HabState "Rename an identifier";
     Admin signed POST "/identifiers/{name}/events" 200 Operation "An interaction or rotation signed by the identifier (witnessed: a witness operation)";
     Admin signed POST "/identifiers/{name}/submit" 202 Operation "Send the identifier's latest event to its witnesses again";
+    Admin signed POST "/identifiers/{name}/delegation" 200 DelegatorOperation "Approve a delegated event: the delegator's interaction that anchors its seal";
     Admin signed GET "/identifiers/{name}/endroles" 200 [EndRole] "The end roles an identifier granted";
     Admin signed POST "/identifiers/{name}/endroles" 202 EndRoleOperation "Grant an end role (an /end/role/add reply signed by the identifier)";
     Admin signed GET "/identifiers/{name}/endroles/{role}" 200 [EndRole] "The end roles an identifier granted in role";
@@ -264,16 +267,20 @@ pub(super) struct Signed<'a> {
     pub resolutions: &'a mut Resolutions,
     pub outbox: &'a mut Outbox,
     pub receipting: &'a mut Receipting,
+    pub delegations: &'a mut Delegations,
 }
 
 /// Routes a verified Signify request: 404 for an unknown path, 405 with `Allow` for a known
 /// path and another method.
-pub(super) fn route(signed: Signed<'_>) -> Response {
+pub(super) fn route(mut signed: Signed<'_>) -> Response {
     let request = signed.request;
     match find(Port::Admin, &request.method, &request.path) {
         Lookup::Route(route, params) if route.signed => {
             let params: Vec<&str> = params.iter().map(String::as_str).collect();
-            dispatch(signed, route, &params)
+            match delegation(&mut signed, route, &params) {
+                Some(response) => response,
+                None => dispatch(signed, route, &params),
+            }
         }
         Lookup::Route(..) | Lookup::Unknown => not_found(request),
         Lookup::Method(allow) => method_not_allowed(&allow),
@@ -290,6 +297,7 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         resolutions,
         outbox,
         receipting,
+        ..
     } = signed;
     match (route.method, route.path, params) {
         (GET, "/identifiers", []) => identifiers::list(agency, controller, request),
@@ -379,6 +387,37 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         }
         _ => not_served(route),
     }
+}
+
+/// The handler of a delegated event (`dip`, `drt`) or a delegator's approval; None for any
+/// other request.
+fn delegation(signed: &mut Signed<'_>, route: &'static Route, params: &[&str]) -> Option<Response> {
+    let (agency, controller, request) = (&mut *signed.agency, signed.controller, signed.request);
+    let mut context = Context {
+        receipting: &mut *signed.receipting,
+        delegations: &mut *signed.delegations,
+        outbox: &mut *signed.outbox,
+    };
+    Some(match (route.method, route.path, params) {
+        (POST, "/identifiers", []) if delegations::is_delegated_inception(request) => {
+            delegations::incept(agency, controller, request, &mut context)
+        }
+        (POST, "/identifiers/{name}/events", [name])
+            if delegations::is_delegated_rotation(request) =>
+        {
+            delegations::rotate(agency, controller, name, request, &mut context)
+        }
+        (POST, "/identifiers/{name}/delegation", [name]) => {
+            delegations::nudge(agency, controller, name, context.delegations);
+            delegations::approve(agency, controller, name, request, context.receipting)
+        }
+        (POST, "/identifiers/{name}/events", [name]) => {
+            // An interaction may approve delegated events waiting here.
+            delegations::nudge(agency, controller, name, context.delegations);
+            return None;
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ const SCHEMAS: &[(&str, &str)] = &[
     ("EndRoleOperation", "allOf: [{$ref: '#/components/schemas/Operation'}]"),
     ("RegistryOperation", "allOf: [{$ref: '#/components/schemas/Operation'}]"),
     ("ChallengeOperation", "allOf: [{$ref: '#/components/schemas/Operation'}]"),
+    ("DelegatorOperation", "allOf: [{$ref: '#/components/schemas/Operation'}]\ndescription: done with the delegate's prefix once this agent holds its approved event; metadata {pre, teepre, anchor, depends}"),
     ("EndRole", "type: object\nproperties:\n  cid: {type: string}\n  role: {type: string}\n  eid: {type: string}"),
     ("OOBI", "type: object\nproperties:\n  role: {type: string}\n  oobis: {type: array, items: {type: string}}\nrequired: [role, oobis]"),
     ("Registry", "type: object\nproperties:\n  name: {type: string}\n  regk: {type: string}\n  pre: {type: string}\n  state: {type: object}"),

@@ -488,6 +488,16 @@ impl Kel {
         }
     }
 
+    /// Records where the delegator approved event `sn` (its seal source, `-G`).
+    pub fn set_delegation(&mut self, sn: u64, source: SealSource) {
+        if let Some(entry) = usize::try_from(sn)
+            .ok()
+            .and_then(|sn| self.entries.get_mut(sn))
+        {
+            entry.signed.delegation = Some(source);
+        }
+    }
+
     pub fn entries(&self) -> &[KelEntry] {
         &self.entries
     }

@@ -15,13 +15,15 @@
 //! - `routed`: what replies and exchanges share; `reply`: `rpy` messages; `stream`: CESR
 //!   streams of messages and attachments; `exchange`: peer-to-peer `exn` messages; `oobi`: an
 //!   agent's OOBI stream, written and verified; `tel`: the inception (`vcp`) of a credential
-//!   registry's transaction event log; `schema`: credential schemas and their SAIDs (`$id`).
+//!   registry's transaction event log; `schema`: credential schemas and their SAIDs (`$id`);
+//!   `delegation`: a delegated event's anchor in its delegator's log, and `/delegate/request`.
 //! - `json`: JSON written as Python's `json.dumps` writes it; `datetime`: timestamps as
 //!   Python's `isoformat` writes them.
 
 pub mod build;
 pub mod cesr;
 pub mod datetime;
+pub mod delegation;
 pub mod error;
 pub mod event;
 pub mod exchange;

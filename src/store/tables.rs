@@ -93,4 +93,11 @@ tables! {
     /// (owner, schema SAID) → a credential schema resolved from a data OOBI (its JSON, as
     /// served): the controller's own, or the configuration's `durls` under `INTRODUCED`.
     pub SCHEMAS: Records = "schemas";
+    /// (owner, "{prefix}.{sn, 32 hex digits}") → a delegated event of one of the owner's
+    /// identifiers waiting for its delegator's approval (JSON): the event, its signatures, its
+    /// delegator, operation and deadline.
+    pub DELEGATING: Records = "delegating";
+    /// (owner, "{delegate prefix}.{sn, 32 hex digits}") → a delegated event asked of one of the
+    /// owner's identifiers by a `/delegate/request`, or the approval waiting for it (JSON).
+    pub DELEGABLES: Records = "delegables";
 }
