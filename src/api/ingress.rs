@@ -13,6 +13,7 @@
 use super::reply::{failure, now};
 use crate::agency::exchanges;
 use crate::agency::outbox::CESR_JSON;
+use crate::agency::receipting::Receipting;
 use crate::agency::{Agency, Failure};
 use crate::keri::exchange::Exchange;
 use crate::keri::stream::{self, SignatureGroup};
@@ -28,10 +29,11 @@ struct Routed {
     owner: String,
     exn: Exchange,
     groups: Vec<SignatureGroup>,
+    pathed: Vec<String>,
 }
 
 /// `POST /` or `PUT /`: 204 once every message is stored; nothing is stored on a refusal.
-pub(super) fn receive(agency: &mut Agency, request: &Request) -> Response {
+pub(super) fn receive(agency: &mut Agency, request: &Request, receipting: &mut Receipting) -> Response {
     let routed = match check(agency, request) {
         Ok(routed) => routed,
         Err(response) => return response,
@@ -39,7 +41,12 @@ pub(super) fn receive(agency: &mut Agency, request: &Request) -> Response {
     let seen = now();
     for message in &routed {
         let staged = agency.stage(&message.owner, |rows| {
-            exchanges::receive(rows, &message.exn, &message.groups, &seen)
+            let (received, completed) =
+                exchanges::receive(rows, &message.exn, (&message.groups, &message.pathed), &seen)?;
+            if let Some(completed) = completed {
+                super::multisig::witness(rows, &message.owner, completed, receipting)?;
+            }
+            Ok(received)
         });
         match staged {
             Ok(_) => log::debug!(
@@ -139,6 +146,7 @@ fn check(agency: &Agency, request: &Request) -> Result<Vec<Routed>, Response> {
             ));
         };
         let groups = message.attachments.signature_groups;
+        let pathed = message.attachments.pathed;
         let stored = reader
             .owner(&owner)
             .kel(exn.sender())
@@ -147,7 +155,12 @@ fn check(agency: &Agency, request: &Request) -> Result<Vec<Routed>, Response> {
             Failure::Invalid(reason) => refused(&format!("message {index}: {reason}")),
             other => failure(other),
         })?;
-        routed.push(Routed { owner, exn, groups });
+        routed.push(Routed {
+            owner,
+            exn,
+            groups,
+            pathed,
+        });
     }
     Ok(routed)
 }

@@ -93,4 +93,8 @@ tables! {
     /// (owner, schema SAID) → a credential schema resolved from a data OOBI (its JSON, as
     /// served): the controller's own, or the configuration's `durls` under `INTRODUCED`.
     pub SCHEMAS: Records = "schemas";
+    /// (owner, "escrow.{prefix}.{sn, 32 hex digits}" | "mux.{event SAID}.{exn SAID}" |
+    /// "members.{prefix}") → a group event waiting for its members' signatures, a `/multisig`
+    /// exn about an event, or a group's signing and rotation members (JSON).
+    pub GROUPS: Records = "groups";
 }
