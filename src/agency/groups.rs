@@ -88,6 +88,11 @@ pub fn member_keys(rows: &OwnerWriter<'_>, prefix: &str) -> Result<Option<Vec<Ve
     Ok(Some(kel.state().keys().to_vec()))
 }
 
+/// Whether `prefix` is one of this controller's groups.
+pub fn is_group(rows: &OwnerWriter<'_>, prefix: &str) -> Result<bool, Failure> {
+    Ok(rows.record(GROUPS, &format!("members.{prefix}"))?.is_some())
+}
+
 /// The signing and rotation members of group `prefix`.
 pub fn members(
     rows: &crate::store::OwnerReader<'_>,

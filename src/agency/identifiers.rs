@@ -126,6 +126,18 @@ pub fn find(rows: &OwnerReader<'_>, name: &str) -> Result<Identifier, Failure> {
     Err(Failure::NotFound(format!("no identifier named {name}")))
 }
 
+/// The identifier named `name`, or whose prefix is `name`, staged rows included.
+pub fn find_staged(rows: &OwnerWriter<'_>, name: &str) -> Result<Identifier, Failure> {
+    let named = match rows.record(PREFIXES, name)? {
+        Some(named) => named,
+        None => name.to_owned(),
+    };
+    match rows.record(IDENTIFIERS, &named)? {
+        Some(record) => Ok(Identifier::from_record(&named, &record)?),
+        None => Err(Failure::NotFound(format!("no identifier named {name}"))),
+    }
+}
+
 /// Every identifier, by name.
 pub fn list(rows: &OwnerReader<'_>) -> anyhow::Result<Vec<Identifier>> {
     rows.records(IDENTIFIERS, "")?
@@ -264,8 +276,8 @@ pub fn stage_accepted(
     Ok(())
 }
 
-/// The identifier's key-manager kind and parameters (`group`: `{mhab, keys, ndigs}`).
 impl Identifier {
+    /// The identifier's key-manager kind and parameters (`group`: `{mhab, keys, ndigs}`).
     pub fn params(&self) -> (&str, &Value) {
         (&self.kind, &self.params)
     }

@@ -15,6 +15,7 @@ pub mod challenges;
 pub mod contacts;
 pub mod controller;
 pub mod exchanges;
+pub mod group_replies;
 pub mod groups;
 pub mod identifiers;
 pub mod kels;

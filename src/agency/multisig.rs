@@ -13,11 +13,12 @@
 use serde_json::{json, Value};
 
 use crate::agency::groups::{self, Completed};
-use crate::agency::{identifiers, notifications, Failure};
+use crate::agency::{group_replies, identifiers, notifications, Failure};
 use crate::keri::event::Event;
 use crate::keri::exchange::Exchange;
 use crate::keri::pathed;
 use crate::keri::primitives::Siger;
+use crate::keri::reply::Reply;
 use crate::keri::stream::Attachments;
 use crate::store::{OwnerReader, OwnerWriter, EXCHANGES, GROUPS, PREFIXES};
 
@@ -76,6 +77,86 @@ fn sender_sigs(
     Ok(sigs)
 }
 
+/// The event or reply a multisig message embeds.
+enum Embedded {
+    Event(Event),
+    Reply(Reply),
+}
+
+/// The signatures of the embedded reply (in its `-F` group) in `pathed`, checked as the
+/// sender's for the group `gid`.
+fn reply_sigs(
+    rows: &OwnerWriter<'_>,
+    sender: &str,
+    gid: &str,
+    reply: &Reply,
+    pathed: &[String],
+) -> Result<Vec<Siger>, Failure> {
+    let Some(text) = pathed::for_field(pathed, "rpy") else {
+        return Ok(Vec::new());
+    };
+    let attachments = Attachments::parse(&text)
+        .map_err(|err| invalid(format!("the attachments of e.rpy: {err}")))?;
+    let mut sigs = attachments.controller_sigs;
+    for group in attachments.signature_groups {
+        if group.prefix != gid {
+            return Err(invalid(format!(
+                "e.rpy is signed for {}, not for the group {gid}",
+                group.prefix
+            )));
+        }
+        sigs.extend(group.sigs);
+    }
+    group_replies::check_sigs(rows, gid, reply, &sigs, sender)?;
+    Ok(sigs)
+}
+
+/// Merges the signatures other members sent for the reply `reply` before this controller
+/// approved it.
+pub fn replay_reply(rows: &mut OwnerWriter<'_>, reply: &Reply) -> Result<(), Failure> {
+    for (sender, _, pathed, exn_said) in others(rows, reply.said())? {
+        let gid = reply.end_role().map(|role| role.cid).unwrap_or_default();
+        match reply_sigs(rows, &sender, &gid, reply, &pathed) {
+            Ok(sigs) => group_replies::merge(rows, reply, &sigs)?,
+            Err(err) => log::warn!("signatures of {exn_said} from {sender} not merged: {err:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Other members' messages about `said`: sender, embedded field, pathed attachments, SAID.
+fn others(
+    rows: &OwnerWriter<'_>,
+    said: &str,
+) -> Result<Vec<(String, String, Vec<String>, String)>, Failure> {
+    let mut found = Vec::new();
+    for (key, record) in rows.records(GROUPS, &format!("mux.{said}."))? {
+        let sender: Value = serde_json::from_str(&record).unwrap_or(Value::Null);
+        let sender = sender["sender"].as_str().unwrap_or_default().to_owned();
+        if local(rows, &sender)? {
+            continue;
+        }
+        let exn_said = key.rsplit('.').next().unwrap_or_default().to_owned();
+        let Some(stored) = rows.record(EXCHANGES, &exn_said)? else {
+            continue;
+        };
+        let stored: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+        let Some((field, _)) = embedded(&stored["exn"]) else {
+            continue;
+        };
+        let field = field.to_owned();
+        let pathed: Vec<String> = stored["pathed"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|text| text.as_str().map(ToOwned::to_owned))
+            .collect();
+        found.push((sender, field, pathed, exn_said));
+    }
+    Ok(found)
+}
+
 /// Checks and handles a `/multisig/*` message from another member (already verified as its
 /// sender's and stored by `exchanges`); the group event it completed, if any.
 pub fn received(
@@ -125,7 +206,13 @@ pub fn received(
             .map_err(|err| invalid(format!("e.{field} is not a valid KERI event: {err}")))?;
         let sigs = sender_sigs(rows, sender, &event, field, pathed)?;
         let approved = groups::approved(rows, &event)?;
-        Some((event, sigs, approved))
+        Some((Embedded::Event(event), sigs, approved))
+    } else if field == "rpy" {
+        let reply = Reply::verify(embed)
+            .map_err(|err| invalid(format!("e.rpy is not a valid reply: {err}")))?;
+        let sigs = reply_sigs(rows, sender, gid, &reply, pathed)?;
+        let approved = group_replies::approved(rows, &reply)?;
+        Some((Embedded::Reply(reply), sigs, approved))
     } else {
         None
     };
@@ -136,10 +223,14 @@ pub fn received(
     )?;
     let mut completed = None;
     let mut approved = false;
-    if let Some((event, sigs, was_approved)) = checked {
+    if let Some((embedded, sigs, was_approved)) = checked {
         approved = was_approved;
-        if approved && event.ilk().is_inception() {
-            completed = groups::merge(rows, &event, &sigs, seen)?;
+        match embedded {
+            Embedded::Event(event) if approved && event.ilk().is_inception() => {
+                completed = groups::merge(rows, &event, &sigs, seen)?;
+            }
+            Embedded::Reply(reply) if approved => group_replies::merge(rows, &reply, &sigs)?,
+            _ => {}
         }
     }
     if !approved {
@@ -167,28 +258,8 @@ pub fn replay(
     seen: &str,
 ) -> Result<Option<Completed>, Failure> {
     let mut completed = None;
-    for (key, record) in rows.records(GROUPS, &format!("mux.{}.", event.said()))? {
-        let sender: Value = serde_json::from_str(&record).unwrap_or(Value::Null);
-        let sender = sender["sender"].as_str().unwrap_or_default().to_owned();
-        if local(rows, &sender)? {
-            continue;
-        }
-        let exn_said = key.rsplit('.').next().unwrap_or_default();
-        let Some(stored) = rows.record(EXCHANGES, exn_said)? else {
-            continue;
-        };
-        let stored: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
-        let Some((field, _)) = embedded(&stored["exn"]) else {
-            continue;
-        };
-        let pathed: Vec<String> = stored["pathed"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|text| text.as_str().map(ToOwned::to_owned))
-            .collect();
-        match sender_sigs(rows, &sender, event, field, &pathed) {
+    for (sender, field, pathed, exn_said) in others(rows, event.said())? {
+        match sender_sigs(rows, &sender, event, &field, &pathed) {
             Ok(sigs) => {
                 if let Some(done) = groups::merge(rows, event, &sigs, seen)? {
                     completed = Some(done);

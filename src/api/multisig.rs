@@ -11,7 +11,7 @@ use url::Url;
 use super::reply::{failure, json_response, staged_operation};
 use crate::agency::groups::{self, Completed};
 use crate::agency::receipting::Receipting;
-use crate::agency::{identifiers, multisig, roles};
+use crate::agency::{group_replies, identifiers, multisig, roles};
 use crate::agency::{Agency, Failure};
 use crate::keri::event::Event;
 use crate::server::http::{Request, Response};
@@ -66,6 +66,25 @@ pub(super) fn incept(
             .unwrap_or(operation);
         Ok((current, false))
     })
+}
+
+/// `POST /identifiers/{group}/endroles` by a member: escrowed until the members' signatures
+/// (this one's, then those of `/multisig/rpy` messages) meet the group's threshold.
+pub(super) fn add_end_role(
+    rows: &mut OwnerWriter<'_>,
+    gid: &str,
+    body: &Value,
+) -> Result<(Value, bool), Failure> {
+    let operation = group_replies::add_end_role(rows, gid, body)?;
+    let reply = crate::keri::reply::Reply::verify(&body["rpy"])
+        .map_err(|err| Failure::Invalid(err.to_string()))?;
+    multisig::replay_reply(rows, &reply)?;
+    let name = operation["name"].as_str().unwrap_or_default();
+    let current = rows
+        .record(OPERATIONS, name)?
+        .and_then(|record| serde_json::from_str(&record).ok())
+        .unwrap_or(operation);
+    Ok((current, false))
 }
 
 /// `GET /multisig/request/{said}`.
