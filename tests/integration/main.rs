@@ -12,6 +12,7 @@ mod connect;
 mod controller_kel;
 mod exchanges;
 mod generated;
+mod groups;
 mod hardening;
 mod harness;
 mod hostile_input;
