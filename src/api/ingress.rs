@@ -122,8 +122,12 @@ fn check(agency: &Agency, request: &Request) -> Result<Vec<Routed>, Response> {
         }
         let exn = Exchange::verify(&message.value)
             .map_err(|err| refused(&format!("message {index}: {err}")))?;
+        // One `/multisig` exn is sent to every other member of a group, but names only the first
+        // of them in `rp`: for those, the destination header wins, as in KERIA.
         let to = match (destination, exn.recipient()) {
-            (Some(destination), Some(recipient)) if destination != recipient => {
+            (Some(destination), Some(recipient))
+                if destination != recipient && !exn.route().starts_with("/multisig/") =>
+            {
                 return Err(refused(&format!(
                     "message {index} is for {recipient}, but CESR-DESTINATION names {destination}"
                 )))

@@ -126,13 +126,12 @@ fn a_weighted_group_of_members_of_two_keria_processes_incepts() {
     let out = groups(
         &json!({
             "members": members, "isith": weights, "nsith": weights,
-            "steps": ["setup", "start", "join", "await", "notes"],
+            "steps": ["setup", "start", "join", "await"],
         }),
         &[&first, &second],
     );
     assert_eq!(out["state"]["kt"], weights, "{out}");
     assert_eq!(out["operations"].as_array().unwrap().len(), 3, "{out}");
-    assert_eq!(out["notes"], json!([[], [], []]), "{out}");
     assert_eq!(first.stop_with(Signal::TERM).code(), Some(0));
     assert_eq!(second.stop_with(Signal::TERM).code(), Some(0));
 }
@@ -147,7 +146,7 @@ fn refused_group_inceptions_and_a_replayed_multisig_exn_change_nothing() {
         ("notLocal", "not a local AID"),
         ("keysWithoutMember", "keys"),
         ("duplicateMember", "duplicate member"),
-        ("unmeetableThreshold", "cannot be met"),
+        ("unmeetableThreshold", "does not fit"),
         ("nonMemberSignature", "signature"),
     ] {
         assert_eq!(bad[case]["status"], 400, "{case}: {out}");

@@ -18,7 +18,7 @@
 //   every member's agent as the group's agent, with /multisig/rpy; then GET /endroles/{group}
 //   of member 0), "bad" (refused group inceptions: their statuses and reasons).
 
-import { ready, SignifyClient, Tier, Algos, Serder, Siger, d, messagize } from 'signify-ts';
+import { ready, SignifyClient, Tier, Algos, Saider, Serder, Siger, d, messagize } from 'signify-ts';
 
 function emit(result, code) {
     process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(code));
@@ -255,10 +255,16 @@ async function refusals(clients, name, options) {
     results.keysWithoutMember = await post({ ...data, group: { ...data.group, keys: data.group.keys.slice(1) } });
     data = await body({ ...good, states: [kstates[0], kstates[0], ...kstates.slice(2)], rstates: [kstates[0], kstates[0], ...kstates.slice(2)] });
     results.duplicateMember = await post(data);
-    data = await body({ ...good, isith: aids.length + 1 });
-    results.unmeetableThreshold = await post(data);
+    // signify-ts refuses to build it: the threshold is raised and the SAIDs made again.
     data = await body(good);
-    results.nonMemberSignature = await post({ ...data, sigs: data.sigs.map((sig) => sig.replace(/^AA/, 'AB')) });
+    const [, raised] = Saider.saidify({ ...data.icp, kt: String(aids.length + 1), i: ''.padStart(44, '#') });
+    raised.i = raised.d;
+    results.unmeetableThreshold = await post({ ...data, icp: raised });
+    data = await body(good);
+    // Signed by this member's key, but at the place of another member's key.
+    const keeper = client.manager.get(mhab);
+    const misplaced = await keeper.sign(new Serder(data.icp).raw, true, [1]);
+    results.nonMemberSignature = await post({ ...data, sigs: misplaced });
     // A /multisig/icp exn posted twice to the other member's agent: the second is a replay.
     data = await body(good);
     const [exn, sigs, atc] = await client.exchanges().createExchangeMessage(mhab, '/multisig/icp',
