@@ -11,8 +11,8 @@
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Map, Value};
 
-use crate::agency::Failure;
 use crate::agency::groups::Completed;
+use crate::agency::Failure;
 use crate::agency::{challenges, kels, multisig, notifications};
 use crate::keri::exchange::Exchange;
 use crate::keri::kel::Kel;

@@ -33,7 +33,9 @@ fn group_state(
 ) -> Result<(Vec<Verfer>, Threshold, u64, String), Failure> {
     let stored = rows.kel(gid)?;
     if stored.is_empty() {
-        return Err(invalid(format!("the group {gid} has no accepted key event log yet")));
+        return Err(invalid(format!(
+            "the group {gid} has no accepted key event log yet"
+        )));
     }
     let kel = kels::replay(&stored, gid, None).map_err(Failure::Storage)?;
     let state = kel.state();
@@ -56,8 +58,8 @@ pub fn check_sigs(
     signer: &str,
 ) -> Result<(), Failure> {
     let (keys, _, _, _) = group_state(rows, gid)?;
-    let signer_keys = member_keys(rows, signer)?
-        .ok_or_else(|| invalid(format!("unknown member {signer}")))?;
+    let signer_keys =
+        member_keys(rows, signer)?.ok_or_else(|| invalid(format!("unknown member {signer}")))?;
     for siger in sigs {
         reply
             .verify_signatures(&keys, &Threshold::count(1), std::slice::from_ref(siger))
@@ -89,15 +91,13 @@ pub fn approved(rows: &OwnerWriter<'_>, reply: &Reply) -> Result<bool, Failure> 
 
 /// `POST /identifiers/{group}/endroles` by a member: checks the reply and the member's
 /// signatures, escrows them; the `endrole.…` operation (done once the group's threshold is met).
-pub fn add_end_role(
-    rows: &mut OwnerWriter<'_>,
-    gid: &str,
-    body: &Value,
-) -> Result<Value, Failure> {
+pub fn add_end_role(rows: &mut OwnerWriter<'_>, gid: &str, body: &Value) -> Result<Value, Failure> {
     let reply = Reply::verify(body.get("rpy").unwrap_or(&Value::Null))
         .map_err(|err| invalid(format!("rpy: {err}")))?;
     let Some(role) = reply.end_role() else {
-        return Err(invalid("rpy must be an /end/role/add reply with a {cid, role, eid}"));
+        return Err(invalid(
+            "rpy must be an /end/role/add reply with a {cid, role, eid}",
+        ));
     };
     if role.cid != gid {
         return Err(invalid(format!(

@@ -66,7 +66,11 @@ fn strings(value: &Value, field: &str) -> Result<Vec<String>, Failure> {
                 .map(|item| item.as_str().map(ToOwned::to_owned))
                 .collect::<Option<Vec<_>>>()
         })
-        .ok_or_else(|| invalid(format!("required field '{field}' missing: a list of prefixes")))
+        .ok_or_else(|| {
+            invalid(format!(
+                "required field '{field}' missing: a list of prefixes"
+            ))
+        })
 }
 
 fn distinct(list: &[String], field: &str) -> Result<(), Failure> {
@@ -93,11 +97,14 @@ pub fn is_group(rows: &OwnerWriter<'_>, prefix: &str) -> Result<bool, Failure> {
     Ok(rows.record(GROUPS, &format!("members.{prefix}"))?.is_some())
 }
 
+/// A group's signing members (`smids`) and rotation members (`rmids`).
+pub type Members = (Vec<String>, Vec<String>);
+
 /// The signing and rotation members of group `prefix`.
 pub fn members(
     rows: &crate::store::OwnerReader<'_>,
     prefix: &str,
-) -> Result<Option<(Vec<String>, Vec<String>)>, Failure> {
+) -> Result<Option<Members>, Failure> {
     let Some(record) = rows.record(GROUPS, &format!("members.{prefix}"))? else {
         return Ok(None);
     };
@@ -112,7 +119,7 @@ pub fn members(
 pub fn incept(
     rows: &mut OwnerWriter<'_>,
     body: &Value,
-    urls: Vec<(String, Url)>,
+    urls: &[(String, Url)],
     seen: &str,
 ) -> Result<(Value, Option<Completed>), Failure> {
     let name = body["name"]
@@ -143,11 +150,19 @@ pub fn incept(
     distinct(&keys, "group.keys")?;
     let event_keys: Vec<String> = icp.keys().iter().map(Verfer::qb64).collect();
     if keys != event_keys {
-        return Err(invalid("group.keys must be the inception's signing keys (k), in order"));
+        return Err(invalid(
+            "group.keys must be the inception's signing keys (k), in order",
+        ));
     }
-    let event_digs: Vec<String> = icp.next_digests().iter().map(|dig| dig.qb64()).collect();
+    let event_digs: Vec<String> = icp
+        .next_digests()
+        .iter()
+        .map(crate::keri::primitives::Diger::qb64)
+        .collect();
     if ndigs != event_digs {
-        return Err(invalid("group.ndigs must be the inception's next key digests (n), in order"));
+        return Err(invalid(
+            "group.ndigs must be the inception's next key digests (n), in order",
+        ));
     }
     let mkeys = member_keys(rows, mpre)?
         .ok_or_else(|| invalid(format!("signing member {mpre} has no key event log")))?;
@@ -159,28 +174,7 @@ pub fn incept(
             "Member hab={mpre} not a participant in event for this group hab."
         )));
     };
-    if smids.len() != keys.len() {
-        return Err(invalid(format!(
-            "{} signing members (smids) for {} keys: each member contributes one key",
-            smids.len(),
-            keys.len()
-        )));
-    }
-    for (smid, key) in smids.iter().zip(&keys) {
-        let held = member_keys(rows, smid)?.ok_or_else(|| {
-            invalid(format!("unknown member {smid}: resolve its OOBI first"))
-        })?;
-        if !held.iter().any(|have| have.qb64() == *key) {
-            return Err(invalid(format!(
-                "member {smid}'s current key is not {key}, its place in the group's keys"
-            )));
-        }
-    }
-    for rmid in &rmids {
-        if member_keys(rows, rmid)?.is_none() {
-            return Err(invalid(format!("unknown member {rmid}: resolve its OOBI first")));
-        }
-    }
+    check_members(rows, (&smids, &rmids), &keys)?;
     check_thresholds(&icp)?;
     let sigs = identifiers::sigs(body)?;
     for siger in &sigs {
@@ -222,6 +216,39 @@ pub fn incept(
     operations::stage(rows, &pending)?;
     let completed = merge(rows, &icp, &sigs, seen)?;
     Ok((pending, completed))
+}
+
+/// Each signing member is known here and holds the key at its place in `keys`; each rotation
+/// member is known here.
+fn check_members(
+    rows: &OwnerWriter<'_>,
+    (smids, rmids): (&[String], &[String]),
+    keys: &[String],
+) -> Result<(), Failure> {
+    if smids.len() != keys.len() {
+        return Err(invalid(format!(
+            "{} signing members (smids) for {} keys: each member contributes one key",
+            smids.len(),
+            keys.len()
+        )));
+    }
+    for (smid, key) in smids.iter().zip(keys) {
+        let held = member_keys(rows, smid)?
+            .ok_or_else(|| invalid(format!("unknown member {smid}: resolve its OOBI first")))?;
+        if !held.iter().any(|have| have.qb64() == *key) {
+            return Err(invalid(format!(
+                "member {smid}'s current key is not {key}, its place in the group's keys"
+            )));
+        }
+    }
+    for rmid in rmids {
+        if member_keys(rows, rmid)?.is_none() {
+            return Err(invalid(format!(
+                "unknown member {rmid}: resolve its OOBI first"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_thresholds(icp: &Event) -> Result<(), Failure> {
@@ -310,9 +337,7 @@ pub fn merge(
     }
     held.sort_by_key(Siger::index);
     let indices: Vec<usize> = held.iter().map(|siger| siger.index() as usize).collect();
-    let satisfied = event
-        .kt()
-        .is_some_and(|kt| kt.is_satisfied_by(&indices));
+    let satisfied = event.kt().is_some_and(|kt| kt.is_satisfied_by(&indices));
     if !satisfied {
         value["sigs"] = held.iter().map(Siger::qb64).collect::<Vec<_>>().into();
         rows.put_record(GROUPS, &key, &value.to_string())?;
@@ -363,7 +388,10 @@ pub fn merge(
         event: event.clone(),
         sigs: held,
         urls,
-        toad: value["toad"].as_u64().map_or(0, |toad| toad as usize),
+        toad: value["toad"]
+            .as_u64()
+            .and_then(|toad| usize::try_from(toad).ok())
+            .unwrap_or(0),
         operation,
     }))
 }

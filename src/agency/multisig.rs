@@ -79,7 +79,7 @@ fn sender_sigs(
 
 /// The event or reply a multisig message embeds.
 enum Embedded {
-    Event(Event),
+    Event(Box<Event>),
     Reply(Reply),
 }
 
@@ -124,11 +124,12 @@ pub fn replay_reply(rows: &mut OwnerWriter<'_>, reply: &Reply) -> Result<(), Fai
     Ok(())
 }
 
-/// Other members' messages about `said`: sender, embedded field, pathed attachments, SAID.
-fn others(
-    rows: &OwnerWriter<'_>,
-    said: &str,
-) -> Result<Vec<(String, String, Vec<String>, String)>, Failure> {
+/// Another member's message about an event: its sender, embedded field, pathed attachments
+/// and SAID.
+type Message = (String, String, Vec<String>, String);
+
+/// Other members' messages about `said`.
+fn others(rows: &OwnerWriter<'_>, said: &str) -> Result<Vec<Message>, Failure> {
     let mut found = Vec::new();
     for (key, record) in rows.records(GROUPS, &format!("mux.{said}."))? {
         let sender: Value = serde_json::from_str(&record).unwrap_or(Value::Null);
@@ -170,7 +171,10 @@ pub fn received(
     let payload = exn.attributes();
     let sender = exn.sender();
     let Some((field, embed)) = embedded(value) else {
-        return Err(invalid(format!("{route} exn {} embeds no event", exn.said())));
+        return Err(invalid(format!(
+            "{route} exn {} embeds no event",
+            exn.said()
+        )));
     };
     let mids: Vec<String> = ["smids", "rmids"]
         .iter()
@@ -206,7 +210,7 @@ pub fn received(
             .map_err(|err| invalid(format!("e.{field} is not a valid KERI event: {err}")))?;
         let sigs = sender_sigs(rows, sender, &event, field, pathed)?;
         let approved = groups::approved(rows, &event)?;
-        Some((Embedded::Event(event), sigs, approved))
+        Some((Embedded::Event(Box::new(event)), sigs, approved))
     } else if field == "rpy" {
         let reply = Reply::verify(embed)
             .map_err(|err| invalid(format!("e.rpy is not a valid reply: {err}")))?;
@@ -283,7 +287,9 @@ pub fn request(rows: &OwnerReader<'_>, said: &str) -> Result<Vec<Value>, Failure
         .map_err(|err| Failure::Storage(anyhow::anyhow!("stored exchange: {err}")))?;
     let route = stored["exn"]["r"].as_str().unwrap_or_default();
     if !route.starts_with(ROUTES) {
-        return Err(invalid(format!("invalid mutlsig conversation with said={said}")));
+        return Err(invalid(format!(
+            "invalid mutlsig conversation with said={said}"
+        )));
     }
     let event = event_said(&stored["exn"]).unwrap_or_default();
     let mut answers = Vec::new();
@@ -295,7 +301,11 @@ pub fn request(rows: &OwnerReader<'_>, said: &str) -> Result<Vec<Value>, Failure
         let stored: Value = serde_json::from_str(&record)
             .map_err(|err| Failure::Storage(anyhow::anyhow!("stored exchange: {err}")))?;
         let mut paths = serde_json::Map::new();
-        for text in stored["pathed"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        for text in stored["pathed"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             if let Some((path, attachment)) = text.as_str().and_then(pathed::split) {
                 let field = path.rsplit('-').next().unwrap_or_default().to_owned();
                 paths.insert(field, attachment.into());

@@ -66,10 +66,14 @@ fn outgoing(body: &Value) -> Result<Outgoing, Failure> {
     let pathed = match body["atc"].as_str() {
         Some("") => Vec::new(),
         Some(atc) => {
-            let attachments = Attachments::parse(atc)
-                .map_err(|err| Failure::Invalid(format!("atc: {err}")))?;
+            let attachments =
+                Attachments::parse(atc).map_err(|err| Failure::Invalid(format!("atc: {err}")))?;
             if attachments.pathed.is_empty()
-                || attachments != (Attachments { pathed: attachments.pathed.clone(), ..Attachments::default() })
+                || attachments
+                    != (Attachments {
+                        pathed: attachments.pathed.clone(),
+                        ..Attachments::default()
+                    })
             {
                 return Err(invalid(
                     "atc must hold only pathed attachments (-L groups) of the embedded messages",
@@ -183,7 +187,9 @@ pub(super) fn send_body(
                 let received = agency.stage(&owner, |rows| {
                     let (received, completed) =
                         exchanges::receive(rows, exn, (&groups, &outgoing.pathed), &seen)?;
-                    if let (Some(completed), Some(receipting)) = (completed, receipting.as_deref_mut()) {
+                    if let (Some(completed), Some(receipting)) =
+                        (completed, receipting.as_deref_mut())
+                    {
                         super::multisig::witness(rows, &owner, completed, receipting)?;
                     }
                     Ok(received)

@@ -86,7 +86,7 @@ pub(super) fn create(
         Err(err) => return failure(err),
     };
     if json_body(request).is_ok_and(|body| body.get("group").is_some()) {
-        return super::multisig::incept(agency, controller, request, urls, receipting);
+        return super::multisig::incept(agency, controller, request, &urls, receipting);
     }
     staged_operation(agency, controller, request, 202, |rows, body, seen| {
         if !urls.is_empty() {
@@ -212,14 +212,11 @@ pub(super) fn witness_oobis(agency: &Agency, controller: &str, name: &str) -> Re
 
 /// `GET /identifiers/{name or prefix}`.
 pub(super) fn get(agency: &Agency, controller: &str, name: &str) -> Response {
-    let found = agency
-        .read()
-        .map_err(Failure::Storage)
-        .and_then(|reader| {
-            let rows = reader.owner(controller);
-            let identifier = identifiers::find(&rows, name)?;
-            Ok(super::multisig::expanded(&rows, identifier.detail()))
-        });
+    let found = agency.read().map_err(Failure::Storage).and_then(|reader| {
+        let rows = reader.owner(controller);
+        let identifier = identifiers::find(&rows, name)?;
+        Ok(super::multisig::expanded(&rows, identifier.detail()))
+    });
     match found {
         Ok(identifier) => json_response(200, &identifier),
         Err(err) => failure(err),

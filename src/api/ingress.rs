@@ -33,7 +33,11 @@ struct Routed {
 }
 
 /// `POST /` or `PUT /`: 204 once every message is stored; nothing is stored on a refusal.
-pub(super) fn receive(agency: &mut Agency, request: &Request, receipting: &mut Receipting) -> Response {
+pub(super) fn receive(
+    agency: &mut Agency,
+    request: &Request,
+    receipting: &mut Receipting,
+) -> Response {
     let routed = match check(agency, request) {
         Ok(routed) => routed,
         Err(response) => return response,
@@ -41,8 +45,12 @@ pub(super) fn receive(agency: &mut Agency, request: &Request, receipting: &mut R
     let seen = now();
     for message in &routed {
         let staged = agency.stage(&message.owner, |rows| {
-            let (received, completed) =
-                exchanges::receive(rows, &message.exn, (&message.groups, &message.pathed), &seen)?;
+            let (received, completed) = exchanges::receive(
+                rows,
+                &message.exn,
+                (&message.groups, &message.pathed),
+                &seen,
+            )?;
             if let Some(completed) = completed {
                 super::multisig::witness(rows, &message.owner, completed, receipting)?;
             }

@@ -32,7 +32,13 @@ pub(super) fn witness(
         toad,
         operation,
     } = completed;
-    receipting.stage(rows, controller, (&event, &sigs), (urls, toad), Some(operation))?;
+    receipting.stage(
+        rows,
+        controller,
+        (&event, &sigs),
+        (urls, toad),
+        Some(operation),
+    )?;
     Ok(())
 }
 
@@ -42,7 +48,7 @@ pub(super) fn incept(
     agency: &mut Agency,
     controller: &str,
     request: &Request,
-    urls: Vec<(String, Url)>,
+    urls: &[(String, Url)],
     receipting: &mut Receipting,
 ) -> Response {
     staged_operation(agency, controller, request, 202, |rows, body, seen| {

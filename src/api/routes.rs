@@ -338,9 +338,7 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         (POST, "/identifiers/{name}/exchanges", [name]) => {
             exchanges::send(agency, controller, name, request, (outbox, receipting))
         }
-        (GET, "/identifiers/{name}/members", [name]) => {
-            multisig::members(agency, controller, name)
-        }
+        (GET, "/identifiers/{name}/members", [name]) => multisig::members(agency, controller, name),
         (GET, "/multisig/request/{said}", [said]) => multisig::request(agency, controller, said),
         (GET, "/operations", []) => operations::list(agency, controller, request, resolutions),
         (GET, "/operations/{name}", [name]) => {

@@ -20,9 +20,12 @@ pub fn split(group: &str) -> Option<(String, String)> {
         b'7'..=b'9' => (4, 4),
         _ => return None,
     };
-    let size = body.get(head..head + digits)?.bytes().try_fold(0usize, |total, digit| {
-        super::cesr::base64_value(digit).map(|value| total * 64 + value as usize)
-    })?;
+    let size = body
+        .get(head..head + digits)?
+        .bytes()
+        .try_fold(0usize, |total, digit| {
+            super::cesr::base64_value(digit).map(|value| total * 64 + value as usize)
+        })?;
     let end = head + digits + size * 4;
     let path = body.get(head + digits..end)?.trim_start_matches('A');
     Some((path.to_owned(), body.get(end..)?.to_owned()))

@@ -55,7 +55,9 @@ fn a_two_of_three_group_incepts_is_receipted_by_its_witnesses_and_authorises_its
     let witnesses = Witnesses::start(2);
     let mut keria = introduced(&witnesses);
     let wits: Vec<String> = witnesses.list().iter().map(|w| w.aid.clone()).collect();
-    let members: Vec<Value> = (0..3).map(|index| member(&keria, "witnessed", index)).collect();
+    let members: Vec<Value> = (0..3)
+        .map(|index| member(&keria, "witnessed", index))
+        .collect();
     let out = groups(
         &json!({
             "members": members,
@@ -82,7 +84,13 @@ fn a_two_of_three_group_incepts_is_receipted_by_its_witnesses_and_authorises_its
     assert_eq!(signing, aids, "{out}");
     // Every member's agent end role is listed with the member.
     for member in out["members"]["signing"].as_array().unwrap() {
-        assert_eq!(member["ends"]["agent"].as_object().map(|ends| ends.len()), Some(1), "{out}");
+        assert_eq!(
+            member["ends"]["agent"]
+                .as_object()
+                .map(serde_json::Map::len),
+            Some(1),
+            "{out}"
+        );
     }
     // No note is left for an event a member had already approved.
     assert_eq!(out["notes"], json!([[], [], []]), "{out}");
@@ -106,8 +114,16 @@ fn a_two_of_three_group_incepts_is_receipted_by_its_witnesses_and_authorises_its
     for witness in witnesses.list() {
         let served = crate::peers::http_get(witness.http_port, &format!("/oobi/{prefix}"))
             .expect("the witness answers");
-        assert_eq!(served.status, 200, "witness {}: {}", witness.aid, served.body);
-        assert!(served.body.contains(prefix), "witness {} does not serve {prefix}", witness.aid);
+        assert_eq!(
+            served.status, 200,
+            "witness {}: {}",
+            witness.aid, served.body
+        );
+        assert!(
+            served.body.contains(prefix),
+            "witness {} does not serve {prefix}",
+            witness.aid
+        );
     }
     assert_eq!(keria.stop_with(Signal::TERM).code(), Some(0));
     witnesses.stop();
@@ -139,8 +155,13 @@ fn a_weighted_group_of_members_of_two_keria_processes_incepts() {
 #[test]
 fn refused_group_inceptions_and_a_replayed_multisig_exn_change_nothing() {
     let mut keria = Start::new().start();
-    let members: Vec<Value> = (0..3).map(|index| member(&keria, "refused", index)).collect();
-    let out = groups(&json!({"members": members, "steps": ["setup", "bad"]}), &[&keria]);
+    let members: Vec<Value> = (0..3)
+        .map(|index| member(&keria, "refused", index))
+        .collect();
+    let out = groups(
+        &json!({"members": members, "steps": ["setup", "bad"]}),
+        &[&keria],
+    );
     let bad = &out["bad"];
     for (case, reason) in [
         ("notLocal", "not a local AID"),
@@ -170,7 +191,9 @@ fn refused_group_inceptions_and_a_replayed_multisig_exn_change_nothing() {
 #[test]
 fn a_group_inception_pending_at_sigkill_completes_after_the_restart() {
     let mut keria = Start::new().start();
-    let members: Vec<Value> = (0..2).map(|index| member(&keria, "sigkill", index)).collect();
+    let members: Vec<Value> = (0..2)
+        .map(|index| member(&keria, "sigkill", index))
+        .collect();
     let out = groups(
         &json!({"members": members, "steps": ["setup", "start"]}),
         &[&keria],
@@ -178,10 +201,10 @@ fn a_group_inception_pending_at_sigkill_completes_after_the_restart() {
     assert_eq!(out["started"]["done"], false, "{out}");
     keria.signal(Signal::KILL);
     keria.wait_exit();
-    let mut keria = Start::new()
-        .data_dir(&keria.data_dir.clone())
-        .start();
-    let members: Vec<Value> = (0..2).map(|index| member(&keria, "sigkill", index)).collect();
+    let mut keria = Start::new().data_dir(&keria.data_dir.clone()).start();
+    let members: Vec<Value> = (0..2)
+        .map(|index| member(&keria, "sigkill", index))
+        .collect();
     let out = groups(
         &json!({"members": members, "steps": ["join", "await", "notes"]}),
         &[&keria],
