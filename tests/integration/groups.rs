@@ -67,6 +67,11 @@ fn a_two_of_three_group_incepts_is_receipted_by_its_witnesses_and_authorises_its
         &[&keria],
     );
     let prefix = out["prefix"].as_str().unwrap();
+    // From the last member's signature (its POST) to every member's operation seen done.
+    eprintln!(
+        "group inception: last signature to done in {} ms",
+        out["elapsedMs"]
+    );
     for operation in out["operations"].as_array().unwrap() {
         assert_eq!(operation["name"], format!("group.{prefix}"), "{out}");
         assert_eq!(operation["done"], true, "{out}");
