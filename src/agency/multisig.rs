@@ -194,11 +194,6 @@ pub fn received(
                 "invalid request to join group, not member in mids={mids:?}"
             )));
         }
-        if !mids.iter().any(|mid| mid == sender) {
-            return Err(invalid(format!(
-                "{route} exn from {sender}, who is not among the group's members"
-            )));
-        }
     } else if !group_here {
         return Err(invalid(format!(
             "invalid request to participate in group, not member of gid={gid}"
@@ -208,6 +203,17 @@ pub fn received(
     let checked = if matches!(field, "icp" | "ixn" | "rot") {
         let event = Event::verify(embed)
             .map_err(|err| invalid(format!("e.{field} is not a valid KERI event: {err}")))?;
+        // The sender is a member when one of its current keys is among the event's (a
+        // rotation's new members may not sign yet; `mids` names them).
+        let sender_keys = groups::member_keys(rows, sender)?.unwrap_or_default();
+        let keys = event.keys();
+        if !sender_keys.iter().any(|key| keys.contains(key))
+            && !mids.iter().any(|mid| mid == sender)
+        {
+            return Err(invalid(format!(
+                "{route} exn from {sender}, who is not among the group's members"
+            )));
+        }
         let sigs = sender_sigs(rows, sender, &event, field, pathed)?;
         let approved = groups::approved(rows, &event)?;
         Some((Embedded::Event(Box::new(event)), sigs, approved))
