@@ -11,8 +11,9 @@
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Map, Value};
 
+use crate::agency::groups::Completed;
 use crate::agency::Failure;
-use crate::agency::{challenges, kels, notifications};
+use crate::agency::{challenges, kels, multisig, notifications};
 use crate::keri::exchange::Exchange;
 use crate::keri::kel::Kel;
 use crate::keri::primitives::Siger;
@@ -58,39 +59,52 @@ pub fn check(
 }
 
 /// Stores a verified message received by this agent and hands it to its route; refuses, staging
-/// nothing, one whose signatures do not verify against the sender's KEL held here.
+/// nothing, one whose signatures do not verify against the sender's KEL held here. `pathed`
+/// are the attachments of the messages it embeds. A `/multisig/*` message may complete a group
+/// event, returned to be sent to its witnesses; one received again is refused.
 pub fn receive(
     rows: &mut OwnerWriter<'_>,
     exn: &Exchange,
-    groups: &[SignatureGroup],
+    (groups, pathed): (&[SignatureGroup], &[String]),
     seen: &str,
-) -> Result<Received, Failure> {
+) -> Result<(Received, Option<Completed>), Failure> {
     check(&rows.kel(exn.sender())?, exn, groups)?;
-    if rows.record(EXCHANGES, exn.said())?.is_some() {
-        return Ok(Received::Duplicate);
-    }
     let route = exn.route();
+    if rows.record(EXCHANGES, exn.said())?.is_some() {
+        if route.starts_with(multisig::ROUTES) {
+            return Err(Failure::Invalid(format!(
+                "{route} exn {} was already received: a replayed message is refused",
+                exn.said()
+            )));
+        }
+        return Ok((Received::Duplicate, None));
+    }
+    if route.starts_with(multisig::ROUTES) {
+        let completed = multisig::received(rows, exn, pathed, seen)?;
+        put(rows, exn, (groups, pathed), seen)?;
+        return Ok((Received::Accepted, completed));
+    }
     // Checked before anything is written: a response without words is refused whole.
     let words = if route == challenges::RESPONSE_ROUTE {
         Some(challenges::words_of(exn)?)
     } else {
         None
     };
-    put(rows, exn, groups, seen)?;
+    put(rows, exn, (groups, pathed), seen)?;
     if let Some(words) = words {
         challenges::responded(rows, exn, &words)?;
     }
     notifications::for_exchange(rows, exn, seen)?;
-    Ok(Received::Accepted)
+    Ok((Received::Accepted, None))
 }
 
-/// Stores a message `kel`'s identifier sent, signed by `sigs` under its current keys; the
-/// signature group it travels with.
+/// Stores a message `kel`'s identifier sent, signed by `sigs` under its current keys, with the
+/// `pathed` attachments of what it embeds; the signature group it travels with.
 pub fn keep_sent(
     rows: &mut OwnerWriter<'_>,
     exn: &Exchange,
     kel: &Kel,
-    sigs: Vec<Siger>,
+    (sigs, pathed): (Vec<Siger>, &[String]),
     seen: &str,
 ) -> Result<SignatureGroup> {
     let (sn, said) = kel.state().establishment();
@@ -100,14 +114,19 @@ pub fn keep_sent(
         said: said.to_owned(),
         sigs,
     };
-    put(rows, exn, std::slice::from_ref(&group), seen)?;
+    put(rows, exn, (std::slice::from_ref(&group), pathed), seen)?;
+    if exn.route().starts_with(multisig::ROUTES) {
+        multisig::sent(rows, exn).map_err(|err| anyhow!("{err:?}"))?;
+    }
     Ok(group)
 }
 
-/// The attachment text of a message signed by `groups` (`-V` holding `-F`).
-pub fn attachment(groups: &[SignatureGroup]) -> String {
+/// The attachment text of a message signed by `groups` (`-V` holding `-F`, then the `-L`
+/// pathed attachments of what it embeds).
+pub fn attachment(groups: &[SignatureGroup], pathed: &[String]) -> String {
     Attachments {
         signature_groups: groups.to_vec(),
+        pathed: pathed.to_vec(),
         ..Attachments::default()
     }
     .to_qb64()
@@ -116,10 +135,15 @@ pub fn attachment(groups: &[SignatureGroup]) -> String {
 fn put(
     rows: &mut OwnerWriter<'_>,
     exn: &Exchange,
-    groups: &[SignatureGroup],
+    (groups, pathed): (&[SignatureGroup], &[String]),
     seen: &str,
 ) -> Result<()> {
-    let record = json!({"exn": exn.value(), "atc": attachment(groups), "seen": seen});
+    let record = json!({
+        "exn": exn.value(),
+        "atc": attachment(groups, pathed),
+        "pathed": pathed,
+        "seen": seen,
+    });
     rows.put_record(EXCHANGES, exn.said(), &record.to_string())
 }
 

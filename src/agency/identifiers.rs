@@ -126,6 +126,18 @@ pub fn find(rows: &OwnerReader<'_>, name: &str) -> Result<Identifier, Failure> {
     Err(Failure::NotFound(format!("no identifier named {name}")))
 }
 
+/// The identifier named `name`, or whose prefix is `name`, staged rows included.
+pub fn find_staged(rows: &OwnerWriter<'_>, name: &str) -> Result<Identifier, Failure> {
+    let named = match rows.record(PREFIXES, name)? {
+        Some(named) => named,
+        None => name.to_owned(),
+    };
+    match rows.record(IDENTIFIERS, &named)? {
+        Some(record) => Ok(Identifier::from_record(&named, &record)?),
+        None => Err(Failure::NotFound(format!("no identifier named {name}"))),
+    }
+}
+
 /// Every identifier, by name.
 pub fn list(rows: &OwnerReader<'_>) -> anyhow::Result<Vec<Identifier>> {
     rows.records(IDENTIFIERS, "")?
@@ -212,6 +224,67 @@ pub fn create(rows: &mut OwnerWriter<'_>, body: &Value, seen: &str) -> Result<Ev
     rows.put_record(PREFIXES, &identifier.prefix, name)?;
     rows.claim(&identifier.prefix)?;
     Ok(icp)
+}
+
+/// Stages a group identifier named `name` (`kind` "group", its `params` as the member sent
+/// them): its inception waits for its members' signatures, so it has no key state yet.
+pub fn stage_group(
+    rows: &mut OwnerWriter<'_>,
+    name: &str,
+    prefix: &str,
+    params: Value,
+    seen: &str,
+) -> Result<(), Failure> {
+    if rows.record(IDENTIFIERS, name)?.is_some() {
+        return Err(invalid(format!("AID with name {name} already incepted")));
+    }
+    if let Some(other) = rows.record(PREFIXES, prefix)? {
+        return Err(invalid(format!(
+            "identifier {prefix} already exists, named {other}"
+        )));
+    }
+    let identifier = Identifier {
+        name: name.to_owned(),
+        prefix: prefix.to_owned(),
+        kind: "group".to_owned(),
+        params,
+        icp_dt: seen.to_owned(),
+        transferable: true,
+        state: Value::Null,
+    };
+    rows.put_record(IDENTIFIERS, name, &identifier.to_record())?;
+    rows.put_record(PREFIXES, prefix, name)?;
+    Ok(())
+}
+
+/// Stages the key state of identifier `prefix` after its event `event`, accepted with `sigs`.
+pub fn stage_accepted(
+    rows: &mut OwnerWriter<'_>,
+    (event, sigs): (&Event, &[Siger]),
+    state: Value,
+    seen: &str,
+) -> Result<(), Failure> {
+    let Some(name) = rows.record(PREFIXES, event.prefix())? else {
+        return Err(Failure::NotFound(format!(
+            "no identifier has prefix {}",
+            event.prefix()
+        )));
+    };
+    let record = rows
+        .record(IDENTIFIERS, &name)?
+        .ok_or_else(|| Failure::NotFound(format!("no identifier named {name}")))?;
+    let mut identifier = Identifier::from_record(&name, &record)?;
+    identifier.state = state;
+    stage_event(rows, event, sigs, seen)?;
+    rows.put_record(IDENTIFIERS, &name, &identifier.to_record())?;
+    Ok(())
+}
+
+impl Identifier {
+    /// The identifier's key-manager kind and parameters (`group`: `{mhab, keys, ndigs}`).
+    pub fn params(&self) -> (&str, &Value) {
+        (&self.kind, &self.params)
+    }
 }
 
 /// The next event of an identifier, checked against its KEL, not yet staged.

@@ -37,7 +37,7 @@ pub fn serve(
         return Ok(None);
     }
     let end_roles = roles::end_roles(rows, aid, Some("agent"))?;
-    let end_role = match eid {
+    let end_role: Vec<oobi::SignedReply> = match eid {
         Some(eid) => {
             let Some((_, signed)) = end_roles.into_iter().find(|(role, _)| role.eid == eid) else {
                 return Ok(None);
@@ -45,9 +45,11 @@ pub fn serve(
             if eid != agent.prefix() {
                 return Ok(None);
             }
-            Some(signed)
+            vec![signed]
         }
-        None => None,
+        // Without a role, as KERIA: every agent the identifier authorised (a group has one
+        // per member).
+        None => end_roles.into_iter().map(|(_, signed)| signed).collect(),
     };
     let mut logs: Vec<Kel> = Vec::new();
     if aid != controller && aid != agent.prefix() {
@@ -64,7 +66,7 @@ pub fn serve(
         roles::agent_locations(&agent_kel, curls, |raw| agent.signer().sign_indexed(raw, 0));
     logs.push(agent_kel);
     let mut replies: Vec<&oobi::SignedReply> = locations.iter().collect();
-    replies.extend(end_role.as_ref());
+    replies.extend(end_role.iter());
     let logs: Vec<&Kel> = logs.iter().collect();
     Ok(Some(oobi::write(&logs, &replies)))
 }

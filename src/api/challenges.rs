@@ -110,7 +110,7 @@ pub(super) fn respond(
         "atc": "",
         "rec": [recipient],
     });
-    let sent = exchanges::send_body(agency, controller, name, &exchange, outbox);
+    let sent = exchanges::send_body(agency, controller, name, &exchange, (outbox, None));
     if sent.status == 202 {
         Response::empty(202)
     } else {

@@ -13,10 +13,12 @@ use url::Url;
 use super::reply::{failure, json_body, json_response, now};
 use crate::agency::exchanges::{self, Received};
 use crate::agency::outbox::Outbox;
+use crate::agency::receipting::Receipting;
 use crate::agency::{identifiers, kels, roles};
 use crate::agency::{Agency, Failure};
 use crate::keri::exchange::Exchange;
 use crate::keri::primitives::Siger;
+use crate::keri::stream::Attachments;
 use crate::server::http::{Request, Response};
 use crate::store::{OwnerReader, Reader};
 
@@ -33,6 +35,8 @@ struct Outgoing {
     exn: Exchange,
     sigs: Vec<Siger>,
     recipients: Vec<String>,
+    /// The `-L` groups of `atc`: attachments of the messages the exn embeds.
+    pathed: Vec<String>,
 }
 
 fn outgoing(body: &Value) -> Result<Outgoing, Failure> {
@@ -59,19 +63,31 @@ fn outgoing(body: &Value) -> Result<Outgoing, Failure> {
     if !body["tpc"].is_string() {
         return Err(invalid("tpc (the topic) must be a string"));
     }
-    match body["atc"].as_str() {
-        Some("") => {}
-        Some(_) => {
-            return Err(invalid(
-                "atc must be empty: attachments of embedded messages are not supported",
-            ))
+    let pathed = match body["atc"].as_str() {
+        Some("") => Vec::new(),
+        Some(atc) => {
+            let attachments =
+                Attachments::parse(atc).map_err(|err| Failure::Invalid(format!("atc: {err}")))?;
+            if attachments.pathed.is_empty()
+                || attachments
+                    != (Attachments {
+                        pathed: attachments.pathed.clone(),
+                        ..Attachments::default()
+                    })
+            {
+                return Err(invalid(
+                    "atc must hold only pathed attachments (-L groups) of the embedded messages",
+                ));
+            }
+            attachments.pathed
         }
         None => return Err(invalid("atc must be a string")),
-    }
+    };
     Ok(Outgoing {
         exn,
         sigs,
         recipients,
+        pathed,
     })
 }
 
@@ -109,10 +125,10 @@ pub(super) fn send(
     controller: &str,
     name: &str,
     request: &Request,
-    outbox: &mut Outbox,
+    (outbox, receipting): (&mut Outbox, &mut Receipting),
 ) -> Response {
     match json_body(request) {
-        Ok(body) => send_body(agency, controller, name, &body, outbox),
+        Ok(body) => send_body(agency, controller, name, &body, (outbox, Some(receipting))),
         Err(response) => response,
     }
 }
@@ -123,7 +139,7 @@ pub(super) fn send_body(
     controller: &str,
     name: &str,
     body: &Value,
-    outbox: &mut Outbox,
+    (outbox, mut receipting): (&mut Outbox, Option<&mut Receipting>),
 ) -> Response {
     let checked = outgoing(body).and_then(|outgoing| {
         let reader = agency.read().map_err(Failure::Storage)?;
@@ -157,7 +173,13 @@ pub(super) fn send_body(
     let seen = now();
     let exn = &outgoing.exn;
     let group = match agency.stage(controller, |rows| {
-        Ok(exchanges::keep_sent(rows, exn, &kel, outgoing.sigs, &seen)?)
+        Ok(exchanges::keep_sent(
+            rows,
+            exn,
+            &kel,
+            (outgoing.sigs, &outgoing.pathed),
+            &seen,
+        )?)
     }) {
         Ok(group) => group,
         Err(err) => return failure(err),
@@ -166,7 +188,17 @@ pub(super) fn send_body(
     for (recipient, route) in routes {
         match route {
             Route::Local(owner) => {
-                match agency.stage(&owner, |rows| exchanges::receive(rows, exn, &groups, &seen)) {
+                let received = agency.stage(&owner, |rows| {
+                    let (received, completed) =
+                        exchanges::receive(rows, exn, (&groups, &outgoing.pathed), &seen)?;
+                    if let (Some(completed), Some(receipting)) =
+                        (completed, receipting.as_deref_mut())
+                    {
+                        super::multisig::witness(rows, &owner, completed, receipting)?;
+                    }
+                    Ok(received)
+                });
+                match received {
                     Ok(Received::Accepted) => {
                         log::info!("exn {} delivered to {recipient} here", exn.said());
                     }
@@ -178,7 +210,7 @@ pub(super) fn send_body(
                 }
             }
             Route::Remote(url) => {
-                let attachment = exchanges::attachment(&groups);
+                let attachment = exchanges::attachment(&groups, &outgoing.pathed);
                 let staged = agency.stage(controller, |rows| {
                     Ok(outbox.send(rows, (controller, &url), exn, &attachment, &recipient)?)
                 });

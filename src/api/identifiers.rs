@@ -87,6 +87,9 @@ pub(super) fn create(
         Ok(urls) => urls,
         Err(err) => return failure(err),
     };
+    if json_body(request).is_ok_and(|body| body.get("group").is_some()) {
+        return super::multisig::incept(agency, controller, request, &urls, receipting);
+    }
     staged_operation(agency, controller, request, 202, |rows, body, seen| {
         if !urls.is_empty() {
             receipting.check_room()?;
@@ -211,12 +214,13 @@ pub(super) fn witness_oobis(agency: &Agency, controller: &str, name: &str) -> Re
 
 /// `GET /identifiers/{name or prefix}`.
 pub(super) fn get(agency: &Agency, controller: &str, name: &str) -> Response {
-    let found = agency
-        .read()
-        .map_err(Failure::Storage)
-        .and_then(|reader| identifiers::find(&reader.owner(controller), name));
+    let found = agency.read().map_err(Failure::Storage).and_then(|reader| {
+        let rows = reader.owner(controller);
+        let identifier = identifiers::find(&rows, name)?;
+        Ok(super::multisig::expanded(&rows, identifier.detail()))
+    });
     match found {
-        Ok(identifier) => json_response(200, &identifier.detail()),
+        Ok(identifier) => json_response(200, &identifier),
         Err(err) => failure(err),
     }
 }

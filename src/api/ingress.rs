@@ -16,6 +16,7 @@ use super::delegations;
 use super::reply::{failure, now};
 use crate::agency::exchanges;
 use crate::agency::outbox::CESR_JSON;
+use crate::agency::receipting::Receipting;
 use crate::agency::{Agency, Failure};
 use crate::keri::exchange::Exchange;
 use crate::keri::stream::{self, Message, SignatureGroup};
@@ -31,10 +32,15 @@ struct Routed {
     owner: String,
     exn: Exchange,
     groups: Vec<SignatureGroup>,
+    pathed: Vec<String>,
 }
 
 /// `POST /` or `PUT /`: 204 once every message is stored; nothing is stored on a refusal.
-pub(super) fn receive(agency: &mut Agency, request: &Request) -> Response {
+pub(super) fn receive(
+    agency: &mut Agency,
+    request: &Request,
+    receipting: &mut Receipting,
+) -> Response {
     let messages = match read(request) {
         Ok(messages) => messages,
         Err(response) => return response,
@@ -50,7 +56,16 @@ pub(super) fn receive(agency: &mut Agency, request: &Request) -> Response {
     let seen = now();
     for message in &routed {
         let staged = agency.stage(&message.owner, |rows| {
-            exchanges::receive(rows, &message.exn, &message.groups, &seen)
+            let (received, completed) = exchanges::receive(
+                rows,
+                &message.exn,
+                (&message.groups, &message.pathed),
+                &seen,
+            )?;
+            if let Some(completed) = completed {
+                super::multisig::witness(rows, &message.owner, completed, receipting)?;
+            }
+            Ok(received)
         });
         match staged {
             Ok(_) => log::debug!(
@@ -135,8 +150,12 @@ fn check(
         }
         let exn = Exchange::verify(&message.value)
             .map_err(|err| refused(&format!("message {index}: {err}")))?;
+        // One `/multisig` exn is sent to every other member of a group, but names only the first
+        // of them in `rp`: for those, the destination header wins, as in KERIA.
         let to = match (destination, exn.recipient()) {
-            (Some(destination), Some(recipient)) if destination != recipient => {
+            (Some(destination), Some(recipient))
+                if destination != recipient && !exn.route().starts_with("/multisig/") =>
+            {
                 return Err(refused(&format!(
                     "message {index} is for {recipient}, but CESR-DESTINATION names {destination}"
                 )))
@@ -159,6 +178,7 @@ fn check(
             ));
         };
         let groups = message.attachments.signature_groups;
+        let pathed = message.attachments.pathed;
         let stored = reader
             .owner(&owner)
             .kel(exn.sender())
@@ -167,7 +187,12 @@ fn check(
             Failure::Invalid(reason) => refused(&format!("message {index}: {reason}")),
             other => failure(other),
         })?;
-        routed.push(Routed { owner, exn, groups });
+        routed.push(Routed {
+            owner,
+            exn,
+            groups,
+            pathed,
+        });
     }
     Ok(routed)
 }

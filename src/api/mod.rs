@@ -15,6 +15,7 @@ mod identifiers;
 mod ingress;
 mod keystate;
 mod metrics;
+mod multisig;
 mod notifications;
 mod oobis;
 mod operations;
@@ -391,7 +392,7 @@ impl Api {
     }
 
     /// KERI ingress (`POST /`, `PUT /`), OOBIs (`GET /oobi…`) and this API's description.
-    fn http_port(&self, agency: &mut Agency, request: &Request) -> Response {
+    fn http_port(&mut self, agency: &mut Agency, request: &Request) -> Response {
         let (route, params) = match routes::find(Port::Http, &request.method, &request.path) {
             routes::Lookup::Route(route, params) => (route, params),
             routes::Lookup::Unknown => return not_found(request),
@@ -399,7 +400,7 @@ impl Api {
         };
         let curls = &self.urls.curls;
         match (route.path, params.as_slice()) {
-            ("/", []) => ingress::receive(agency, request),
+            ("/", []) => ingress::receive(agency, request, &mut self.receipting),
             ("/spec.yaml", []) => spec::serve(),
             ("/oobi", []) => oobis::blind(),
             ("/oobi/{aid}", [aid]) => oobis::serve(agency, aid, None, curls),

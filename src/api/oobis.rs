@@ -33,6 +33,9 @@ pub(super) fn add_end_role(
         Err(response) => return response,
     };
     staged_operation(agency, controller, request, 202, |rows, body, _| {
+        if crate::agency::groups::is_group(rows, &prefix)? {
+            return super::multisig::add_end_role(rows, &prefix, body);
+        }
         let (role, reply) = roles::add(rows, &prefix, body)?;
         let operation = operations::done(
             &format!("endrole.{}.{}.{}", role.cid, role.role, role.eid),

@@ -5,6 +5,7 @@
 
 use super::delegations::{self, Context};
 use super::exchanges;
+use super::multisig;
 use super::oobis;
 use super::{
     challenges, contacts, identifiers, keystate, method_not_allowed, not_found, notifications,
@@ -143,6 +144,8 @@ routes! {
     Admin signed GET "/identifiers/{name}/registries" 200 [Registry] "An identifier's credential registries";
     Admin signed POST "/identifiers/{name}/registries" 202 RegistryOperation "Incept a credential registry";
     Admin signed POST "/identifiers/{name}/exchanges" 202 Exn "Send an exn message signed by the identifier";
+    Admin signed GET "/identifiers/{name}/members" 200 GroupMember "A group's signing and rotation members, with their end roles";
+    Admin signed GET "/multisig/request/{said}" 200 [ExnMultisig] "Every member's /multisig message about the event the message said is about";
     Admin signed GET "/operations" 200 [Operation] "Long-running operations not deleted (?type= filters on the kind)";
     Admin signed GET "/operations/{name}" 200 Operation "One long-running operation";
     Admin signed DELETE "/operations/{name}" 204 - "Forget a long-running operation";
@@ -341,8 +344,10 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
             registries::create(agency, controller, name, request)
         }
         (POST, "/identifiers/{name}/exchanges", [name]) => {
-            exchanges::send(agency, controller, name, request, outbox)
+            exchanges::send(agency, controller, name, request, (outbox, receipting))
         }
+        (GET, "/identifiers/{name}/members", [name]) => multisig::members(agency, controller, name),
+        (GET, "/multisig/request/{said}", [said]) => multisig::request(agency, controller, said),
         (GET, "/operations", []) => operations::list(agency, controller, request, resolutions),
         (GET, "/operations/{name}", [name]) => {
             operations::get(agency, controller, name, resolutions)

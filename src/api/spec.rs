@@ -26,6 +26,8 @@ const SCHEMAS: &[(&str, &str)] = &[
     ("OOBI", "type: object\nproperties:\n  role: {type: string}\n  oobis: {type: array, items: {type: string}}\nrequired: [role, oobis]"),
     ("Registry", "type: object\nproperties:\n  name: {type: string}\n  regk: {type: string}\n  pre: {type: string}\n  state: {type: object}"),
     ("Exn", "type: object\nproperties:\n  v: {type: string}\n  t: {type: string}\n  d: {type: string}\n  i: {type: string}\n  rp: {type: string}\n  p: {type: string}\n  dt: {type: string}\n  r: {type: string}\n  q: {type: object}\n  a: {type: object}\n  e: {type: object}"),
+    ("GroupMember", "type: object\nproperties:\n  signing: {type: array, items: {type: object, properties: {aid: {type: string}, ends: {type: object}}}}\n  rotation: {type: array, items: {type: object, properties: {aid: {type: string}, ends: {type: object}}}}\nrequired: [signing, rotation]"),
+    ("ExnMultisig", "type: object\nproperties:\n  exn: {$ref: '#/components/schemas/Exn'}\n  paths: {type: object}\n  groupName: {type: string}\n  memberName: {type: string}\nrequired: [exn, paths]"),
     ("ExchangeResource", "type: object\nproperties:\n  exn: {$ref: '#/components/schemas/Exn'}\n  pathed: {type: object}"),
     ("Challenge", "type: object\nproperties:\n  words: {type: array, items: {type: string}}\n  dt: {type: string}\n  said: {type: string}\n  authenticated: {type: boolean}\nrequired: [words]"),
     ("WellKnown", "type: object\nproperties:\n  url: {type: string}\n  dt: {type: string}\nrequired: [url, dt]"),

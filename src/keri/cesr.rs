@@ -55,6 +55,11 @@ pub mod code {
         pub const TRANSFERABLE_SIGNATURE_GROUPS: &str = "-F";
         /// Seal source couples: sequence number and SAID of an anchoring event.
         pub const SEAL_SOURCE_COUPLES: &str = "-G";
+        /// Pathed material: a path into the message, then attachments of what it points at;
+        /// counts quadlets.
+        pub const PATHED_MATERIAL: &str = "-L";
+        /// Pathed material with a five-digit count.
+        pub const BIG_PATHED_MATERIAL: &str = "-0L";
     }
 }
 

@@ -32,6 +32,7 @@ pub mod ilk;
 pub mod json;
 pub mod kel;
 pub mod oobi;
+pub mod pathed;
 pub mod primitives;
 pub mod reply;
 mod routed;

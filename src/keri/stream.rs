@@ -151,6 +151,9 @@ pub struct Attachments {
     pub signature_groups: Vec<SignatureGroup>,
     /// `-E`: when the sender first saw the event.
     pub first_seen: Vec<FirstSeen>,
+    /// `-L`: pathed material (attachments of messages embedded in this one), each group's
+    /// text with its counter.
+    pub pathed: Vec<String>,
 }
 
 /// One message of a stream.
@@ -255,6 +258,9 @@ impl Attachments {
                 // A datetime that cannot be written is left out rather than corrupting the group.
                 body.push_str(&dater_qb64(&seen.datetime).unwrap_or_default());
             }
+        }
+        for pathed in &self.pathed {
+            body.push_str(pathed);
         }
         let quadlets = body.len() / 4;
         let code = if quadlets < 64 * 64 {
@@ -472,6 +478,13 @@ impl<'b> Reader<'b> {
                         self.primitive(DATER_LENGTH, "a first-seen couple", parse_dater)?;
                     attachments.first_seen.push(FirstSeen { ordinal, datetime });
                 }
+            }
+            counter::PATHED_MATERIAL | counter::BIG_PATHED_MATERIAL => {
+                let start = self.at - code.len() - if code.len() == 3 { 5 } else { 2 };
+                self.take(count * 4, "pathed material")?;
+                let text = std::str::from_utf8(&self.bytes[start..self.at])
+                    .map_err(|_| StreamError::Unexpected { at })?;
+                attachments.pathed.push(text.to_owned());
             }
             counter::SEAL_SOURCE_COUPLES => {
                 for _ in 0..count {

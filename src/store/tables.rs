@@ -100,4 +100,8 @@ tables! {
     /// (owner, "{delegate prefix}.{sn, 32 hex digits}") → a delegated event asked of one of the
     /// owner's identifiers by a `/delegate/request`, or the approval waiting for it (JSON).
     pub DELEGABLES: Records = "delegables";
+    /// (owner, "escrow.{prefix}.{sn, 32 hex digits}" | "mux.{event SAID}.{exn SAID}" |
+    /// "members.{prefix}") → a group event waiting for its members' signatures, a `/multisig`
+    /// exn about an event, or a group's signing and rotation members (JSON).
+    pub GROUPS: Records = "groups";
 }

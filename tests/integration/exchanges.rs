@@ -427,8 +427,11 @@ fn exchanges_to_another_agency_are_checked_kept_and_posted_until_delivered() {
         "not from bob",
     );
     let mut with_atc = outgoing(&exn, &theirs.signer, &[mine.prefix()]);
+    // Pathed attachments of embedded messages are taken; anything else in atc is refused.
     with_atc["atc"] = "-LAZ".into();
-    refused(&send(&with_atc), 400, "atc must be empty");
+    refused(&send(&with_atc), 400, "atc: stream is truncated");
+    with_atc["atc"] = "-AAB".into();
+    refused(&send(&with_atc), 400, "atc");
     let listed = bob.send(&here, "POST", "/exchanges/query", None);
     assert_eq!(listed.json(), json!([]));
 

@@ -13,6 +13,7 @@ mod controller_kel;
 mod delegation;
 mod exchanges;
 mod generated;
+mod groups;
 mod hardening;
 mod harness;
 mod hostile_input;
