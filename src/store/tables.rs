@@ -93,4 +93,9 @@ tables! {
     /// (owner, schema SAID) → a credential schema resolved from a data OOBI (its JSON, as
     /// served): the controller's own, or the configuration's `durls` under `INTRODUCED`.
     pub SCHEMAS: Records = "schemas";
+    /// (owner, credential SAID) → a credential issued or held (JSON): the ACDC as received.
+    pub CREDENTIALS: Records = "credentials";
+    /// (owner, "{field}\u{1f}{value}\u{1f}{issuance dt}\u{1f}{SAID}") → the SAID: the credential
+    /// indexes `POST /credentials/query` reads, written in the same commits as the credentials.
+    pub CREDENTIAL_INDEX: Records = "credential_index";
 }
