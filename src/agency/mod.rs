@@ -13,6 +13,9 @@
 pub mod agent;
 pub mod challenges;
 pub mod contacts;
+pub mod credential_index;
+pub mod credential_view;
+pub mod credentials;
 pub mod controller;
 pub mod exchanges;
 pub mod identifiers;

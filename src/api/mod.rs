@@ -8,6 +8,7 @@ mod backup;
 mod boot;
 mod challenges;
 mod contacts;
+mod credentials;
 mod exchanges;
 mod health;
 mod identifiers;
