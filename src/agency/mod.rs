@@ -19,6 +19,7 @@ pub mod credentials;
 pub mod controller;
 pub mod exchanges;
 pub mod identifiers;
+pub mod ipex;
 pub mod kels;
 pub mod key_managers;
 pub mod notifications;

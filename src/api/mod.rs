@@ -13,6 +13,7 @@ mod exchanges;
 mod health;
 mod identifiers;
 mod ingress;
+mod ipex;
 mod keystate;
 mod metrics;
 mod notifications;

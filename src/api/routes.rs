@@ -6,7 +6,7 @@
 use super::exchanges;
 use super::oobis;
 use super::{
-    challenges, contacts, credentials, identifiers, keystate, method_not_allowed, not_found, notifications,
+    challenges, contacts, credentials, identifiers, ipex, keystate, method_not_allowed, not_found, notifications,
     operations, registries, schemas,
 };
 use crate::agency::outbox::Outbox;
@@ -148,6 +148,7 @@ routes! {
     Admin signed GET "/credentials/{said}" 200 Credential "One credential (Accept: application/json+cesr for its presentable stream)";
     Admin signed DELETE "/credentials/{said}" 204 - "Forget a held credential";
     Admin signed GET "/registries/{ri}/{vci}" 200 CredentialState "A credential's state in its registry's TEL";
+    Admin signed POST "/identifiers/{name}/ipex/{verb}" 200 Operation "Send an IPEX apply, offer, agree, grant or admit signed by the identifier";
     Admin signed POST "/identifiers/{name}/exchanges" 202 Exn "Send an exn message signed by the identifier";
     Admin signed GET "/operations" 200 [Operation] "Long-running operations not deleted (?type= filters on the kind)";
     Admin signed GET "/operations/{name}" 200 Operation "One long-running operation";
@@ -385,6 +386,9 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         (GET, "/contacts/{prefix}/img", [prefix]) => contacts::image(agency, controller, prefix),
         (POST, "/contacts/{prefix}/img", [prefix]) => {
             contacts::set_image(agency, controller, prefix, request)
+        }
+        (POST, "/identifiers/{name}/ipex/{verb}", [name, verb]) => {
+            ipex::post(agency, controller, (name, verb), request, outbox)
         }
         _ => credential_routes(agency, controller, request, receipting, (route, params)),
     }
