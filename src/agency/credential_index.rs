@@ -97,7 +97,9 @@ struct Condition {
 impl Condition {
     fn parse(field: &str, wanted: &Value) -> Result<Self, String> {
         let known = matches!(field, "-d" | "-i" | "-s" | "-ri")
-            || field.strip_prefix("-a-").is_some_and(|name| !name.is_empty());
+            || field
+                .strip_prefix("-a-")
+                .is_some_and(|name| !name.is_empty());
         if !known {
             return Err(format!(
                 "filter field {field:?} is not one of -d, -i, -s, -ri, -a-{{attribute}}"
@@ -122,7 +124,8 @@ impl Condition {
             }
             value => (value, false),
         };
-        let value = scalar(wanted).ok_or_else(|| format!("filter value {wanted} is not a scalar"))?;
+        let value =
+            scalar(wanted).ok_or_else(|| format!("filter value {wanted} is not a scalar"))?;
         Ok(Self {
             field: field.to_owned(),
             value,
@@ -221,10 +224,7 @@ pub fn find(rows: &OwnerReader<'_>, query: &Query) -> Result<Vec<String>, Failur
             .find(|condition| condition.field == field && !condition.begins)
     };
     let scan = if let (Some(schema), Some(issuer)) = (equal("-s"), equal("-i")) {
-        format!(
-            "{SCHEMA_ISSUER}{SEP}{}+{}{SEP}",
-            schema.value, issuer.value
-        )
+        format!("{SCHEMA_ISSUER}{SEP}{}+{}{SEP}", schema.value, issuer.value)
     } else if let Some(condition) = query.conditions.iter().find(|c| !c.begins) {
         format!("{}{SEP}{}{SEP}", condition.field, condition.value)
     } else if let Some(condition) = query.conditions.first() {
@@ -246,7 +246,11 @@ pub fn find(rows: &OwnerReader<'_>, query: &Query) -> Result<Vec<String>, Failur
         found.reverse();
         found.truncate(wanted);
     }
-    Ok(found.into_iter().skip(query.skip).take(query.limit).collect())
+    Ok(found
+        .into_iter()
+        .skip(query.skip)
+        .take(query.limit)
+        .collect())
 }
 
 #[cfg(test)]
@@ -260,7 +264,8 @@ mod tests {
         assert!(parse(&json!({"filter": {"-s": {"$gt": 1}}})).is_err());
         assert!(parse(&json!({"filter": {"x": "y"}})).is_err());
         assert!(parse(&json!({"sort": [{"-i": 1}]})).is_err());
-        let query = parse(&json!({"filter": {"-s": "E", "-a-LEI": {"$begins": "549"}}, "skip": 2})).unwrap();
+        let query = parse(&json!({"filter": {"-s": "E", "-a-LEI": {"$begins": "549"}}, "skip": 2}))
+            .unwrap();
         assert_eq!((query.skip, query.limit), (2, 25));
     }
 }

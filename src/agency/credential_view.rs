@@ -135,7 +135,12 @@ pub fn stream(rows: &OwnerReader<'_>, said: &str) -> Result<Option<Vec<u8>>> {
     Ok(Some(out))
 }
 
-fn write_stream(rows: &OwnerReader<'_>, said: &str, depth: usize, out: &mut Vec<u8>) -> Result<bool> {
+fn write_stream(
+    rows: &OwnerReader<'_>,
+    said: &str,
+    depth: usize,
+    out: &mut Vec<u8>,
+) -> Result<bool> {
     let Some(acdc) = credentials::get(rows, said)? else {
         return Ok(false);
     };

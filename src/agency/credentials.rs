@@ -85,8 +85,14 @@ fn anchored<T>(stored: &Value, event: T) -> Anchored<T> {
             .as_str()
             .and_then(|sn| u64::from_str_radix(sn, 16).ok())
             .unwrap_or_default(),
-        anchor_said: stored["anchor"]["d"].as_str().unwrap_or_default().to_owned(),
-        anchor_prefix: stored["anchor"]["i"].as_str().unwrap_or_default().to_owned(),
+        anchor_said: stored["anchor"]["d"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        anchor_prefix: stored["anchor"]["i"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
@@ -158,10 +164,12 @@ pub fn check_issue(
     seen: &str,
 ) -> Result<Issuance, Failure> {
     let acdc = Acdc::verify(&body["acdc"]).map_err(invalid)?;
-    let iss = TelEvent::verify(&body["iss"])
-        .map_err(|err| invalid(format!("iss: {err}")))?;
+    let iss = TelEvent::verify(&body["iss"]).map_err(|err| invalid(format!("iss: {err}")))?;
     if iss.ilk() != "iss" {
-        return Err(invalid(format!("iss must be an iss event, not {}", iss.ilk())));
+        return Err(invalid(format!(
+            "iss must be an iss event, not {}",
+            iss.ilk()
+        )));
     }
     if iss.credential() != acdc.said() {
         return Err(invalid(format!(
@@ -197,7 +205,10 @@ pub fn check_issue(
         )));
     }
     if rows.held(CREDENTIALS, acdc.said())?.is_some() || !tel(rows, acdc.said())?.is_empty() {
-        return Err(invalid(format!("credential {} is already issued", acdc.said())));
+        return Err(invalid(format!(
+            "credential {} is already issued",
+            acdc.said()
+        )));
     }
     let Some(schema) = schema else {
         return Err(invalid(format!(

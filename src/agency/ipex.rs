@@ -183,7 +183,11 @@ pub fn deliver(rows: &mut OwnerWriter<'_>, package: &Package, seen: &str) -> Res
         delivered
             .iter()
             .find(|kel| kel.state().prefix() == prefix)
-            .and_then(|kel| usize::try_from(sn).ok().and_then(|sn| kel.entries().get(sn)))
+            .and_then(|kel| {
+                usize::try_from(sn)
+                    .ok()
+                    .and_then(|sn| kel.entries().get(sn))
+            })
             .map(|entry| entry.signed.event.clone())
     };
     for (key, record) in &package.tels {
@@ -215,7 +219,9 @@ pub fn deliver(rows: &mut OwnerWriter<'_>, package: &Package, seen: &str) -> Res
     let sources = package
         .sources
         .iter()
-        .map(|value| Acdc::verify(value).map_err(|err| invalid(format!("a chained credential: {err}"))))
+        .map(|value| {
+            Acdc::verify(value).map_err(|err| invalid(format!("a chained credential: {err}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     for kel in &delivered {
         oobis::keep_kel(rows, kel, seen)

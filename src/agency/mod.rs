@@ -13,10 +13,10 @@
 pub mod agent;
 pub mod challenges;
 pub mod contacts;
+pub mod controller;
 pub mod credential_index;
 pub mod credential_view;
 pub mod credentials;
-pub mod controller;
 pub mod exchanges;
 pub mod identifiers;
 pub mod ipex;

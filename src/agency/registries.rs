@@ -148,7 +148,10 @@ pub fn rename(
         .as_str()
         .filter(|new| !new.is_empty())
         .ok_or_else(|| invalid("'name' is required in body"))?;
-    if rows.record(REGISTRIES, &registry_key(prefix, new))?.is_some() {
+    if rows
+        .record(REGISTRIES, &registry_key(prefix, new))?
+        .is_some()
+    {
         return Err(invalid(format!("{new} is already in use for a registry")));
     }
     let (key, record) = match rows.record(REGISTRIES, &registry_key(prefix, name))? {
@@ -175,7 +178,12 @@ pub fn rename(
 }
 
 /// A renamed registry's record, as `get` shows it.
-pub fn show(rows: &OwnerReader<'_>, prefix: &str, key: &str, record: &str) -> Result<Value, Failure> {
+pub fn show(
+    rows: &OwnerReader<'_>,
+    prefix: &str,
+    key: &str,
+    record: &str,
+) -> Result<Value, Failure> {
     Ok(shown(rows, prefix, key, record)?)
 }
 

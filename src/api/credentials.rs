@@ -15,7 +15,9 @@ use url::Url;
 use super::reply::{failure, json_body, json_response, now, staged_operation};
 use crate::agency::credentials::{self, Held};
 use crate::agency::receipting::Receipting;
-use crate::agency::{credential_index, credential_view, identifiers, operations, schemas, witnesses};
+use crate::agency::{
+    credential_index, credential_view, identifiers, operations, schemas, witnesses,
+};
 use crate::agency::{Agency, Failure};
 use crate::keri::event::Event;
 use crate::keri::primitives::Siger;
@@ -79,10 +81,11 @@ pub(super) fn issue(
         .ok()
         .and_then(|body| body["acdc"]["s"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let schema = agency
-        .read()
-        .ok()
-        .and_then(|reader| schemas::get(&reader, controller, &schema_said).ok().flatten());
+    let schema = agency.read().ok().and_then(|reader| {
+        schemas::get(&reader, controller, &schema_said)
+            .ok()
+            .flatten()
+    });
     let known = witness_urls(agency, controller, name);
     staged_operation(agency, controller, request, 200, |rows, body, seen| {
         let issuance = credentials::check_issue(rows, name, body, schema.as_ref(), seen)?;
@@ -235,10 +238,11 @@ pub(super) fn verify(agency: &mut Agency, controller: &str, request: &Request) -
         .ok()
         .and_then(|body| body["acdc"]["s"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let schema = agency
-        .read()
-        .ok()
-        .and_then(|reader| schemas::get(&reader, controller, &schema_said).ok().flatten());
+    let schema = agency.read().ok().and_then(|reader| {
+        schemas::get(&reader, controller, &schema_said)
+            .ok()
+            .flatten()
+    });
     let seen = now();
     staged_operation(agency, controller, request, 202, |rows, body, _| {
         let acdc = crate::keri::acdc::Acdc::verify(&body["acdc"]).map_err(Failure::Invalid)?;
@@ -250,7 +254,10 @@ pub(super) fn verify(agency: &mut Agency, controller: &str, request: &Request) -
             )));
         }
         let Some(schema) = schema.as_ref() else {
-            return Err(Failure::Invalid(format!("schema {} is not held", acdc.schema())));
+            return Err(Failure::Invalid(format!(
+                "schema {} is not held",
+                acdc.schema()
+            )));
         };
         schemas::validate(schema, acdc.attributes())
             .map_err(|errors| Failure::Invalid(errors.join("; ")))?;
@@ -260,6 +267,9 @@ pub(super) fn verify(agency: &mut Agency, controller: &str, request: &Request) -
         }
         let name = format!("credential.{}", acdc.said());
         let metadata = json!({"ced": acdc.value()});
-        Ok((operations::done(&name, metadata, json!({"ced": acdc.value()})), true))
+        Ok((
+            operations::done(&name, metadata, json!({"ced": acdc.value()})),
+            true,
+        ))
     })
 }

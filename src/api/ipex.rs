@@ -47,20 +47,32 @@ fn checked(
 ) -> Result<(Exchange, Vec<String>), Failure> {
     let exn = Exchange::verify(&body["exn"]).map_err(|err| invalid(err.to_string()))?;
     if exn.route() != route {
-        return Err(invalid(format!("invalid route {}: expected {route}", exn.route())));
+        return Err(invalid(format!(
+            "invalid route {}: expected {route}",
+            exn.route()
+        )));
     }
     let sigs = body["sigs"]
         .as_array()
         .ok_or_else(|| invalid("sigs must be a list of indexed signatures"))?
         .iter()
-        .map(|sig| Siger::parse(sig.as_str().unwrap_or_default()).map_err(|err| invalid(format!("sigs: {err}"))))
+        .map(|sig| {
+            Siger::parse(sig.as_str().unwrap_or_default())
+                .map_err(|err| invalid(format!("sigs: {err}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let recipients: Vec<String> = body["rec"]
         .as_array()
-        .map(|rec| rec.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
+        .map(|rec| {
+            rec.iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     if recipients.is_empty() {
-        return Err(invalid("rec must be a non-empty list of recipient prefixes"));
+        return Err(invalid(
+            "rec must be a non-empty list of recipient prefixes",
+        ));
     }
     let reader = agency.read().map_err(Failure::Storage)?;
     let rows = reader.owner(controller);
@@ -78,7 +90,9 @@ fn checked(
         .map_err(|err| invalid(err.to_string()))?;
     for recipient in &recipients {
         if rows.kel(recipient)?.is_empty() {
-            return Err(invalid(format!("attempt to send to unknown AID={recipient}")));
+            return Err(invalid(format!(
+                "attempt to send to unknown AID={recipient}"
+            )));
         }
     }
     Ok((exn, recipients))
@@ -202,5 +216,10 @@ fn admit(agency: &mut Agency, controller: &str, exn: &Exchange) -> Result<Acdc, 
         .and_then(|stored| stored["exn"]["e"]["acdc"]["s"].as_str().map(str::to_owned))
         .unwrap_or_default();
     let schema = schemas::get(&reader, controller, &schema_said)?;
-    ipex::check_admit(&reader.owner(controller), grant_said, exn.sender(), schema.as_ref())
+    ipex::check_admit(
+        &reader.owner(controller),
+        grant_said,
+        exn.sender(),
+        schema.as_ref(),
+    )
 }

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use super::credentials;
 use super::operations::event_operation;
 use super::reply::{failure, json_body, json_response, staged_operation};
-use crate::agency::{identifiers, operations, registries};
 use crate::agency::receipting::Receipting;
+use crate::agency::{identifiers, operations, registries};
 use crate::agency::{Agency, Failure};
 use crate::server::http::{Request, Response};
 
@@ -107,7 +107,9 @@ pub(super) fn rename(
         Ok(prefix) => prefix,
         Err(err) => return failure(err),
     };
-    let renamed = agency.stage(controller, |rows| registries::rename(rows, &prefix, registry, &body));
+    let renamed = agency.stage(controller, |rows| {
+        registries::rename(rows, &prefix, registry, &body)
+    });
     let shown = renamed.and_then(|(key, record)| {
         // The rename is staged, not committed: the shown state comes from the committed vcp.
         let reader = agency.read().map_err(Failure::Storage)?;

@@ -6,8 +6,8 @@
 use super::exchanges;
 use super::oobis;
 use super::{
-    challenges, contacts, credentials, identifiers, ipex, keystate, method_not_allowed, not_found, notifications,
-    operations, registries, schemas,
+    challenges, contacts, credentials, identifiers, ipex, keystate, method_not_allowed, not_found,
+    notifications, operations, registries, schemas,
 };
 use crate::agency::outbox::Outbox;
 use crate::agency::receipting::Receipting;

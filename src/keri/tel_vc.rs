@@ -20,6 +20,24 @@ pub struct TelEvent {
     value: Value,
 }
 
+/// The issuance of credential `said` in `registry` at `datetime`, as signify-ts builds it.
+pub fn issue(said: &str, registry: &str, datetime: &str) -> TelEvent {
+    let mut map = Map::new();
+    for (label, text) in [
+        ("v", ""),
+        ("t", "iss"),
+        ("d", ""),
+        ("i", said),
+        ("s", "0"),
+        ("ri", registry),
+        ("dt", datetime),
+    ] {
+        map.insert(label.into(), text.into());
+    }
+    let (value, raw, _) = saidify(map, false);
+    TelEvent { raw, value }
+}
+
 impl TelEvent {
     /// Verifies a received `iss` or `rev`.
     pub fn verify(value: &Value) -> Result<Self, String> {
@@ -150,15 +168,13 @@ impl TelEvent {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::TelEvent;
-    use crate::keri::serder::saidify;
 
     #[test]
     fn an_issuance_verifies_and_a_changed_one_does_not() {
-        let map = json!({"v": "", "t": "iss", "d": "", "i": "Ecred", "s": "0", "ri": "Ereg", "dt": "2024-01-01T00:00:00.000000+00:00"});
-        let (value, _, _) = saidify(map.as_object().unwrap().clone(), false);
+        let value = super::issue("Ecred", "Ereg", "2024-01-01T00:00:00.000000+00:00")
+            .value()
+            .clone();
         let iss = TelEvent::verify(&value).unwrap();
         assert_eq!(iss.credential(), "Ecred");
         assert_eq!(iss.state(3, "Eanc")["et"], "iss");

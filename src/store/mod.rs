@@ -30,11 +30,11 @@ use redb::{
 
 pub use tables::Records;
 use tables::{Visitor, FORMAT, FORMAT_KEY, TABLE_COUNT};
-pub use tables::{CREDENTIALS, CREDENTIAL_INDEX};
 pub use tables::{
     CHALLENGES, CONTACTS, CONTACT_IMAGES, END_ROLES, EXCHANGES, IDENTIFIERS, LOCATIONS,
     NOTIFICATIONS, OPERATIONS, OUTBOX, PREFIXES, RECEIPTING, RECEIPTS, REGISTRIES, SCHEMAS, TELS,
 };
+pub use tables::{CREDENTIALS, CREDENTIAL_INDEX};
 
 /// Default bound of the page cache, in MiB.
 pub const DEFAULT_CACHE_MIB: usize = 16;

@@ -142,12 +142,18 @@ impl OwnerReader<'_> {
     /// The event of `prefix` at `sn`, if held.
     pub fn event(&self, prefix: &str, sn: u64) -> Result<Option<StoredEvent>> {
         let key = (self.owner, prefix, sn);
-        let Some(raw) = self.txn.open_table(EVENTS)?.get(key)?.map(|raw| raw.value().to_vec())
+        let Some(raw) = self
+            .txn
+            .open_table(EVENTS)?
+            .get(key)?
+            .map(|raw| raw.value().to_vec())
         else {
             return Ok(None);
         };
         let text = |table: Option<redb::AccessGuard<'_, &'static str>>| {
-            table.map(|value| value.value().to_owned()).unwrap_or_default()
+            table
+                .map(|value| value.value().to_owned())
+                .unwrap_or_default()
         };
         Ok(Some(StoredEvent {
             raw,

@@ -51,11 +51,17 @@ fn assert_refused(out: &Value, name: &str, status: u64, reason: &str) {
     let refusal = &out["refusals"][name];
     assert_eq!(refusal["status"], status, "{name}: {refusal}");
     assert!(
-        refusal["reason"].as_str().unwrap_or_default().contains(reason),
+        refusal["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(reason),
         "{name}: {refusal}"
     );
     if refusal.get("unchanged").is_some() {
-        assert_eq!(refusal["unchanged"], true, "{name} changed the KEL: {refusal}");
+        assert_eq!(
+            refusal["unchanged"], true,
+            "{name} changed the KEL: {refusal}"
+        );
     }
 }
 
@@ -78,7 +84,11 @@ fn credentials_are_issued_granted_admitted_chained_queried_and_revoked() {
     assert_eq!(out["cesrEndsWithAcdc"], true, "{out}");
     assert_eq!(out["state"]["et"], "iss", "{out}");
     assert_eq!(out["state"]["i"], out["qvi"], "{out}");
-    assert_eq!(out["held"], json!({"s": QVI_SCHEMA, "status": "0"}), "{out}");
+    assert_eq!(
+        out["held"],
+        json!({"s": QVI_SCHEMA, "status": "0"}),
+        "{out}"
+    );
     assert_eq!(out["chain"], json!([out["qvi"]]), "{out}");
     assert_eq!(out["revoked"], "1", "{out}");
     assert_eq!(out["holderAfterDelete"], 1, "{out}");
@@ -116,7 +126,10 @@ fn an_issuance_cut_short_by_sigkill_completes_after_the_restart() {
     let keria = introduced(&witnesses, start().ports(keria.ports()));
     // The same controllers connect again and wait on the operation the POST answered.
     let name = out["operation"]["name"].as_str().unwrap();
-    assert_eq!(name, format!("credential.{}", out["said"].as_str().unwrap()));
+    assert_eq!(
+        name,
+        format!("credential.{}", out["said"].as_str().unwrap())
+    );
     let ports = keria.ports();
     let (ok, waited) = crate::signify04::run(
         "operation.mjs",
