@@ -7,7 +7,7 @@
 //! of one agency (delivered and verified when its answer comes), and the http port's intake
 //! of verified `exn` messages; the signed reads of contacts, filtered operations, OOBIs by alias
 //! and location schemes; a controller's passcode rotation (`PUT /agent/{caid}`) that
-//! re-encrypts 100 identifiers' parameters.
+//! re-encrypts 100 identifiers' parameters; credentials (`agent_api/credentials.rs`).
 
 #![allow(
     clippy::cast_precision_loss,
@@ -15,6 +15,8 @@
 )]
 
 mod common;
+#[path = "agent_api/credentials.rs"]
+mod credentials;
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -56,6 +58,9 @@ fn main() {
     }
     if wants("witnessed") {
         witnessed(20, 100);
+    }
+    if wants("credentials") {
+        credentials::credentials(100, 100, 200);
     }
 }
 

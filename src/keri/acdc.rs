@@ -11,8 +11,9 @@
 
 use serde_json::{Map, Value};
 
+use super::exchange::Exchange;
 use super::primitives::Diger;
-use super::serder::{compact, shown, DUMMY};
+use super::serder::{compact, saidify, shown, DUMMY};
 
 /// Start of an ACDC's version string: protocol ACDC, version 1.0, JSON.
 const VERSION_PREFIX: &str = "ACDC10JSON";
@@ -223,6 +224,48 @@ pub fn build(issuer: &str, registry: &str, schema: &str, attributes: &Map<String
         value,
         said,
     }
+}
+
+/// An IPEX message from `sender` to `recipient` on `route` answering `prior` (or none), with
+/// `payload` after `a.i` and the messages `embeds` in `e` (their block's SAID `d` last), as
+/// signify-ts's `exchange()` builds one.
+pub fn ipex_message(
+    (sender, recipient): (&str, &str),
+    (route, prior): (&str, &str),
+    payload: &Map<String, Value>,
+    embeds: &[(&str, &Value)],
+    datetime: &str,
+) -> Result<Exchange, String> {
+    let mut attributes = Map::new();
+    attributes.insert("i".into(), recipient.into());
+    attributes.extend(payload.clone());
+    let mut block = Map::new();
+    for (label, value) in embeds {
+        block.insert((*label).into(), (*value).clone());
+    }
+    if !block.is_empty() {
+        block.insert("d".into(), "".into());
+        let said = said_of(&block, false);
+        block.insert("d".into(), said.into());
+    }
+    let mut map = Map::new();
+    for (label, text) in [
+        ("v", ""),
+        ("t", "exn"),
+        ("d", ""),
+        ("i", sender),
+        ("rp", recipient),
+        ("p", prior),
+        ("dt", datetime),
+        ("r", route),
+    ] {
+        map.insert(label.into(), text.into());
+    }
+    map.insert("q".into(), Value::Object(Map::new()));
+    map.insert("a".into(), Value::Object(attributes));
+    map.insert("e".into(), Value::Object(block));
+    let (value, _, _) = saidify(map, false);
+    Exchange::verify(&value).map_err(|err| err.to_string())
 }
 
 /// The SAID of `map` with its `d` dummied; `versioned` sizes its version string first.
