@@ -215,8 +215,13 @@ pub fn parse(body: &Value) -> Result<Query, Failure> {
     })
 }
 
-/// The SAIDs of the credentials `query` matches, in issuance order, skipped and limited.
-pub fn find(rows: &OwnerReader<'_>, query: &Query) -> Result<Vec<String>, Failure> {
+/// The SAIDs of the credentials `query` matches, in issuance order, skipped and limited;
+/// `load` reads a held credential.
+pub fn find(
+    rows: &OwnerReader<'_>,
+    query: &Query,
+    load: impl Fn(&str) -> Result<Option<Acdc>>,
+) -> Result<Vec<String>, Failure> {
     let equal = |field: &str| {
         query
             .conditions
@@ -235,7 +240,7 @@ pub fn find(rows: &OwnerReader<'_>, query: &Query) -> Result<Vec<String>, Failur
     let wanted = query.skip.saturating_add(query.limit);
     let mut found = Vec::new();
     let mut check = |said: &str| -> Result<bool> {
-        let acdc = super::credentials::get(rows, said)?;
+        let acdc = load(said)?;
         if acdc.is_some_and(|acdc| query.conditions.iter().all(|c| c.matches(&acdc))) {
             found.push(said.to_owned());
         }
