@@ -8,7 +8,8 @@
 //! of verified `exn` messages; the signed reads of contacts, filtered operations, OOBIs by alias
 //! and location schemes; a controller's passcode rotation (`PUT /agent/{caid}`) that
 //! re-encrypts 100 identifiers' parameters; a delegator's approval of a delegated inception,
-//! from its anchoring `ixn` to the delegate's operation done.
+//! from its anchoring `ixn` to the delegate's operation done; credentials
+//! (`agent_api/credentials.rs`).
 
 #![allow(
     clippy::cast_precision_loss,
@@ -16,6 +17,8 @@
 )]
 
 mod common;
+#[path = "agent_api/credentials.rs"]
+mod credentials;
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -61,6 +64,9 @@ fn main() {
     if wants("delegation") {
         delegation(21, false);
         delegation(21, true);
+    }
+    if wants("credentials") {
+        credentials::credentials(100, 100, 200);
     }
 }
 

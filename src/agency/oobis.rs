@@ -116,46 +116,7 @@ pub fn keep(
     let mut state = None;
     for kel in &resolution.kels {
         let prefix = kel.state().prefix().to_owned();
-        let known = rows.kel(&prefix)?;
-        for (sn, entry) in kel.entries().iter().enumerate() {
-            let event = &entry.signed.event;
-            if let Some(stored) = known.get(sn) {
-                if stored.raw != event.raw() {
-                    bail!(
-                        "the key event log of {prefix} conflicts at event {sn:x} with the one already known"
-                    );
-                }
-                continue;
-            }
-            rows.put_event(
-                &prefix,
-                event.sn(),
-                &StoredEvent {
-                    raw: event.raw().to_vec(),
-                    sigs: signatures::join(&entry.signed.sigs),
-                    first_seen: seen.to_owned(),
-                },
-            )?;
-            if !entry.receipts.is_empty() {
-                let receipts: Vec<(String, Cigar)> = entry
-                    .receipts
-                    .iter()
-                    .map(|(verfer, cigar)| (verfer.qb64(), cigar.clone()))
-                    .collect();
-                rows.put_record(
-                    RECEIPTS,
-                    &receipts::event_key(&prefix, event.sn()),
-                    &receipts::receipts_record(event.said(), &receipts),
-                )?;
-            }
-            if let Some(source) = &entry.signed.delegation {
-                rows.put_approval(
-                    &prefix,
-                    event.said(),
-                    &format!("{:x},{}", source.sn, source.said),
-                )?;
-            }
-        }
+        keep_kel(rows, kel, seen)?;
         if prefix == aid {
             let stored = rows.kel(&prefix)?;
             state = Some(kels::replay(&stored, &prefix, None)?.record().to_value());
@@ -182,6 +143,53 @@ pub fn keep(
     }
     rows.put_record(CONTACTS, aid, &Value::Object(contact).to_string())?;
     Ok(state)
+}
+
+/// Stages the events of a verified `kel` this agent does not hold yet, with their receipts and
+/// delegation approvals; refuses a log that conflicts with the one held.
+pub fn keep_kel(rows: &mut OwnerWriter<'_>, kel: &Kel, seen: &str) -> Result<()> {
+    let prefix = kel.state().prefix().to_owned();
+    let known = rows.kel(&prefix)?;
+    for (sn, entry) in kel.entries().iter().enumerate() {
+        let event = &entry.signed.event;
+        if let Some(stored) = known.get(sn) {
+            if stored.raw != event.raw() {
+                bail!(
+                    "the key event log of {prefix} conflicts at event {sn:x} with the one already known"
+                );
+            }
+            continue;
+        }
+        rows.put_event(
+            &prefix,
+            event.sn(),
+            &StoredEvent {
+                raw: event.raw().to_vec(),
+                sigs: signatures::join(&entry.signed.sigs),
+                first_seen: seen.to_owned(),
+            },
+        )?;
+        if !entry.receipts.is_empty() {
+            let receipts: Vec<(String, Cigar)> = entry
+                .receipts
+                .iter()
+                .map(|(verfer, cigar)| (verfer.qb64(), cigar.clone()))
+                .collect();
+            rows.put_record(
+                RECEIPTS,
+                &receipts::event_key(&prefix, event.sn()),
+                &receipts::receipts_record(event.said(), &receipts),
+            )?;
+        }
+        if let Some(source) = &entry.signed.delegation {
+            rows.put_approval(
+                &prefix,
+                event.said(),
+                &format!("{:x},{}", source.sn, source.said),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The AID an OOBI URL names: the segment after `/oobi/`.

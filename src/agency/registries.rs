@@ -15,6 +15,7 @@ use crate::agency::identifiers;
 use crate::agency::Failure;
 use crate::keri::event::Event;
 use crate::keri::kel::Appended;
+use crate::keri::primitives::Siger;
 use crate::keri::tel::Vcp;
 use crate::store::{OwnerReader, OwnerWriter, REGISTRIES, TELS};
 
@@ -28,6 +29,10 @@ pub struct Created {
     pub vcp: Vcp,
     /// The issuer's event that anchors it.
     pub anchoring: Event,
+    /// The anchoring event's signatures.
+    pub sigs: Vec<Siger>,
+    /// The issuer's witnesses and their threshold.
+    pub witnesses: (Vec<String>, usize),
 }
 
 /// Checks and stages the registry of `POST /identifiers/{name}/registries`
@@ -80,6 +85,8 @@ pub fn create(
             next.event().said()
         )));
     }
+    let sigs = next.sigs().to_vec();
+    let witnesses = next.witnesses();
     let (anchoring, _) = identifiers::stage_next(rows, next, seen)?;
     let tel = json!({
         "raw": String::from_utf8_lossy(vcp.raw()),
@@ -89,26 +96,95 @@ pub fn create(
     rows.put_record(TELS, &tel_key(vcp.regk(), 0), &tel.to_string())?;
     let registry = json!({"name": name, "regk": vcp.regk(), "pre": anchoring.prefix()});
     rows.put_record(REGISTRIES, &key, &registry.to_string())?;
-    Ok(Created { vcp, anchoring })
+    Ok(Created {
+        vcp,
+        anchoring,
+        sigs,
+        witnesses,
+    })
 }
 
 /// The registries of the identifier `prefix`, by name: `{name, regk, pre, state}`.
 pub fn list(rows: &OwnerReader<'_>, prefix: &str) -> anyhow::Result<Vec<Value>> {
     rows.records(REGISTRIES, &format!("{prefix}."))?
         .iter()
-        .map(|(key, record)| {
-            let stored: Value =
-                serde_json::from_str(record).with_context(|| format!("registry record {key}"))?;
-            let (name, regk) = (&stored["name"], text(&stored, "regk")?);
-            let (vcp, first_seen) = inception(rows, regk)?;
-            Ok(json!({
-                "name": name,
-                "regk": regk,
-                "pre": prefix,
-                "state": vcp.state(&first_seen),
-            }))
-        })
+        .map(|(key, record)| shown(rows, prefix, key, record))
         .collect()
+}
+
+fn shown(rows: &OwnerReader<'_>, prefix: &str, key: &str, record: &str) -> anyhow::Result<Value> {
+    let stored: Value =
+        serde_json::from_str(record).with_context(|| format!("registry record {key}"))?;
+    let (name, regk) = (&stored["name"], text(&stored, "regk")?);
+    let (vcp, first_seen) = inception(rows, regk)?;
+    Ok(json!({
+        "name": name,
+        "regk": regk,
+        "pre": prefix,
+        "state": vcp.state(&first_seen),
+    }))
+}
+
+/// The registry named `name` of the identifier `prefix`: `{name, regk, pre, state}`.
+pub fn get(rows: &OwnerReader<'_>, prefix: &str, name: &str) -> Result<Value, Failure> {
+    let key = registry_key(prefix, name);
+    let record = rows.record(REGISTRIES, &key)?.ok_or_else(|| {
+        Failure::NotFound(format!(
+            "{name} is not a valid reference to a credential registry"
+        ))
+    })?;
+    Ok(shown(rows, prefix, &key, &record)?)
+}
+
+/// Renames the registry `name` (or with the registry prefix `name`) of the identifier `prefix`
+/// to the body's `name`; the renamed registry's record.
+pub fn rename(
+    rows: &mut OwnerWriter<'_>,
+    prefix: &str,
+    name: &str,
+    body: &Value,
+) -> Result<(String, String), Failure> {
+    let new = body["name"]
+        .as_str()
+        .filter(|new| !new.is_empty())
+        .ok_or_else(|| invalid("'name' is required in body"))?;
+    if rows
+        .record(REGISTRIES, &registry_key(prefix, new))?
+        .is_some()
+    {
+        return Err(invalid(format!("{new} is already in use for a registry")));
+    }
+    let (key, record) = match rows.record(REGISTRIES, &registry_key(prefix, name))? {
+        Some(record) => (registry_key(prefix, name), record),
+        None => rows
+            .records(REGISTRIES, &format!("{prefix}."))?
+            .into_iter()
+            .find(|(_, record)| {
+                serde_json::from_str::<Value>(record).is_ok_and(|stored| stored["regk"] == name)
+            })
+            .ok_or_else(|| {
+                Failure::NotFound(format!(
+                    "{name} is not a valid reference to a credential registry"
+                ))
+            })?,
+    };
+    let mut stored: Value = serde_json::from_str(&record)
+        .map_err(|err| Failure::Storage(anyhow!("registry record {key}: {err}")))?;
+    stored["name"] = new.into();
+    rows.remove_record(REGISTRIES, &key)?;
+    let renamed = registry_key(prefix, new);
+    rows.put_record(REGISTRIES, &renamed, &stored.to_string())?;
+    Ok((renamed, stored.to_string()))
+}
+
+/// A renamed registry's record, as `get` shows it.
+pub fn show(
+    rows: &OwnerReader<'_>,
+    prefix: &str,
+    key: &str,
+    record: &str,
+) -> Result<Value, Failure> {
+    Ok(shown(rows, prefix, key, record)?)
 }
 
 /// The stored inception of registry `regk`, verified again, and when it was first seen.

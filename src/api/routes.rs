@@ -8,8 +8,8 @@ use super::exchanges;
 use super::multisig;
 use super::oobis;
 use super::{
-    challenges, contacts, identifiers, keystate, method_not_allowed, not_found, notifications,
-    operations, registries, schemas,
+    challenges, contacts, credentials, identifiers, ipex, keystate, method_not_allowed, not_found,
+    notifications, operations, registries, schemas,
 };
 use crate::agency::delegations::Delegations;
 use crate::agency::outbox::Outbox;
@@ -143,6 +143,16 @@ routes! {
     Admin signed GET "/endroles/{aid}/{role}" 200 [EndRole] "The end roles an identifier granted in role, as this agent knows them";
     Admin signed GET "/identifiers/{name}/registries" 200 [Registry] "An identifier's credential registries";
     Admin signed POST "/identifiers/{name}/registries" 202 RegistryOperation "Incept a credential registry";
+    Admin signed GET "/identifiers/{name}/registries/{registryName}" 200 Registry "One credential registry, by name";
+    Admin signed PUT "/identifiers/{name}/registries/{registryName}" 200 Registry "Rename a credential registry";
+    Admin signed POST "/identifiers/{name}/credentials" 200 CredentialOperation "Issue a credential: the ACDC, its iss and the issuer's anchoring event";
+    Admin signed DELETE "/identifiers/{name}/credentials/{said}" 200 Operation "Revoke a credential: its rev and the issuer's anchoring event";
+    Admin signed POST "/credentials/query" 200 [Credential] "Credentials held, filtered, sorted and paged (Content-Range)";
+    Admin signed POST "/credentials/verify" 202 CredentialOperation "Keep a credential whose issuance is held, once it verifies";
+    Admin signed GET "/credentials/{said}" 200 Credential "One credential (Accept: application/json+cesr for its presentable stream)";
+    Admin signed DELETE "/credentials/{said}" 204 - "Forget a held credential";
+    Admin signed GET "/registries/{ri}/{vci}" 200 CredentialState "A credential's state in its registry's TEL";
+    Admin signed POST "/identifiers/{name}/ipex/{verb}" 200 Operation "Send an IPEX apply, offer, agree, grant or admit signed by the identifier";
     Admin signed POST "/identifiers/{name}/exchanges" 202 Exn "Send an exn message signed by the identifier";
     Admin signed GET "/identifiers/{name}/members" 200 GroupMember "A group's signing and rotation members, with their end roles";
     Admin signed GET "/multisig/request/{said}" 200 [ExnMultisig] "Every member's /multisig message about the event the message said is about";
@@ -337,12 +347,6 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         (GET, "/identifiers/{name}/oobis" | "/oobis/{alias}", [name]) => {
             oobis::identifier_oobis(agency, controller, name, request, &urls.curls)
         }
-        (GET, "/identifiers/{name}/registries", [name]) => {
-            registries::list(agency, controller, name)
-        }
-        (POST, "/identifiers/{name}/registries", [name]) => {
-            registries::create(agency, controller, name, request)
-        }
         (POST, "/identifiers/{name}/exchanges", [name]) => {
             exchanges::send(agency, controller, name, request, (outbox, receipting))
         }
@@ -389,6 +393,47 @@ fn dispatch(signed: Signed<'_>, route: &'static Route, params: &[&str]) -> Respo
         (GET, "/contacts/{prefix}/img", [prefix]) => contacts::image(agency, controller, prefix),
         (POST, "/contacts/{prefix}/img", [prefix]) => {
             contacts::set_image(agency, controller, prefix, request)
+        }
+        (POST, "/identifiers/{name}/ipex/{verb}", [name, verb]) => {
+            ipex::post(agency, controller, (name, verb), request, outbox)
+        }
+        _ => credential_routes(agency, controller, request, receipting, (route, params)),
+    }
+}
+
+/// The handlers of the credential, registry and IPEX routes.
+fn credential_routes(
+    agency: &mut Agency,
+    controller: &str,
+    request: &Request,
+    receipting: &mut Receipting,
+    (route, params): (&'static Route, &[&str]),
+) -> Response {
+    match (route.method, route.path, params) {
+        (GET, "/identifiers/{name}/registries", [name]) => {
+            registries::list(agency, controller, name)
+        }
+        (POST, "/identifiers/{name}/registries", [name]) => {
+            registries::create(agency, controller, name, request, receipting)
+        }
+        (GET, "/identifiers/{name}/registries/{registryName}", [name, registry]) => {
+            registries::get(agency, controller, name, registry)
+        }
+        (PUT, "/identifiers/{name}/registries/{registryName}", [name, registry]) => {
+            registries::rename(agency, controller, name, registry, request)
+        }
+        (POST, "/identifiers/{name}/credentials", [name]) => {
+            credentials::issue(agency, controller, name, request, receipting)
+        }
+        (DELETE, "/identifiers/{name}/credentials/{said}", [name, said]) => {
+            credentials::revoke(agency, controller, (name, said), request, receipting)
+        }
+        (POST, "/credentials/query", []) => credentials::query(agency, controller, request),
+        (POST, "/credentials/verify", []) => credentials::verify(agency, controller, request),
+        (GET, "/credentials/{said}", [said]) => credentials::get(agency, controller, said, request),
+        (DELETE, "/credentials/{said}", [said]) => credentials::delete(agency, controller, said),
+        (GET, "/registries/{ri}/{vci}", [regk, said]) => {
+            credentials::state(agency, controller, regk, said)
         }
         _ => not_served(route),
     }

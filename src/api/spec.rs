@@ -38,6 +38,9 @@ const SCHEMAS: &[(&str, &str)] = &[
     ("AgentConfig", "type: object\nproperties:\n  iurls: {type: array, items: {type: string}}"),
     ("Schema", "type: object\ndescription: a JSON Schema whose $id is its SAID\nproperties:\n  '$id': {type: string}\n  '$schema': {type: string}\nrequired: ['$id']\nadditionalProperties: true"),
     ("Rpy", "type: object"),
+    ("CredentialOperation", "allOf: [{$ref: '#/components/schemas/Operation'}]"),
+    ("Credential", "type: object\nproperties:\n  sad: {type: object}\n  atc: {type: string}\n  iss: {type: object}\n  issatc: {type: string}\n  pre: {type: string}\n  schema: {type: object}\n  chains: {type: array, items: {type: object}}\n  status: {$ref: '#/components/schemas/CredentialState'}\n  anchor: {type: object}\n  anc: {type: object}\n  ancatc: {type: array, items: {type: string}}"),
+    ("CredentialState", "type: object\nproperties:\n  vn: {type: array, items: {type: integer}}\n  i: {type: string}\n  s: {type: string}\n  d: {type: string}\n  ri: {type: string}\n  ra: {type: object}\n  a: {type: object}\n  dt: {type: string}\n  et: {type: string}"),
     ("Notification", "type: object\nproperties:\n  i: {type: string}\n  dt: {type: string}\n  r: {type: boolean}\n  a: {type: object}"),
 ];
 

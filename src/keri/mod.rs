@@ -15,11 +15,14 @@
 //! - `routed`: what replies and exchanges share; `reply`: `rpy` messages; `stream`: CESR
 //!   streams of messages and attachments; `exchange`: peer-to-peer `exn` messages; `oobi`: an
 //!   agent's OOBI stream, written and verified; `tel`: the inception (`vcp`) of a credential
-//!   registry's transaction event log; `schema`: credential schemas and their SAIDs (`$id`);
-//!   `delegation`: a delegated event's anchor in its delegator's log, and `/delegate/request`.
+//!   registry's transaction event log; `tel_vc`: a credential's `iss` and `rev`; `acdc`:
+//!   credentials (ACDCs) and the `-L` pathed groups of embedded messages; `schema`: credential
+//!   schemas and their SAIDs (`$id`); `delegation`: a delegated event's anchor in its
+//!   delegator's log, and `/delegate/request`.
 //! - `json`: JSON written as Python's `json.dumps` writes it; `datetime`: timestamps as
 //!   Python's `isoformat` writes them.
 
+pub mod acdc;
 pub mod build;
 pub mod cesr;
 pub mod datetime;
@@ -43,6 +46,7 @@ mod signatures;
 pub mod state;
 pub mod stream;
 pub mod tel;
+pub mod tel_vc;
 pub mod threshold;
 #[cfg(test)]
 mod vectors;

@@ -35,6 +35,7 @@ pub use tables::{
     IDENTIFIERS, LOCATIONS, NOTIFICATIONS, OPERATIONS, OUTBOX, PREFIXES, RECEIPTING, RECEIPTS,
     REGISTRIES, SCHEMAS, TELS,
 };
+pub use tables::{CREDENTIALS, CREDENTIAL_INDEX};
 
 /// Default bound of the page cache, in MiB.
 pub const DEFAULT_CACHE_MIB: usize = 16;

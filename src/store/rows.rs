@@ -139,6 +139,51 @@ impl OwnerReader<'_> {
         records(&self.txn.open_table(kind)?, self.owner, prefix)
     }
 
+    /// The event of `prefix` at `sn`, if held.
+    pub fn event(&self, prefix: &str, sn: u64) -> Result<Option<StoredEvent>> {
+        let key = (self.owner, prefix, sn);
+        let Some(raw) = self
+            .txn
+            .open_table(EVENTS)?
+            .get(key)?
+            .map(|raw| raw.value().to_vec())
+        else {
+            return Ok(None);
+        };
+        let text = |table: Option<redb::AccessGuard<'_, &'static str>>| {
+            table
+                .map(|value| value.value().to_owned())
+                .unwrap_or_default()
+        };
+        Ok(Some(StoredEvent {
+            raw,
+            sigs: text(self.txn.open_table(SIGNATURES)?.get(key)?),
+            first_seen: text(self.txn.open_table(FIRST_SEEN)?.get(key)?),
+        }))
+    }
+
+    /// Visits the records of `kind` whose names start with `prefix`, in name order, until
+    /// `visit` answers false: a bounded read of an index, never a copy of all of it.
+    pub fn scan(
+        &self,
+        kind: Records,
+        prefix: &str,
+        mut visit: impl FnMut(&str, &str) -> Result<bool>,
+    ) -> Result<()> {
+        let table = self.txn.open_table(kind)?;
+        for entry in table.range((self.owner, prefix)..)? {
+            let (key, value) = entry?;
+            let (key_owner, name) = key.value();
+            if key_owner != self.owner || !name.starts_with(prefix) {
+                break;
+            }
+            if !visit(name, value.value())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// How many records of `kind` there are, read without copying them.
     pub fn count(&self, kind: Records) -> Result<usize> {
         let table = self.txn.open_table(kind)?;

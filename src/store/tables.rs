@@ -104,4 +104,9 @@ tables! {
     /// "members.{prefix}") → a group event waiting for its members' signatures, a `/multisig`
     /// exn about an event, or a group's signing and rotation members (JSON).
     pub GROUPS: Records = "groups";
+    /// (owner, credential SAID) → a credential issued or held (JSON): the ACDC as received.
+    pub CREDENTIALS: Records = "credentials";
+    /// (owner, "{field}\u{1f}{value}\u{1f}{issuance dt}\u{1f}{SAID}") → the SAID: the credential
+    /// indexes `POST /credentials/query` reads, written in the same commits as the credentials.
+    pub CREDENTIAL_INDEX: Records = "credential_index";
 }

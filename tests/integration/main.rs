@@ -10,6 +10,7 @@ mod cli_hardening;
 mod close_order;
 mod connect;
 mod controller_kel;
+mod credentials;
 mod delegation;
 mod exchanges;
 mod generated;
