@@ -215,13 +215,13 @@ pub fn parse(body: &Value) -> Result<Query, Failure> {
     })
 }
 
-/// The SAIDs of the credentials `query` matches, in issuance order, skipped and limited;
-/// `load` reads a held credential.
+/// The credentials `query` matches, in issuance order, skipped and limited; `load` reads a
+/// held credential.
 pub fn find(
     rows: &OwnerReader<'_>,
     query: &Query,
     load: impl Fn(&str) -> Result<Option<Acdc>>,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<Acdc>, Failure> {
     let equal = |field: &str| {
         query
             .conditions
@@ -240,9 +240,10 @@ pub fn find(
     let wanted = query.skip.saturating_add(query.limit);
     let mut found = Vec::new();
     let mut check = |said: &str| -> Result<bool> {
-        let acdc = load(said)?;
-        if acdc.is_some_and(|acdc| query.conditions.iter().all(|c| c.matches(&acdc))) {
-            found.push(said.to_owned());
+        if let Some(acdc) = load(said)? {
+            if query.conditions.iter().all(|c| c.matches(&acdc)) {
+                found.push(acdc);
+            }
         }
         Ok(query.descending || found.len() < wanted)
     };

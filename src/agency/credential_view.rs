@@ -5,6 +5,8 @@
 //! issuer's and issuee's KELs, the registry's and the credential's TELs, the ACDC), and the
 //! credential state of `GET /registries/{ri}/{vci}`.
 
+use std::collections::HashMap;
+
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
@@ -86,14 +88,41 @@ pub fn state(rows: &OwnerReader<'_>, regk: &str, said: &str) -> Result<Option<Va
 
 /// Credential `said` as `GET /credentials/{said}` shows it, if held.
 pub fn show(reader: &Reader, controller: &str, said: &str) -> Result<Option<Value>> {
-    show_at(reader, controller, said, 0)
+    show_at(reader, controller, said, 0, &mut HashMap::new())
 }
 
-fn show_at(reader: &Reader, controller: &str, said: &str, depth: usize) -> Result<Option<Value>> {
-    let rows = reader.owner(controller);
-    let Some(acdc) = credentials::get(&rows, said)? else {
+/// Credentials already read (as a query found them), shown as `show` shows each, with every
+/// schema read once for them all.
+pub fn show_all(reader: &Reader, controller: &str, acdcs: Vec<Acdc>) -> Result<Vec<Value>> {
+    let mut schemas = HashMap::new();
+    acdcs
+        .into_iter()
+        .map(|acdc| show_held(reader, controller, &acdc, 0, &mut schemas))
+        .collect()
+}
+
+fn show_at(
+    reader: &Reader,
+    controller: &str,
+    said: &str,
+    depth: usize,
+    schemas: &mut HashMap<String, Value>,
+) -> Result<Option<Value>> {
+    let Some(acdc) = credentials::get(&reader.owner(controller), said)? else {
         return Ok(None);
     };
+    show_held(reader, controller, &acdc, depth, schemas).map(Some)
+}
+
+fn show_held(
+    reader: &Reader,
+    controller: &str,
+    acdc: &Acdc,
+    depth: usize,
+    schemas: &mut HashMap<String, Value>,
+) -> Result<Value> {
+    let rows = reader.owner(controller);
+    let said = acdc.said();
     let tel = credentials::tel(&rows, said)?;
     let (Some(iss), Some(last)) = (tel.first(), tel.last()) else {
         return Err(anyhow!("credential {said} is held without its issuance"));
@@ -101,15 +130,21 @@ fn show_at(reader: &Reader, controller: &str, said: &str, depth: usize) -> Resul
     let mut chains = Vec::new();
     if depth < MAX_DEPTH {
         for edge in acdc.edges().map_err(|err| anyhow!(err))? {
-            if let Some(chained) = show_at(reader, controller, &edge.source, depth + 1)? {
+            if let Some(chained) = show_at(reader, controller, &edge.source, depth + 1, schemas)? {
                 chains.push(chained);
             }
         }
     }
-    let schema = schemas::get(reader, controller, acdc.schema())?.unwrap_or(Value::Null);
+    let schema = if let Some(schema) = schemas.get(acdc.schema()) {
+        schema.clone()
+    } else {
+        let schema = schemas::get(reader, controller, acdc.schema())?.unwrap_or(Value::Null);
+        schemas.insert(acdc.schema().to_owned(), schema.clone());
+        schema
+    };
     let mut shown = json!({
         "sad": acdc.value(),
-        "atc": acdc_attachment(&acdc, &iss.event),
+        "atc": acdc_attachment(acdc, &iss.event),
         "iss": iss.event.value(),
         "issatc": tel_attachment(iss),
         "pre": acdc.issuer(),
@@ -123,7 +158,7 @@ fn show_at(reader: &Reader, controller: &str, said: &str, depth: usize) -> Resul
         // KERIA answers a one-element list here; signify-ts reads it as text.
         shown["ancatc"] = json!([ancatc]);
     }
-    Ok(Some(shown))
+    Ok(shown)
 }
 
 /// Credential `said` as a presentable CESR stream, if held.

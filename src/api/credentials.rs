@@ -194,11 +194,8 @@ pub(super) fn query(agency: &Agency, controller: &str, request: &Request) -> Res
     let found = credential_index::parse(&body).and_then(|query| {
         let reader = agency.read().map_err(Failure::Storage)?;
         let rows = reader.owner(controller);
-        let saids = credential_index::find(&rows, &query, |said| credentials::get(&rows, said))?;
-        let shown = saids
-            .iter()
-            .filter_map(|said| credential_view::show(&reader, controller, said).transpose())
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let found = credential_index::find(&rows, &query, |said| credentials::get(&rows, said))?;
+        let shown = credential_view::show_all(&reader, controller, found)?;
         Ok((query, shown))
     });
     match found {
