@@ -144,19 +144,7 @@ pub fn merge(rows: &mut OwnerWriter<'_>, reply: &Reply, sigs: &[Siger]) -> Resul
     };
     let mut value: Value = serde_json::from_str(&record)
         .map_err(|err| Failure::Storage(anyhow::anyhow!("group reply escrow: {err}")))?;
-    let mut held: Vec<Siger> = value["sigs"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|sig| Siger::parse(sig.as_str()?).ok())
-        .collect();
-    for siger in sigs {
-        if !held.iter().any(|have| have.index() == siger.index()) {
-            held.push(siger.clone());
-        }
-    }
-    held.sort_by_key(Siger::index);
+    let held = groups::merged(&value, sigs);
     let Some(role) = reply.end_role() else {
         return Ok(());
     };

@@ -306,6 +306,25 @@ pub fn approved(rows: &OwnerWriter<'_>, event: &Event) -> Result<bool, Failure> 
         .is_some_and(|have| have.raw == event.raw()))
 }
 
+/// The signatures an escrow `record` holds (its `sigs`) with `sigs` added, one per index (the
+/// held one wins), in index order.
+pub fn merged(record: &Value, sigs: &[Siger]) -> Vec<Siger> {
+    let mut held: Vec<Siger> = record["sigs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|sig| Siger::parse(sig.as_str()?).ok())
+        .collect();
+    for siger in sigs {
+        if !held.iter().any(|have| have.index() == siger.index()) {
+            held.push(siger.clone());
+        }
+    }
+    held.sort_by_key(Siger::index);
+    held
+}
+
 /// Adds verified `sigs` of `event` to its escrow; accepts it once they meet its threshold.
 /// Nothing happens for an event not escrowed (not approved here, or already accepted).
 pub fn merge(
@@ -323,19 +342,7 @@ pub fn merge(
     if value["raw"].as_str() != Some(&*String::from_utf8_lossy(event.raw())) {
         return Ok(None);
     }
-    let mut held: Vec<Siger> = value["sigs"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|sig| Siger::parse(sig.as_str()?).ok())
-        .collect();
-    for siger in sigs {
-        if !held.iter().any(|have| have.index() == siger.index()) {
-            held.push(siger.clone());
-        }
-    }
-    held.sort_by_key(Siger::index);
+    let held = merged(&value, sigs);
     let indices: Vec<usize> = held.iter().map(|siger| siger.index() as usize).collect();
     let satisfied = event.kt().is_some_and(|kt| kt.is_satisfied_by(&indices));
     if !satisfied {

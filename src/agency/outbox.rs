@@ -93,18 +93,7 @@ impl Outbox {
             "attachment": attachment,
             "recipient": recipient,
         });
-        rows.put_record(OUTBOX, &key, &record.to_string())?;
-        if let Some(post) = self.queue(
-            Delivery {
-                controller: controller.to_owned(),
-                key,
-                attempts: 0,
-            },
-            &record,
-        ) {
-            self.staged.push(post);
-        }
-        Ok(())
+        self.keep(rows, controller, key, &record)
     }
 
     /// Stages a whole CESR `stream` for `recipient`'s agent at `url` (messages that introduce
@@ -124,6 +113,17 @@ impl Outbox {
             "stream": String::from_utf8_lossy(stream),
             "recipient": recipient,
         });
+        self.keep(rows, controller, key, &record)
+    }
+
+    /// Keeps a delivery's `record` under `key` and queues its first post.
+    fn keep(
+        &mut self,
+        rows: &mut OwnerWriter<'_>,
+        controller: &str,
+        key: String,
+        record: &Value,
+    ) -> Result<()> {
         rows.put_record(OUTBOX, &key, &record.to_string())?;
         if let Some(post) = self.queue(
             Delivery {
@@ -131,7 +131,7 @@ impl Outbox {
                 key,
                 attempts: 0,
             },
-            &record,
+            record,
         ) {
             self.staged.push(post);
         }

@@ -13,6 +13,7 @@
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use url::Url;
 
 use super::exchanges::{self as exchange_routes, Route};
 use super::identifiers::{event_witnesses, known_witnesses, stage_next_event, witness_urls};
@@ -30,7 +31,7 @@ use crate::keri::oobi;
 use crate::keri::primitives::Siger;
 use crate::keri::stream::{self, Attachments, Message, SignatureGroup};
 use crate::server::http::{Request, Response};
-use crate::store::OPERATIONS;
+use crate::store::{OwnerWriter, OPERATIONS};
 
 /// Largest introduction stream read from one request.
 const MAX_INTRODUCTION: usize = 1 << 20;
@@ -105,20 +106,12 @@ pub(super) fn incept(
         let dip = identifiers::create(rows, &body, &seen)?;
         let sigs = identifiers::sigs(&body)?;
         let toad = usize::try_from(dip.backer_threshold().unwrap_or(0)).unwrap_or(usize::MAX);
-        if !urls.is_empty() {
-            receipting.stage(
-                rows,
-                controller,
-                (&dip, &sigs),
-                (urls, toad),
-                Some((String::new(), Value::Null)),
-            )?;
-        }
-        let operation = delegations.stage(
+        let operation = stage_wait(
             rows,
             controller,
+            (receipting, delegations),
             (&dip, &sigs, &seen),
-            (&delegator, toad),
+            (urls, &delegator, toad),
             None,
         )?;
         Ok((dip, sigs, operation))
@@ -130,6 +123,34 @@ pub(super) fn incept(
         }
         Err(err) => failure(err),
     }
+}
+
+/// Stages a delegated event's wait: first to its witnesses, when it has any (with no operation
+/// of their own), then for its delegator's approval. The pending `delegation.{said}` operation.
+fn stage_wait(
+    rows: &mut OwnerWriter<'_>,
+    controller: &str,
+    (receipting, delegations): (&mut Receipting, &mut Delegations),
+    (event, sigs, seen): (&Event, &[Siger], &str),
+    (urls, delegator, toad): (Vec<(String, Url)>, &str, usize),
+    prior: Option<String>,
+) -> Result<Value, Failure> {
+    if !urls.is_empty() {
+        receipting.stage(
+            rows,
+            controller,
+            (event, sigs),
+            (urls, toad),
+            Some((String::new(), Value::Null)),
+        )?;
+    }
+    delegations.stage(
+        rows,
+        controller,
+        (event, sigs, seen),
+        (delegator, toad),
+        prior,
+    )
 }
 
 /// `POST /identifiers/{name}/events` with a `drt`: the rotation waiting for the delegator,
@@ -175,20 +196,12 @@ pub(super) fn rotate(
         }
         let (event, sigs) = (next.event().clone(), next.sigs().to_vec());
         let prior = identifiers::stage_pending(rows, &next)?;
-        if !urls.is_empty() {
-            receipting.stage(
-                rows,
-                controller,
-                (&event, &sigs),
-                (urls, toad),
-                Some((String::new(), Value::Null)),
-            )?;
-        }
-        let operation = delegations.stage(
+        let operation = stage_wait(
             rows,
             controller,
+            (receipting, delegations),
             (&event, &sigs, &seen),
-            (&delegator, toad),
+            (urls, &delegator, toad),
             Some(prior),
         )?;
         Ok(Some((event, sigs, delegator, operation)))
